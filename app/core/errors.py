@@ -1,0 +1,94 @@
+"""Typed errors with messages a person can act on.
+
+Pure Python; raised and caught on any thread. Every error that reaches a user goes through one of
+these classes, so the window, the command line and the logs all say the same thing. ``fatal`` means
+the session cannot go on (it is stopped and saved); a non-fatal error is shown in the status line.
+"""
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base class: ``message`` is what the user reads; ``exit_code`` is what the CLI returns."""
+
+    exit_code = 1
+    fatal = True
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail  # for the log file only; never the API key
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(AppError):
+    """A setting or command-line value is missing or invalid (no key, unknown language, bad URL)."""
+
+    exit_code = 2
+
+
+class InputFileError(AppError):
+    """The recording given with --input cannot be read."""
+
+    exit_code = 3
+
+
+class DeviceError(AppError):
+    """No microphone, an unknown device, or a device that vanished mid-session."""
+
+    exit_code = 4
+
+
+class OutputError(AppError):
+    """The sessions folder cannot be written, or the disk filled up."""
+
+    exit_code = 5
+
+
+class AuthError(AppError):
+    """The service rejected the API key (close 1008 or HTTP 401). Never retried blindly."""
+
+    exit_code = 6
+
+
+class StreamingError(AppError):
+    """The streaming service could not be reached or ended the session with an error.
+
+    ``close_code`` is the websocket close code (3005-3009, 1008) or None for a network failure;
+    ``retryable`` says whether a reconnect can help.
+    """
+
+    exit_code = 7
+
+    def __init__(
+        self, message: str, *, close_code: int | None = None, retryable: bool = True, detail: str = ""
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.close_code = close_code
+        self.retryable = retryable
+
+
+class TranslationError(AppError):
+    """One translation request failed. Not fatal: the turn keeps its original text.
+
+    ``retryable`` is True for 429, 5xx, timeouts and malformed bodies; ``retry_after`` (seconds) is
+    the server's hint from ``Retry-After`` or ``X-RateLimit-Reset``.
+    """
+
+    exit_code = 8
+    fatal = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        detail: str = "",
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after

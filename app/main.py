@@ -1,0 +1,3 @@
+"""Entry point placeholder; replaced by the composition root."""
+def main() -> int:
+    return 0
