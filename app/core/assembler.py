@@ -1,0 +1,187 @@
+"""Turn assembly: exactly one final per turn, and live interim text, from v3 ``Turn`` messages.
+
+Pure Python, no threads of its own; the websocket thread feeds it, and whoever owns it calls
+``tick()`` now and then (the websocket read loop wakes at least every 100 ms). Not thread-safe:
+one owner.
+
+Why this exists [protocol §3.4, §6.1-2]: with ``format_turns=true`` the universal-streaming models
+may send two ``end_of_turn`` messages for the same ``turn_order`` (unformatted, then a formatted
+copy), or only one (inline formatting). Translating every ``end_of_turn`` translates turns twice,
+which is what the original tutorial did. The rule that survives both behaviours: hold an
+unformatted final briefly and take the formatted copy when it comes; fall back to the held one
+when a new ``turn_order`` starts, on ``Termination``/disconnect, or after ``hold_timeout_s``.
+Interim text is built from ``words`` (finalized words plus the non-final tail), because the first
+partials of a turn carry ``transcript: ""``.
+
+``turn_order`` restarts at 0 on every connection, so turns are keyed by (segment, turn_order),
+and word times (ms from the start of that connection's audio) are shifted by ``offset_ms``, the
+session-audio position where the connection's audio began, so they point into the session WAV.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.core.transcript import Turn, Word
+
+DEFAULT_HOLD_TIMEOUT_S = 1.5
+
+
+# Structural types, so core stays below stt (app.stt.protocol.TurnMessage satisfies them).
+class WordLike(Protocol):
+    @property
+    def text(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def word_is_final(self) -> bool: ...
+
+
+class TurnMessage(Protocol):
+    @property
+    def turn_order(self) -> int: ...
+    @property
+    def end_of_turn(self) -> bool: ...
+    @property
+    def turn_is_formatted(self) -> bool: ...
+    @property
+    def transcript(self) -> str: ...
+    @property
+    def words(self) -> Sequence[WordLike]: ...
+    @property
+    def language_code(self) -> str | None: ...
+    @property
+    def speaker_label(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class InterimChanged:
+    """The live text of the turn in progress; ``text == ""`` clears it."""
+
+    segment: int
+    turn_order: int
+    text: str
+    final_part: str  # words the service will not change
+    tail: str  # the non-final last word(s), may still change
+
+
+@dataclass(frozen=True)
+class TurnFinalized:
+    turn: Turn
+
+
+AssemblerEvent = InterimChanged | TurnFinalized
+
+
+class TurnAssembler:
+    def __init__(
+        self,
+        *,
+        format_turns: bool,
+        hold_timeout_s: float = DEFAULT_HOLD_TIMEOUT_S,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.format_turns = format_turns
+        self.hold_timeout_s = hold_timeout_s
+        self._clock = clock
+        self._wall = wall_clock
+        self._segment = 0
+        self._offset_ms = 0
+        self._next_index = 0
+        self._finalized: set[tuple[int, int]] = set()
+        self._held: TurnMessage | None = None
+        self._held_since = 0.0
+        self._last_end_ms = 0
+        self.duplicates_ignored = 0
+
+    @property
+    def next_index(self) -> int:
+        return self._next_index
+
+    def start_segment(self, segment: int, offset_ms: int) -> list[AssemblerEvent]:
+        """A new connection begins; its audio starts at ``offset_ms`` of the session WAV."""
+        events = self.flush()
+        self._segment = segment
+        self._offset_ms = offset_ms
+        return events
+
+    def on_message(self, msg: TurnMessage) -> list[AssemblerEvent]:
+        events: list[AssemblerEvent] = []
+        key = (self._segment, msg.turn_order)
+        if self._held is not None and self._held.turn_order != msg.turn_order:
+            # A new turn started before the formatted copy arrived: the held one is all we get.
+            events += self._finalize(self._held)
+        if key in self._finalized:
+            # The late formatted copy of a turn already finalized (or a repeat): never twice.
+            self.duplicates_ignored += 1
+            return events
+        if not msg.end_of_turn:
+            events.append(self._interim(msg))
+            return events
+        if self.format_turns and not msg.turn_is_formatted:
+            self._held = msg
+            self._held_since = self._clock()
+            events.append(self._interim(msg))
+            return events
+        events += self._finalize(msg)
+        return events
+
+    def tick(self) -> list[AssemblerEvent]:
+        """Call periodically: releases a held final whose formatted copy did not come in time."""
+        if self._held is not None and self._clock() - self._held_since >= self.hold_timeout_s:
+            return self._finalize(self._held)
+        return []
+
+    def flush(self) -> list[AssemblerEvent]:
+        """On ``Termination``, a disconnect or a new segment: release whatever is held."""
+        if self._held is not None:
+            return self._finalize(self._held)
+        return []
+
+    def _interim(self, msg: TurnMessage) -> InterimChanged:
+        if msg.words:
+            final_part = " ".join(w.text for w in msg.words if w.word_is_final)
+            tail = " ".join(w.text for w in msg.words if not w.word_is_final)
+        else:
+            final_part, tail = msg.transcript, ""
+        text = " ".join(p for p in (final_part, tail) if p)
+        return InterimChanged(self._segment, msg.turn_order, text, final_part, tail)
+
+    def _finalize(self, msg: TurnMessage) -> list[AssemblerEvent]:
+        self._held = None
+        self._finalized.add((self._segment, msg.turn_order))
+        text = msg.transcript.strip() or " ".join(w.text for w in msg.words).strip()
+        clear = InterimChanged(self._segment, msg.turn_order, "", "", "")
+        if not text:
+            return [clear]  # a turn of noise: nothing to show or translate
+        words = [
+            Word(w.text, w.start + self._offset_ms, w.end + self._offset_ms, w.confidence, w.word_is_final)
+            for w in msg.words
+        ]
+        if words:
+            start_ms, end_ms = words[0].start_ms, max(w.end_ms for w in words)
+        else:
+            start_ms = end_ms = max(self._last_end_ms, self._offset_ms)
+        self._last_end_ms = max(self._last_end_ms, end_ms)
+        turn = Turn(
+            index=self._next_index,
+            segment=self._segment,
+            turn_order=msg.turn_order,
+            text=text,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            finalized_at=self._wall(),
+            formatted=msg.turn_is_formatted,
+            language_code=msg.language_code,
+            speaker=msg.speaker_label,
+            words=words,
+        )
+        self._next_index += 1
+        return [clear, TurnFinalized(turn)]

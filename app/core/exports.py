@@ -1,0 +1,212 @@
+"""Transcript exports: TXT, SRT, VTT, JSON and Markdown, original-only, one translation, or bilingual.
+
+Pure functions over a snapshot (``Transcript.entries()``); any thread. Gaps (stretches where the
+connection was down) are exported too, so the text lines up with the WAV that kept the audio.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from app.core.languages import resolve_language
+from app.core.transcript import Gap, TranslationStatus, Turn
+
+Entry = Turn | Gap
+FORMATS = ("txt", "srt", "vtt", "json", "md")
+UNTRANSLATED = "[not translated]"
+GAP_TEXT = "[no transcript, audio kept]"
+
+
+class Content(str, Enum):
+    ORIGINAL = "original"
+    TRANSLATION = "translation"
+    BILINGUAL = "bilingual"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    content: Content = Content.BILINGUAL
+    languages: tuple[str, ...] = ()  # target codes; for TRANSLATION only the first is used
+    timestamps: bool = True
+    metadata: dict[str, Any] = field(default_factory=dict)  # session facts for JSON/Markdown headers
+
+    def __post_init__(self) -> None:
+        if self.content is Content.TRANSLATION and not self.languages:
+            raise ValueError("a translation-only export needs a target language")
+
+
+def clock(ms: int, sep: str = ".", hours: bool = True) -> str:
+    ms = max(0, int(ms))
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, milli = divmod(rem, 1000)
+    base = f"{h:02d}:{m:02d}:{s:02d}" if hours or h else f"{m:02d}:{s:02d}"
+    return f"{base}{sep}{milli:03d}" if sep else base
+
+
+def translation_text(turn: Turn, language: str) -> str:
+    tr = turn.translations.get(language)
+    if tr is None or tr.status is not TranslationStatus.DONE:
+        return UNTRANSLATED
+    return tr.text
+
+
+def _lines(entry: Entry, opts: ExportOptions) -> list[str]:
+    """The text lines of one entry for the chosen content."""
+    if isinstance(entry, Gap):
+        return [GAP_TEXT]
+    if opts.content is Content.ORIGINAL:
+        return [entry.text]
+    if opts.content is Content.TRANSLATION:
+        return [translation_text(entry, opts.languages[0])]
+    return [entry.text, *(translation_text(entry, lang) for lang in opts.languages)]
+
+
+def _cue_times(entry: Entry) -> tuple[int, int]:
+    start, end = entry.start_ms, entry.end_ms
+    if end <= start:
+        end = start + 1000  # subtitle players drop zero-length cues
+    return start, end
+
+
+def to_txt(entries: Sequence[Entry], opts: ExportOptions) -> str:
+    out: list[str] = []
+    for entry in entries:
+        stamp = f"[{clock(entry.start_ms, sep='')}] " if opts.timestamps else ""
+        if isinstance(entry, Gap):
+            span = f"[{clock(entry.start_ms, sep='')}–{clock(entry.end_ms, sep='')}] " if opts.timestamps else ""
+            out.append(f"{span}{GAP_TEXT}")
+            continue
+        lines = _lines(entry, opts)
+        out.append(stamp + lines[0])
+        indent = " " * len(stamp)
+        for lang, line in zip(opts.languages, lines[1:]):
+            out.append(f"{indent}[{lang}] {line}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def _subtitles(entries: Sequence[Entry], opts: ExportOptions, sep: str, numbered: bool) -> list[str]:
+    # "-->" inside cue text would end a WebVTT cue early; a blank line would end an SRT cue.
+    out: list[str] = []
+    for n, entry in enumerate(entries, start=1):
+        start, end = _cue_times(entry)
+        if numbered:
+            out.append(str(n))
+        out.append(f"{clock(start, sep=sep)} --> {clock(end, sep=sep)}")
+        out.extend(line.replace("\n", " ").replace("-->", "->") or " " for line in _lines(entry, opts))
+        out.append("")
+    return out
+
+
+def to_srt(entries: Sequence[Entry], opts: ExportOptions) -> str:
+    return "\n".join(_subtitles(entries, opts, ",", numbered=True))
+
+
+def to_vtt(entries: Sequence[Entry], opts: ExportOptions) -> str:
+    return "WEBVTT\n\n" + "\n".join(_subtitles(entries, opts, ".", numbered=False))
+
+
+def to_json(entries: Sequence[Entry], opts: ExportOptions) -> str:
+    turns: list[dict[str, Any]] = []
+    gaps: list[dict[str, Any]] = []
+    for entry in entries:
+        if isinstance(entry, Gap):
+            gaps.append({"start_ms": entry.start_ms, "end_ms": entry.end_ms, "reason": entry.reason})
+            continue
+        langs = opts.languages or tuple(entry.translations)
+        turns.append({
+            "index": entry.index,
+            "start_ms": entry.start_ms,
+            "end_ms": entry.end_ms,
+            "text": entry.text if opts.content is not Content.TRANSLATION else None,
+            "language_code": entry.language_code,
+            "speaker": entry.speaker,
+            "finalized_at": entry.finalized_at,
+            "translations": {
+                lang: {
+                    "text": tr.text,
+                    "status": tr.status.value,
+                    "model": tr.model,
+                    "latency_ms": tr.latency_ms,
+                    **({"error": tr.error} if tr.error else {}),
+                }
+                for lang in langs
+                if (tr := entry.translations.get(lang)) is not None and opts.content is not Content.ORIGINAL
+            },
+        })
+    doc = {"format": "live-translate-transcript", "version": 1, "session": opts.metadata,
+           "content": opts.content.value, "languages": list(opts.languages), "turns": turns, "gaps": gaps}
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+
+
+def _language_name(code: str) -> str:
+    try:
+        return resolve_language(code).name
+    except ValueError:
+        return code
+
+
+def to_markdown(entries: Sequence[Entry], opts: ExportOptions) -> str:
+    title = opts.metadata.get("title") or "Transcript"
+    out = [f"# {_md_cell(str(title))}", ""]
+    for key in ("started", "source", "speech_model", "llm_model"):
+        if opts.metadata.get(key):
+            out.append(f"- **{key.replace('_', ' ')}**: {_md_cell(str(opts.metadata[key]))}")
+    if len(out) > 2:
+        out.append("")
+    if opts.content is Content.ORIGINAL:
+        columns = ["Original"]
+    elif opts.content is Content.TRANSLATION:
+        columns = [_language_name(opts.languages[0])]
+    else:
+        columns = ["Original", *(_language_name(c) for c in opts.languages)]
+    if opts.timestamps:
+        columns.insert(0, "Time")
+    out.append("| " + " | ".join(columns) + " |")
+    out.append("|" + "---|" * len(columns))
+    for entry in entries:
+        cells = [_md_cell(line) for line in _lines(entry, opts)]
+        if isinstance(entry, Gap):
+            cells = [f"*{GAP_TEXT}*"] + [""] * (len(columns) - 1 - (1 if opts.timestamps else 0))
+        if opts.timestamps:
+            stamp = clock(entry.start_ms, sep="")
+            if isinstance(entry, Gap):
+                stamp += f"–{clock(entry.end_ms, sep='')}"
+            cells.insert(0, stamp)
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+RENDERERS = {"txt": to_txt, "srt": to_srt, "vtt": to_vtt, "json": to_json, "md": to_markdown}
+
+
+def render(fmt: str, entries: Sequence[Entry], opts: ExportOptions) -> str:
+    try:
+        return RENDERERS[fmt](entries, opts)
+    except KeyError:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}") from None
+
+
+def write_session_exports(folder: Path, entries: Sequence[Entry], languages: Sequence[str],
+                          metadata: dict[str, Any]) -> list[Path]:
+    """Everything a finished session folder holds besides ``audio.wav``: bilingual TXT, SRT, VTT,
+    Markdown, the full JSON, and one translation-only SRT per target language."""
+    opts = ExportOptions(Content.BILINGUAL, tuple(languages), True, metadata)
+    written: list[Path] = []
+    for fmt in FORMATS:
+        path = folder / f"transcript.{fmt}"
+        path.write_text(render(fmt, entries, opts), encoding="utf-8")
+        written.append(path)
+    for lang in languages:
+        path = folder / f"transcript.{lang}.srt"
+        path.write_text(to_srt(entries, ExportOptions(Content.TRANSLATION, (lang,), True, metadata)), encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,80 @@
+"""What a live session tells the outside world: states, a summary, and the listener interface.
+
+Pure Python. ``SessionListener`` methods are called from the session's threads (capture thread,
+websocket thread, translation pool threads): implementations must be thread-safe and quick. The
+headless CLI prints under a lock; the window's bridge (``app/workers``) queues the calls and emits
+Qt signals on the GUI thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+from app.core.errors import AppError
+from app.core.transcript import Gap, Translation, Turn
+
+
+class SessionState(str, Enum):
+    STARTING = "starting"  # folder, WAV and device being opened
+    CONNECTING = "connecting"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    FINISHING = "finishing"  # capture stopped; waiting for the last turn and translations
+    ENDED = "ended"
+    FAILED = "failed"  # ended because of a fatal error (everything recorded is still saved)
+
+
+@dataclass
+class SessionSummary:
+    folder: Path
+    audio_path: Path
+    audio_seconds: float
+    turns: int
+    translations_done: int
+    translations_failed: int
+    gaps: list[Gap] = field(default_factory=list)
+    exports: list[Path] = field(default_factory=list)
+    error: AppError | None = None  # the fatal error that ended the session, if any
+    reconnects: int = 0
+    overflows: int = 0
+    dropped_audio_ms: int = 0  # audio the network never received (it is in the WAV)
+
+
+class SessionListener(Protocol):
+    def state_changed(self, state: SessionState, detail: str) -> None: ...
+
+    def interim_changed(self, text: str) -> None: ...
+
+    def turn_finalized(self, turn: Turn) -> None: ...
+
+    def translation_updated(self, index: int, translation: Translation) -> None: ...
+
+    def gap_added(self, gap: Gap) -> None: ...
+
+    def level_changed(self, dbfs: float) -> None: ...
+
+    def error_occurred(self, error: AppError) -> None: ...
+
+    def session_ended(self, summary: SessionSummary) -> None: ...
+
+
+class NullListener:
+    """A listener that ignores everything (tests, benchmarks)."""
+
+    def state_changed(self, state: SessionState, detail: str) -> None: pass
+
+    def interim_changed(self, text: str) -> None: pass
+
+    def turn_finalized(self, turn: Turn) -> None: pass
+
+    def translation_updated(self, index: int, translation: Translation) -> None: pass
+
+    def gap_added(self, gap: Gap) -> None: pass
+
+    def level_changed(self, dbfs: float) -> None: pass
+
+    def error_occurred(self, error: AppError) -> None: pass
+
+    def session_ended(self, summary: SessionSummary) -> None: pass

@@ -1,0 +1,456 @@
+"""One live session: capture -> WAV -> streaming -> turns -> translations -> store and exports.
+
+Qt-free, so the headless CLI (plain threads) and the window (QThreads in ``app/workers``) run the
+same code. Threads:
+- ``run_capture()`` is the body of the audio capture thread. Every block goes to the WAV writer
+  FIRST, then (non-blocking) to the current streaming connection. It never waits on the network,
+  so a slow or absent network cannot stall capture or lose recorded audio.
+- ``run_streaming()`` is the body of the websocket thread: it connects (and reconnects with
+  backoff), reads messages, assembles turns, and, when the session ends, finalises everything
+  (last translations, WAV header, exports, store). The caller never has to wait for it.
+- Translation runs on the ``TranslationQueue``'s pool.
+- ``stop()`` may be called from any thread (the GUI's) and returns at once.
+The turn assembler is shared by the websocket thread (messages) and the capture thread (its
+``tick()`` every block, which releases a held final during silence), so it is used under a lock.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.audio.level import rms_dbfs
+from app.audio.source import AudioSource
+from app.audio.wav_writer import WavWriter
+from app.core.assembler import AssemblerEvent, InterimChanged, TurnAssembler, TurnFinalized
+from app.core.errors import AppError, AuthError, OutputError, StreamingError
+from app.core.exports import write_session_exports
+from app.core.languages import Language
+from app.core.settings import ReconnectPolicy
+from app.core.transcript import Gap, Transcript, TranslationStatus, Turn
+from app.pipeline.events import SessionListener, SessionState, SessionSummary
+from app.pipeline.folders import AUDIO_NAME, check_writable, new_session_folder
+from app.store.db import SessionStore
+from app.stt.client import CloseInfo, StreamingClient
+from app.stt.protocol import Begin, ServerError, ServerMessage, StreamingParams, Termination, TurnMessage, build_url
+from app.translate.queue import TranslationQueue, TranslationUpdate
+from app.translate.gateway import Translator
+
+log = logging.getLogger("app.pipeline")
+
+BYTES_PER_MS = 32  # 16 kHz mono s16le
+INITIAL_BACKLOG_MS = 1000  # audio captured while the first connection opens, sent when it is up
+GAP_MIN_MS = 200  # shorter outages are not worth a marker
+
+
+@dataclass
+class SessionConfig:
+    api_key: str
+    targets: tuple[Language, ...]
+    sessions_dir: Path
+    streaming_base_url: str
+    params: StreamingParams
+    source_language: Language | None = None
+    llm_model: str = ""
+    title: str = ""
+    reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    terminate_timeout_s: float = 5.0
+    translation_drain_s: float = 30.0
+    begin_timeout_s: float = 10.0
+
+
+ClientFactory = Callable[..., StreamingClient]
+
+
+class LiveSession:
+    def __init__(
+        self,
+        config: SessionConfig,
+        source: AudioSource,
+        translator: Translator,
+        listener: SessionListener,
+        *,
+        store: SessionStore | None = None,
+        client_factory: ClientFactory = StreamingClient,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.listener = listener
+        self.store = store
+        self.transcript = Transcript()
+        self._client_factory = client_factory
+        self._rng = rng
+        self._assembler = TurnAssembler(format_turns=config.params.format_turns)
+        self._assembly_lock = threading.Lock()
+        self._queue = TranslationQueue(translator, config.targets, self._on_translation,
+                                       source=config.source_language)
+        # Connection state, shared by the capture and websocket threads.
+        self._lock = threading.Lock()
+        self._client: StreamingClient | None = None
+        self._connected_once = False
+        self._backlog: list[bytes] = []
+        self._position_bytes = 0  # bytes of session audio captured (== written to the WAV)
+        self._gap_start_ms: int | None = 0  # audio not being transcribed since this position
+        self._dropped_bytes = 0
+        self._stop = threading.Event()
+        self._capture_done = threading.Event()
+        self._fatal: AppError | None = None
+        self._store_failed = False
+        self._reconnects = 0
+        self.session_id: int | None = None
+        self.folder: Path | None = None
+        self.wav: WavWriter | None = None
+        self.summary: SessionSummary | None = None
+        self.ended = threading.Event()
+
+    # --- set-up (caller's thread, before the threads start) ---------------------------------
+
+    def prepare(self) -> Path:
+        """Check the output, open the audio source and the WAV, register the session. Raises an
+        ``AppError`` with a clear message before anything is recorded if something is wrong."""
+        self.listener.state_changed(SessionState.STARTING, "")
+        check_writable(self.config.sessions_dir)
+        self.source.open()
+        try:
+            self.folder = new_session_folder(self.config.sessions_dir)
+            self.wav = WavWriter(self.folder / AUDIO_NAME)
+        except BaseException:
+            self.source.close()
+            raise
+        if self.store is not None:
+            try:
+                record = self.store.create_session(
+                    folder=str(self.folder), audio_path=str(self.wav.path),
+                    source_language=self.config.source_language.code if self.config.source_language else None,
+                    speech_model=self.config.params.speech_model,
+                    target_languages=[t.code for t in self.config.targets],
+                    llm_model=self.config.llm_model, title=self.config.title,
+                )
+                self.session_id = record.id
+            except AppError as exc:
+                self._store_error(exc)
+        return self.folder
+
+    def stop(self) -> None:
+        """Graceful stop, from any thread; returns at once. The last turn is still received and
+        translated before the session ends (``ended`` is set, ``session_ended`` is called)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def retry_translation(self, index: int, language: str | None = None) -> None:
+        self._queue.retry(index, language)
+
+    def retry_failed_translations(self) -> int:
+        return self._queue.retry_failed()
+
+    def set_targets(self, targets: tuple[Language, ...]) -> None:
+        self._queue.set_targets(targets)
+
+    # --- capture thread -----------------------------------------------------------------------
+
+    def run_capture(self) -> None:
+        assert self.wav is not None, "prepare() first"
+        try:
+            while not self._stop.is_set():
+                block = self.source.read()
+                if block is None:
+                    break  # end of the recording
+                if not block:
+                    continue
+                # The WAV first: whatever fails after this, the audio is on disk.
+                self.wav.write(block)
+                self._feed(block)
+                self.listener.level_changed(rms_dbfs(block))
+                self._tick()
+        except AppError as exc:  # device vanished, disk full: end the session, keep the audio
+            self._fail(exc)
+        except Exception as exc:  # noqa: BLE001 - one catch-all per worker
+            log.exception("capture failed")
+            self._fail(AppError(f"Recording stopped because of an unexpected error: {exc}"))
+        finally:
+            self.source.close()
+            self._capture_done.set()
+            self._stop.set()
+            self._terminate_current()
+
+    def _feed(self, block: bytes) -> None:
+        with self._lock:
+            self._position_bytes += len(block)
+            client = self._client
+            if client is not None:
+                client.send_audio(block)
+                return
+            if not self._connected_once:
+                # Keep the first second for the first connection, so the first words are heard.
+                self._backlog.append(block)
+                while sum(map(len, self._backlog)) > INITIAL_BACKLOG_MS * BYTES_PER_MS:
+                    self._dropped_bytes += len(self._backlog.pop(0))
+            else:
+                self._dropped_bytes += len(block)
+
+    def _tick(self) -> None:
+        with self._assembly_lock:
+            events = self._assembler.tick()
+        self._dispatch(events)
+
+    # --- websocket thread ---------------------------------------------------------------------
+
+    def run_streaming(self) -> None:
+        try:
+            self._connection_loop()
+        except Exception as exc:  # noqa: BLE001 - one catch-all per worker
+            log.exception("streaming failed")
+            self._fail(AppError(f"The session stopped because of an unexpected error: {exc}"))
+        finally:
+            self._finish()
+
+    def _connection_loop(self) -> None:
+        segment = 0
+        attempt = 0
+        url = build_url(self.config.params, self.config.streaming_base_url)
+        while True:
+            if self._capture_done.is_set() and not self._has_unsent_audio():
+                return
+            if attempt:
+                self.listener.state_changed(SessionState.RECONNECTING if self._connected_once
+                                            else SessionState.CONNECTING, f"reconnecting ({attempt})")
+            else:
+                self.listener.state_changed(SessionState.CONNECTING, "")
+            client = self._client_factory(url, self.config.api_key, on_message=self._on_message,
+                                          begin_timeout=self.config.begin_timeout_s)
+            try:
+                client.connect()
+            except AuthError as exc:
+                self._fail(exc)
+                return
+            except StreamingError as exc:
+                if not exc.retryable or self._gave_up(attempt + 1):
+                    self._fail(exc)
+                    return
+                attempt += 1
+                self.listener.error_occurred(_transient(exc, attempt))
+                if self._backoff(attempt):
+                    return
+                continue
+            info = self._run_connection(client, segment)
+            if info.terminated or self._capture_done.is_set():
+                return  # graceful end (or the stop timed out: nothing more can arrive)
+            error = info.to_error()
+            if isinstance(error, AuthError) or (isinstance(error, StreamingError) and not error.retryable):
+                self._fail(error)
+                return
+            segment += 1
+            attempt = 1
+            self._reconnects += 1
+            self.listener.error_occurred(_transient(error, attempt))
+            if self._backoff(attempt):
+                return
+
+    def _run_connection(self, client: StreamingClient, segment: int) -> CloseInfo:
+        with self._lock:
+            offset_ms = self._position_bytes // BYTES_PER_MS
+            if not self._connected_once:
+                backlog = b"".join(self._backlog)
+                self._backlog.clear()
+                offset_ms -= len(backlog) // BYTES_PER_MS
+                if backlog:
+                    client.send_audio(backlog)
+            gap_start, self._gap_start_ms = self._gap_start_ms, None
+            self._client = client
+            self._connected_once = True
+        if gap_start is not None and segment > 0 and offset_ms - gap_start >= GAP_MIN_MS:
+            self._add_gap(Gap(gap_start, offset_ms, "connection lost"))
+        with self._assembly_lock:
+            events = self._assembler.start_segment(segment, offset_ms)
+        self._dispatch(events)
+        self.listener.state_changed(SessionState.LIVE, "")
+        if self._capture_done.is_set():
+            self._terminate_current()
+        info = client.run()
+        with self._lock:
+            self._client = None
+            position_ms = self._position_bytes // BYTES_PER_MS
+        with self._assembly_lock:
+            events = self._assembler.flush()
+        self._dispatch(events)
+        if not info.terminated:
+            # Speech not finalized before the drop was lost with the connection: the gap starts
+            # after the last final turn of this connection (or where the connection began).
+            last_end = max((t.end_ms for t in self.transcript.turns() if t.segment == segment), default=offset_ms)
+            self._gap_start_ms = min(max(last_end, offset_ms), position_ms)
+        return info
+
+    def _has_unsent_audio(self) -> bool:
+        with self._lock:
+            return bool(self._backlog) and not self._connected_once
+
+    def _gave_up(self, attempt: int) -> bool:
+        policy = self.config.reconnect
+        limit = policy.max_attempts if self._connected_once else policy.initial_attempts
+        return limit is not None and attempt >= limit
+
+    def _backoff(self, attempt: int) -> bool:
+        """Wait before the next try; True if the session is stopping and should not reconnect."""
+        delay = self.config.reconnect.delay(attempt, self._rng())
+        self._capture_done.wait(delay)
+        return self._capture_done.is_set()
+
+    def _terminate_current(self) -> None:
+        """Ask the current connection to finish (Terminate, wait for Termination). ``stop()`` on
+        the client blocks up to its timeout, so it runs on a short-lived thread of its own."""
+        with self._lock:
+            client = self._client
+        if client is not None:
+            threading.Thread(target=client.stop, kwargs={"timeout": self.config.terminate_timeout_s},
+                             name="stt-terminate", daemon=True).start()
+
+    def _on_message(self, msg: ServerMessage) -> None:
+        """Websocket thread: one parsed server message."""
+        if isinstance(msg, TurnMessage):
+            with self._assembly_lock:
+                events = self._assembler.on_message(msg)
+            self._dispatch(events)
+        elif isinstance(msg, Termination):
+            with self._assembly_lock:
+                events = self._assembler.flush()
+            self._dispatch(events)
+        elif isinstance(msg, ServerError):
+            log.warning("server error %s: %s", msg.code, msg.message)
+        elif isinstance(msg, Begin):
+            log.info("session began: %s", msg.id)
+
+    # --- events -------------------------------------------------------------------------------
+
+    def _dispatch(self, events: list[AssemblerEvent]) -> None:
+        for event in events:
+            if isinstance(event, InterimChanged):
+                self.listener.interim_changed(event.text)
+            elif isinstance(event, TurnFinalized):
+                self._on_turn(event.turn)
+
+    def _on_turn(self, turn: Turn) -> None:
+        self.transcript.add_turn(turn)
+        self._journal(lambda store, sid: store.add_turn(sid, turn))
+        self.listener.turn_finalized(turn)
+        self._queue.submit(turn.index, turn.text, turn.finalized_at)
+
+    def _on_translation(self, update: TranslationUpdate) -> None:
+        """Translation pool thread."""
+        self.transcript.set_translation(update.index, update.translation)
+        self._journal(lambda store, sid: store.set_translation(sid, update.index, update.translation))
+        self.listener.translation_updated(update.index, update.translation)
+
+    def _add_gap(self, gap: Gap) -> None:
+        self.transcript.add_gap(gap)
+        self._journal(lambda store, sid: store.add_gap(sid, gap))
+        self.listener.gap_added(gap)
+
+    def _journal(self, write: Callable[[SessionStore, int], None]) -> None:
+        if self.store is None or self.session_id is None or self._store_failed:
+            return
+        try:
+            write(self.store, self.session_id)
+        except (AppError, OSError) as exc:
+            self._store_error(exc)
+
+    def _store_error(self, exc: Exception) -> None:
+        # The folder exports still hold everything at the end; say so once and go on.
+        self._store_failed = True
+        self.listener.error_occurred(OutputError(
+            f"The session archive could not be written ({exc}); the session folder still gets the audio and transcript."
+        ) if not isinstance(exc, OutputError) else exc)
+
+    def _fail(self, error: AppError) -> None:
+        with self._lock:
+            first = self._fatal is None
+            if first:
+                self._fatal = error
+        self._stop.set()
+        if first:
+            self.listener.error_occurred(error)
+
+    # --- the end (websocket thread) -----------------------------------------------------------
+
+    def _finish(self) -> None:
+        self._stop.set()
+        self.listener.state_changed(SessionState.FINISHING, "")
+        self._capture_done.wait()  # bounded: the capture loop checks the stop flag every block
+        with self._assembly_lock:
+            events = self._assembler.flush()
+        self._dispatch(events)
+        position_ms = self._position_bytes // BYTES_PER_MS
+        if self._gap_start_ms is not None and self._connected_once and position_ms - self._gap_start_ms >= GAP_MIN_MS:
+            self._add_gap(Gap(self._gap_start_ms, position_ms, "connection lost"))
+        self._queue.close(timeout=self.config.translation_drain_s)
+        assert self.wav is not None and self.folder is not None
+        try:
+            self.wav.close()
+        except AppError as exc:
+            self._fail(exc)
+        exports: list[Path] = []
+        turns = self.transcript.turns()
+        try:
+            exports = write_session_exports(self.folder, self.transcript.entries(),
+                                            [t.code for t in self.config.targets], self.metadata())
+        except OSError as exc:
+            self._fail(OutputError(f"Could not write the transcript files in {self.folder} ({exc}). "
+                                   "The audio is saved; the session archive has the transcript."))
+        summary = SessionSummary(
+            folder=self.folder,
+            audio_path=self.wav.path,
+            audio_seconds=self.wav.duration_s,
+            turns=len(turns),
+            translations_done=sum(tr.status is TranslationStatus.DONE for t in turns for tr in t.translations.values()),
+            translations_failed=sum(tr.status is TranslationStatus.FAILED for t in turns for tr in t.translations.values()),
+            gaps=self.transcript.gaps(),
+            exports=exports,
+            error=self._fatal,
+            reconnects=self._reconnects,
+            overflows=self.source.overflows,
+            dropped_audio_ms=self._dropped_bytes // BYTES_PER_MS,
+        )
+        if self.store is not None and self.session_id is not None and not self._store_failed:
+            try:
+                self.store.finish_session(self.session_id, status="failed" if self._fatal else "finished",
+                                          duration_ms=int(self.wav.duration_s * 1000))
+            except AppError as exc:
+                self._store_error(exc)
+        self.summary = summary
+        self.listener.state_changed(SessionState.FAILED if self._fatal else SessionState.ENDED, "")
+        self.listener.session_ended(summary)
+        self.ended.set()
+
+    def metadata(self) -> dict[str, object]:
+        return {
+            "title": self.config.title or (self.folder.name if self.folder else "Transcript"),
+            "started": self.folder.name if self.folder else "",
+            "source": self.config.source_language.name if self.config.source_language else "",
+            "speech_model": self.config.params.speech_model,
+            "llm_model": self.config.llm_model,
+            "targets": [t.code for t in self.config.targets],
+            "audio": AUDIO_NAME,
+        }
+
+    # --- convenience for the headless CLI and tests -------------------------------------------
+
+    def start_threads(self) -> tuple[threading.Thread, threading.Thread]:
+        capture = threading.Thread(target=self.run_capture, name="audio-capture", daemon=True)
+        streaming = threading.Thread(target=self.run_streaming, name="websocket", daemon=True)
+        capture.start()
+        streaming.start()
+        return capture, streaming
+
+
+def _transient(error: AppError | None, attempt: int) -> AppError:
+    text = error.message if error is not None else "The connection to the streaming service was lost."
+    out = StreamingError(f"{text} Reconnecting (attempt {attempt}); recording continues.", retryable=True)
+    out.fatal = False
+    return out
