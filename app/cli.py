@@ -268,6 +268,8 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
                           "or save one in the window's Settings (Ctrl+,).")
     store = SessionStore(paths.db_path)
     try:
+        if store.notice:
+            err.write(f"warning: {store.notice}\n")
         for rec in recover_unfinished(store):
             err.write(f"Recovered an unfinished session ({rec.turns} turns, {rec.audio_seconds:.1f} s of audio) "
                       f"in {rec.folder}{': ' + rec.problem if rec.problem else ''}\n")
