@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.llm_server import FakeLlmGateway
-from tests.fakes.streaming_server import FakeStreamingServer
-from tests.support.speech import make_speech_wav
+from fakes.llm_server import FakeLlmGateway
+from fakes.streaming_server import FakeStreamingServer
+from support.speech import make_speech_wav
 
 KEY = "e2e-secret-key-123"
 SENTENCES = ["Hello and welcome to the meeting.", "Today we talk about the budget.", "Thank you all for coming."]

@@ -337,10 +337,11 @@ class LiveSession:
                 self._on_turn(event.turn)
 
     def _on_turn(self, turn: Turn) -> None:
+        finalized = time.monotonic()  # the queue measures latency on its monotonic clock
         self.transcript.add_turn(turn)
         self._journal(lambda store, sid: store.add_turn(sid, turn))
         self.listener.turn_finalized(turn)
-        self._queue.submit(turn.index, turn.text, turn.finalized_at)
+        self._queue.submit(turn.index, turn.text, finalized)
 
     def _on_translation(self, update: TranslationUpdate) -> None:
         """Translation pool thread."""

@@ -1,0 +1,371 @@
+"""Translates every final turn into every chosen language, several requests at a time, and hands
+the results over in turn order.
+
+Threads: ``submit``, ``set_targets``, ``retry``, ``retry_failed``, ``pending`` and ``close`` may be
+called from any thread (``submit`` comes from the websocket thread, ``retry`` from the UI); none
+of them blocks except ``close``. Requests, backoff waits and every ``on_update`` call run on the
+queue's own worker threads ("translate_*"), so the caller marshals updates to its UI.
+``on_update`` is never called while an internal lock is held, and calls never overlap: it may
+call back into the queue (``retry`` etc.) but must not call ``close``.
+
+Delivery rule, per target language:
+1. Results are delivered in increasing turn ``index`` (submission order): a turn that finishes
+   early waits until every earlier turn of that language has been delivered.
+2. A turn never holds the line up for long: when its first attempt fails with a retryable error
+   it becomes releasable as PENDING with ``error="retrying: <reason>"``, so once the turns before
+   it are out it is delivered and the turns behind it follow at once. (If it succeeds before the
+   line reaches it, the PENDING is superseded and only the DONE is delivered, in order.) A turn
+   that fails for good is delivered as FAILED with the error text.
+3. Turns that were released as PENDING get their final DONE/FAILED update whenever they settle,
+   which may be after later turns (the one case where updates arrive out of order).
+4. ``retry`` of a FAILED cell delivers PENDING (``error="retrying"``) and then its new outcome.
+
+Retries: a retryable ``TranslationError`` is retried up to ``max_attempts`` times with exponential
+backoff ``base_delay * 2**(n-1)`` capped at ``max_delay`` and jittered to 50-100 %; the server's
+``retry_after`` is honoured as a minimum. Non-retryable errors fail at once.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from app.core.errors import TranslationError
+from app.core.languages import Language
+from app.core.transcript import Translation, TranslationStatus
+from app.translate.gateway import Translator
+from app.translate.prompt import TranslationRequest
+
+log = logging.getLogger(__name__)
+
+# A server asking for a very long pause (or a broken header) must not park a turn for minutes.
+MAX_RETRY_AFTER = 120.0
+# After close()'s timeout, how long interrupted backoff waits get to report FAILED.
+_CLOSE_GRACE = 0.5
+
+
+@dataclass(frozen=True)
+class TranslationUpdate:
+    index: int  # the turn's index in the session
+    translation: Translation  # a fresh object per update; .language is the target's code
+
+
+@dataclass
+class _Job:
+    index: int
+    language: Language
+    text: str
+    context: tuple[str, ...]
+    started_at: float  # on the queue's clock; latency is measured from here
+    status: TranslationStatus = TranslationStatus.PENDING
+    attempts: int = 0  # over the cell's whole life, manual retries included
+    released: bool = False  # its language's in-order delivery has moved past it
+
+
+@dataclass
+class _Lane:
+    """In-order delivery state of one target language."""
+
+    waiting: deque[int] = field(default_factory=deque)  # submitted, not yet released, in order
+    ready: dict[int, Translation] = field(default_factory=dict)  # releasable, held for order
+    last_index: int | None = None
+
+
+class TranslationQueue:
+    def __init__(
+        self,
+        translator: Translator,
+        targets: Sequence[Language],
+        on_update: Callable[[TranslationUpdate], None],
+        *,
+        source: Language | None = None,
+        max_workers: int = 4,
+        max_attempts: int = 4,
+        base_delay: float = 0.5,
+        max_delay: float = 20.0,
+        context_turns: int = 0,
+        glossary: Iterable[tuple[str, str]] = (),
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if max_workers < 1 or max_attempts < 1:
+            raise ValueError("max_workers and max_attempts must be at least 1")
+        self._translator = translator
+        self._on_update = on_update
+        self._source = source
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._glossary = tuple(glossary)
+        self._clock = clock
+        self._stop = threading.Event()
+        # The default wait returns early when close() gives up waiting, so a long backoff never
+        # keeps close() (or a worker thread) hanging.
+        self._sleep: Callable[[float], object] = sleep if sleep is not None else self._stop.wait
+        self._rng = rng
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="translate")
+
+        self._cond = threading.Condition()  # guards everything below
+        self._targets = _dedupe(targets)
+        self._recent: deque[str] = deque(maxlen=max(0, context_turns))
+        self._context_turns = max(0, context_turns)
+        self._jobs: dict[tuple[int, str], _Job] = {}
+        self._lanes: dict[str, _Lane] = {}
+        self._outbox: deque[TranslationUpdate] = deque()
+        self._delivering = False
+        self._active_tasks = 0  # scheduled on the executor and not yet returned
+        self._pending = 0
+        self._closing = False
+        self._warned_clock = False
+
+    # --- public API (any thread) --------------------------------------------------------------
+
+    def submit(self, index: int, text: str, finalized_at: float | None = None) -> None:
+        """Queue turn ``index`` for every current target. ``finalized_at`` is when the turn became
+        final, read from this queue's ``clock`` (``time.monotonic()`` by default, NOT the
+        wall-clock ``Turn.finalized_at``); latency is measured from it, else from now."""
+        now = self._clock()
+        started = now if finalized_at is None else finalized_at
+        if started > now + 1.0:
+            # A wall-clock time handed to a monotonic clock lies far in the future; measure from now
+            # rather than report negative latencies.
+            if not self._warned_clock:
+                log.warning("finalized_at %.3f is ahead of the queue's clock %.3f; measuring from submit", started, now)
+                self._warned_clock = True
+            started = now
+        with self._cond:
+            if self._closing:
+                log.warning("Turn %d arrived after the translation queue was closed; not translated", index)
+                return
+            context = tuple(self._recent)
+            if self._context_turns and text.strip():
+                self._recent.append(text.strip())
+            keys = []
+            for language in self._targets:
+                key = (index, language.code)
+                if key in self._jobs:
+                    log.warning("Turn %d was submitted twice for %s; ignoring the repeat", index, language.code)
+                    continue
+                lane = self._lanes.setdefault(language.code, _Lane())
+                if lane.last_index is not None and index <= lane.last_index:
+                    log.warning(
+                        "Turn %d submitted after turn %d; delivered in submission order", index, lane.last_index
+                    )
+                lane.last_index = index
+                lane.waiting.append(index)
+                self._jobs[key] = _Job(index, language, text, context, started)
+                self._pending += 1
+                keys.append(key)
+            for key in keys:
+                self._schedule_locked(key)
+
+    def set_targets(self, targets: Sequence[Language]) -> None:
+        """Languages for turns submitted from now on; turns already queued keep theirs."""
+        with self._cond:
+            self._targets = _dedupe(targets)
+
+    def retry(self, index: int, language: str | None = None) -> None:
+        """Translate a FAILED cell again (all FAILED languages of the turn when ``language`` is
+        None). Cells that are pending or done are left alone."""
+        with self._cond:
+            keys = [k for k in self._jobs if k[0] == index and (language is None or k[1] == language)]
+            self._retry_locked(keys)
+
+    def retry_failed(self) -> int:
+        """Retry every FAILED cell (e.g. when the network is back); returns how many."""
+        with self._cond:
+            return self._retry_locked(sorted(self._jobs))
+
+    def pending(self) -> int:
+        """Cells not yet DONE or FAILED (queued, in flight or waiting to retry)."""
+        with self._cond:
+            return self._pending
+
+    def close(self, timeout: float = 30.0) -> bool:
+        """Stop taking turns, wait up to ``timeout`` s for the outstanding ones, then stop the
+        workers. Returns True when every cell settled and every update was delivered. Cells still
+        waiting to retry at the deadline are delivered as FAILED (allow about half a second more);
+        a request still on the wire is abandoned to its own HTTP timeout."""
+        with self._cond:
+            self._closing = True
+            finished = self._cond.wait_for(lambda: self._active_tasks == 0, timeout=max(0.0, timeout))
+        self._stop.set()
+        if not finished:
+            with self._cond:
+                finished = self._cond.wait_for(lambda: self._active_tasks == 0, timeout=_CLOSE_GRACE)
+        # With no task left the threads only have to notice the shutdown, so waiting is instant;
+        # otherwise leave them to finish on their own rather than block the caller.
+        self._executor.shutdown(wait=finished)
+        if not finished:
+            log.warning("Translation queue closed with %d translations unfinished", self.pending())
+        return finished
+
+    # --- scheduling (caller holds self._cond) -------------------------------------------------
+
+    def _retry_locked(self, keys: Iterable[tuple[int, str]]) -> int:
+        if self._closing:
+            return 0
+        count = 0
+        for key in keys:
+            job = self._jobs[key]
+            if job.status is not TranslationStatus.FAILED:
+                continue
+            job.status = TranslationStatus.PENDING
+            job.started_at = self._clock()  # a manual retry's latency counts from the request
+            self._pending += 1
+            if job.released:
+                self._outbox.append(TranslationUpdate(job.index, self._translation(job, error="retrying")))
+            else:
+                # Its FAILED result was still held back for order: drop it, a new one will come.
+                self._lanes[key[1]].ready.pop(job.index, None)
+            self._schedule_locked(key)
+            count += 1
+        return count
+
+    def _schedule_locked(self, key: tuple[int, str]) -> None:
+        self._active_tasks += 1
+        try:
+            self._executor.submit(self._work, key)
+        except RuntimeError:  # the executor was shut down under us
+            self._active_tasks -= 1
+            raise
+
+    # --- worker threads -----------------------------------------------------------------------
+
+    def _work(self, key: tuple[int, str]) -> None:
+        try:
+            self._deliver()  # e.g. the PENDING update that retry() queued
+            self._translate_job(key)
+            self._deliver()
+        except Exception as exc:
+            # The one catch-all: a bug (or a raising injected sleep) must neither leave the cell
+            # pending forever, which would hold up its language's line, nor fail silently.
+            log.exception("Translation worker failed for turn %d (%s)", *key)
+            with self._cond:
+                job = self._jobs[key]
+                unsettled = job.status is TranslationStatus.PENDING  # only this task can settle it
+            if unsettled:
+                error = f"Translation failed unexpectedly ({type(exc).__name__}); see the log."
+                self._settle(job, TranslationStatus.FAILED, error=error)
+            self._deliver()
+        finally:
+            with self._cond:
+                self._active_tasks -= 1
+                self._cond.notify_all()
+
+    def _translate_job(self, key: tuple[int, str]) -> None:
+        with self._cond:
+            job = self._jobs[key]
+            request = TranslationRequest(job.text, job.language, self._source, job.context, self._glossary)
+        if not job.text.strip():
+            self._settle(job, TranslationStatus.DONE)
+            return
+        last_error: TranslationError | None = None
+        for attempt in range(1, self._max_attempts + 1):
+            if self._stop.is_set():
+                why = f" Last error: {last_error.message}" if last_error is not None else ""
+                self._settle(job, TranslationStatus.FAILED, error=f"Not translated: the session ended first.{why}")
+                return
+            with self._cond:
+                job.attempts += 1
+            try:
+                result = self._translator.translate(request)
+            except TranslationError as exc:
+                error = exc
+            except Exception as exc:
+                log.exception("Translator raised an unexpected error for turn %d (%s)", *key)
+                error = TranslationError(f"Translation failed unexpectedly ({type(exc).__name__}); see the log.")
+            else:
+                self._settle(job, TranslationStatus.DONE, text=result.text, model=result.model)
+                return
+            last_error = error
+            if not error.retryable or attempt == self._max_attempts:
+                self._settle(job, TranslationStatus.FAILED, error=error.message)
+                return
+            log.info("Turn %d (%s) attempt %d failed, will retry: %s", *key, attempt, error.message)
+            if attempt == 1:
+                self._publish(job, self._translation(job, error=f"retrying: {error.message}"))
+                self._deliver()
+            self._sleep(self._backoff(attempt, error.retry_after))
+        raise AssertionError("unreachable: the last attempt always settles")  # pragma: no cover
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        delay = min(self._max_delay, self._base_delay * 2.0 ** (attempt - 1))
+        delay *= 0.5 + 0.5 * self._rng()  # jitter so parallel failures do not retry in lockstep
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+        return delay
+
+    def _settle(
+        self, job: _Job, status: TranslationStatus, *, text: str = "", model: str = "", error: str = ""
+    ) -> None:
+        latency_ms = max(0, round((self._clock() - job.started_at) * 1000))
+        with self._cond:
+            job.status = status
+            self._pending -= 1
+            translation = self._translation(job, text=text, model=model, error=error, latency_ms=latency_ms)
+            self._publish_locked(job, translation)
+
+    def _translation(
+        self, job: _Job, *, text: str = "", model: str = "", error: str = "", latency_ms: int | None = None
+    ) -> Translation:
+        return Translation(
+            language=job.language.code, text=text, status=job.status, model=model,
+            latency_ms=latency_ms, error=error, attempts=job.attempts,
+        )
+
+    def _publish(self, job: _Job, translation: Translation) -> None:
+        with self._cond:
+            self._publish_locked(job, translation)
+
+    def _publish_locked(self, job: _Job, translation: Translation) -> None:
+        """Put ``translation`` in the outbox now, or hold it until the turns before it are out."""
+        if job.released:
+            self._outbox.append(TranslationUpdate(job.index, translation))
+            return
+        lane = self._lanes[job.language.code]
+        lane.ready[job.index] = translation
+        while lane.waiting and lane.waiting[0] in lane.ready:
+            index = lane.waiting.popleft()
+            self._jobs[(index, job.language.code)].released = True
+            self._outbox.append(TranslationUpdate(index, lane.ready.pop(index)))
+
+    def _deliver(self) -> None:
+        """Hand the outbox to ``on_update``, one update at a time, outside the lock.
+
+        Only one thread delivers at a time (the others just leave their updates in the outbox),
+        so updates reach the caller in exactly the order the lanes released them."""
+        with self._cond:
+            if self._delivering:
+                return
+            self._delivering = True
+        try:
+            while True:
+                with self._cond:
+                    if not self._outbox:
+                        # Cleared in the same critical section that saw the outbox empty: an update
+                        # added a moment later finds no deliverer and delivers itself.
+                        self._delivering = False
+                        return
+                    update = self._outbox.popleft()
+                try:
+                    self._on_update(update)
+                except Exception:
+                    log.exception("on_update failed for turn %d (%s)", update.index, update.translation.language)
+        except BaseException:
+            with self._cond:
+                self._delivering = False  # let the next worker carry on delivering
+            raise
+
+
+def _dedupe(targets: Sequence[Language]) -> tuple[Language, ...]:
+    seen: dict[str, Language] = {}
+    for language in targets:
+        seen.setdefault(language.code, language)
+    return tuple(seen.values())
