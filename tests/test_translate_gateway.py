@@ -350,3 +350,12 @@ def test_fake_reraises_a_crash_in_its_handler_on_exit() -> None:
         with FakeLlmGateway(api_key=KEY, responder=crash) as llm, translator_for(llm) as translator:
             with pytest.raises(TranslationError):
                 translator.translate(HELLO)
+
+
+def test_a_server_error_ignores_the_rate_limit_window_headers_that_ride_on_every_reply() -> None:
+    from app.translate.gateway import _retry_after
+
+    headers = {"X-RateLimit-Reset": "60", "X-RateLimit-Remaining": "29"}
+    assert _retry_after(headers, rate_limited=False) is None
+    assert _retry_after(headers) == 60.0
+    assert _retry_after({"Retry-After": "3", **headers}, rate_limited=False) == 3.0

@@ -222,7 +222,10 @@ class ChatTranslator:
         if status == 408 or status >= 500:
             return TranslationError(
                 f"The LLM Gateway had a server problem ({status}){said}.",
-                status=status, retryable=True, retry_after=_retry_after(response.headers), detail=detail,
+                # Only Retry-After: the X-RateLimit-* headers ride on every reply and say nothing
+                # about when a server error will clear.
+                status=status, retryable=True, retry_after=_retry_after(response.headers, rate_limited=False),
+                detail=detail,
             )
         if 300 <= status < 400:
             return TranslationError(
@@ -313,8 +316,8 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _retry_after(headers: Any, now: float | None = None) -> float | None:
-    """Seconds to wait: ``Retry-After`` (seconds or an HTTP date), else ``X-RateLimit-Reset``
+def _retry_after(headers: Any, now: float | None = None, *, rate_limited: bool = True) -> float | None:
+    """Seconds to wait: ``Retry-After`` (seconds or an HTTP date), else, for a 429, ``X-RateLimit-Reset``
     (seconds until the window resets [protocol §5.4]); None when neither is usable."""
     value = headers.get("Retry-After")
     if value:
@@ -328,7 +331,7 @@ def _retry_after(headers: Any, now: float | None = None) -> float | None:
                 seconds = max(0.0, when.timestamp() - (time.time() if now is None else now))
         if seconds is not None:
             return seconds
-    reset = headers.get("X-RateLimit-Reset")
+    reset = headers.get("X-RateLimit-Reset") if rate_limited else None
     if reset:
         seconds = _seconds(reset)
         if seconds is not None and seconds > 1e9:
