@@ -258,11 +258,13 @@ def list_devices(out: TextIO) -> int:
 
 
 def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api_key: str | None,
-                 out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+                 out: TextIO | None = None, err: TextIO | None = None) -> int:
     from app.pipeline.factory import SessionRequest, build_session
     from app.pipeline.recovery import recover_unfinished
     from app.store.db import SessionStore
 
+    out = out or sys.stdout
+    err = err or sys.stderr
     if not api_key:
         raise ConfigError("No AssemblyAI API key. Set ASSEMBLYAI_API_KEY (export ASSEMBLYAI_API_KEY=...) "
                           "or save one in the window's Settings (Ctrl+,).")

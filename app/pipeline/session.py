@@ -33,7 +33,7 @@ from app.core.languages import Language
 from app.core.settings import ReconnectPolicy
 from app.core.transcript import Gap, Transcript, TranslationStatus, Turn
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
-from app.pipeline.folders import AUDIO_NAME, check_writable, new_session_folder
+from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, check_writable, new_session_folder
 from app.store.db import SessionStore
 from app.stt.client import CloseInfo, StreamingClient
 from app.stt.protocol import Begin, ServerError, ServerMessage, StreamingParams, Termination, TurnMessage, build_url
@@ -61,6 +61,7 @@ class SessionConfig:
     terminate_timeout_s: float = 5.0
     translation_drain_s: float = 30.0
     begin_timeout_s: float = 10.0
+    min_free_bytes: int = MIN_FREE_BYTES
 
 
 ClientFactory = Callable[..., StreamingClient]
@@ -114,7 +115,7 @@ class LiveSession:
         """Check the output, open the audio source and the WAV, register the session. Raises an
         ``AppError`` with a clear message before anything is recorded if something is wrong."""
         self.listener.state_changed(SessionState.STARTING, "")
-        check_writable(self.config.sessions_dir)
+        check_writable(self.config.sessions_dir, min_free=self.config.min_free_bytes)
         self.source.open()
         try:
             self.folder = new_session_folder(self.config.sessions_dir)
@@ -219,9 +220,10 @@ class LiveSession:
         while True:
             if self._capture_done.is_set() and not self._has_unsent_audio():
                 return
-            if attempt:
-                self.listener.state_changed(SessionState.RECONNECTING if self._connected_once
-                                            else SessionState.CONNECTING, f"reconnecting ({attempt})")
+            if attempt and self._connected_once:
+                self.listener.state_changed(SessionState.RECONNECTING, f"reconnecting ({attempt})")
+            elif attempt:
+                self.listener.state_changed(SessionState.CONNECTING, f"connecting (attempt {attempt + 1})")
             else:
                 self.listener.state_changed(SessionState.CONNECTING, "")
             client = self._client_factory(url, self.config.api_key, on_message=self._on_message,

@@ -1,0 +1,229 @@
+"""The bad-input catalogue: every bad input gets a clear message a person can act on, and nothing
+recorded is lost. Command-line flags and settings fail before anything is recorded (and leave no
+half-made session behind); bad server messages and LLM replies are survived mid-session with the
+WAV intact.
+
+Catalogue (42 cases; more in the unit tests named at the end):
+ CLI flags / settings (exit code, message)      1-20
+ input files (--input)                           21-29
+ server messages during a session                30-37
+ LLM Gateway replies during a session            38-42
+"""
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from app.cli import main as cli_main
+from app.core.transcript import TranslationStatus
+from fakes.llm_server import FakeLlmGateway
+from fakes.streaming_server import FakeStreamingServer
+from session_rig import KEY, make_session, pcm_frames, run_to_end
+from support.speech import make_speech_wav, make_tone_wav
+
+SENTENCES = ["Hello there.", "This is a test."]
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, *, key: str | None = KEY) -> tuple[int, str]:
+    if key is not None:
+        monkeypatch.setenv("ASSEMBLYAI_API_KEY", key)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    code = cli_main(["--headless", "--out", str(tmp_path / "sessions"), *argv])
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_speech_wav(tmp_path_factory.mktemp("speech") / "s.wav", SENTENCES, pause_s=1.0)
+
+
+# --- 1-20: flags and settings: clear message, non-zero exit, nothing started -----------------
+
+FLAG_CASES = [
+    # (id, argv, exit code, words the message must contain)
+    ("unknown-target-language", ["--to", "Klingonese"], 2, "Unknown language 'Klingonese'"),
+    ("misspelled-language-suggests", ["--to", "Germn"], 2, "Did you mean German (de)"),
+    ("unknown-source-language", ["--from", "Elvish"], 2, "Unknown language 'Elvish'"),
+    ("english-model-with-french-source", ["--from", "fr", "--speech-model", "universal-streaming-english"], 2,
+     "only hears English"),
+    ("http-streaming-url", ["--streaming-url", "http://example.invalid/v3/ws"], 2, "not a websocket URL"),
+    ("streaming-url-without-host", ["--streaming-url", "wss://"], 2, "not a websocket URL"),
+    ("streaming-url-with-query", ["--streaming-url", "wss://h.invalid/v3/ws?token=x"], 2, "without a query"),
+    ("ftp-llm-url", ["--llm-url", "ftp://h.invalid/v1"], 2, "LLM"),
+    ("llm-url-not-a-url", ["--llm-url", "not a url"], 2, "LLM"),
+    ("keyterm-too-long", ["--keyterm", "x" * 51], 2, "at most 50 characters"),
+    ("too-many-keyterms", [a for i in range(101) for a in ("--keyterm", f"t{i}")], 2, "At most 100 key terms"),
+    ("out-is-a-file", ["--out", "__FILE__"], 5, "Cannot create the sessions folder"),
+]
+
+
+@pytest.mark.parametrize("case_id,argv,code,words", FLAG_CASES, ids=[c[0] for c in FLAG_CASES])
+def test_bad_flags_fail_before_recording_with_a_clear_message(
+    case_id: str, argv: list[str], code: int, words: str, speech: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    argv = [str(blocker / "sub") if a == "__FILE__" else a for a in argv]
+    got, err = run(["--input", str(speech), *argv], capsys, monkeypatch, tmp_path)  # a later --out wins
+    assert got == code, err
+    assert words in err and err.startswith("error: ")
+    assert "Traceback" not in err
+    assert not (tmp_path / "sessions").exists() or not any((tmp_path / "sessions").iterdir())
+
+
+def test_no_api_key_says_where_to_put_one(speech: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    code, err = run(["--input", str(speech)], capsys, monkeypatch, tmp_path, key=None)
+    assert code == 2 and "ASSEMBLYAI_API_KEY" in err and "Settings" in err
+
+
+def test_blank_api_key_counts_as_none(speech: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    code, err = run(["--input", str(speech)], capsys, monkeypatch, tmp_path, key="   ")
+    assert code == 2 and "No AssemblyAI API key" in err
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--speech-model", "best-model"], "invalid choice: 'best-model'"),
+    (["--turn-detection", "eager"], "invalid choice: 'eager'"),
+    (["--region", "mars"], "invalid choice: 'mars'"),
+    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+])
+def test_unknown_option_values_are_refused_by_the_parser(argv: list[str], words: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["--headless", *argv])
+    assert exc.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_jsonl_without_headless_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["--jsonl"]) == 2
+    assert "--jsonl and --input work with --headless only" in capsys.readouterr().err
+
+
+def test_unreachable_streaming_url_is_reported_after_bounded_retries_with_audio_kept(
+    speech: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, err = run(["--input", str(speech), "--streaming-url", "ws://127.0.0.1:9/v3/ws",
+                     "--llm-url", "http://127.0.0.1:9/v1"], capsys, monkeypatch, tmp_path)
+    assert code == 7, err
+    assert "refused the connection" in err and "Check the internet connection" in err
+    [folder] = (tmp_path / "sessions").iterdir()
+    assert pcm_frames(speech).startswith(pcm_frames(folder / "audio.wav"))
+
+
+# --- 21-29: input files ------------------------------------------------------------------------
+
+def _file_case(tmp: Path, name: str) -> Path:
+    p = tmp / f"{name}.wav"
+    if name == "missing":
+        return p
+    if name == "empty":
+        p.write_bytes(b"")
+    elif name == "text":
+        p.write_text("these are meeting notes, not audio\n")
+    elif name == "mp3":
+        p.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 64)
+    elif name == "float":
+        return make_tone_wav(p, bits=32, encoding="floating-point")
+    elif name == "adpcm":
+        return make_tone_wav(p, encoding="ima-adpcm")
+    elif name == "no-frames":
+        header = b"RIFF" + struct.pack("<I", 36) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+        p.write_bytes(header + b"data" + struct.pack("<I", 0))
+    elif name == "truncated-header":
+        p.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfm")
+    elif name == "folder":
+        p.mkdir()
+    return p
+
+
+FILE_CASES = [
+    ("missing", "does not exist"), ("empty", "is empty (0 bytes)"), ("text", "is a text file"),
+    ("mp3", "MP3"), ("float", "floating-point"), ("adpcm", "ADPCM"),
+    ("no-frames", "contains no audio"), ("truncated-header", "damaged"), ("folder", "is a folder"),
+]
+
+
+@pytest.mark.parametrize("name,words", FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_unusable_input_files_exit_3_with_a_message_naming_the_file(
+    name: str, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _file_case(tmp_path, name)
+    code, err = run(["--input", str(path)], capsys, monkeypatch, tmp_path)
+    assert code == 3, err
+    assert words in err and str(path) in err
+    assert not (tmp_path / "sessions").exists() or not any((tmp_path / "sessions").iterdir())
+
+
+# --- 30-37: server messages mid-session: ignored or reported, never fatal, WAV intact --------
+
+SERVER_GARBAGE = [
+    ("invalid-json", ["{not json"]),
+    ("json-array", ["[1, 2, 3]"]),
+    ("unknown-type", [json.dumps({"type": "Hologram", "payload": 1})]),
+    ("turn-without-turn-order", [json.dumps({"type": "Turn", "transcript": "ghost", "end_of_turn": True})]),
+    ("turn-with-bad-words", [json.dumps({"type": "Turn", "turn_order": 99, "end_of_turn": False,
+                                         "words": "oops", "transcript": 5})]),
+    ("huge-frame", [json.dumps({"type": "Warning", "warning_code": 1, "warning": "x" * 2_000_000})]),
+    ("bare-error-object", [json.dumps({"error": "something odd happened"})]),
+    ("unknown-fields-everywhere", [json.dumps({"type": "Begin", "id": "x", "expires_at": "soon", "new": [1]}),
+                                   json.dumps({"type": "Heartbeat", "total_audio_received_ms": 5})]),
+]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("case_id,frames", SERVER_GARBAGE, ids=[c[0] for c in SERVER_GARBAGE])
+def test_bad_server_messages_are_survived_and_the_session_goes_on(
+    case_id: str, frames: list[str], speech: Path, tmp_path: Path
+) -> None:
+    with FakeStreamingServer(api_key=KEY, script=SENTENCES, after_begin=frames) as stt, \
+            FakeLlmGateway(api_key=KEY) as llm:
+        session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=speech)
+        summary = run_to_end(session, rec)
+    assert summary.error is None
+    assert [t.text for t in session.transcript.turns()] == SENTENCES
+    assert pcm_frames(summary.audio_path) == pcm_frames(speech)
+
+
+# --- 38-42: LLM replies: the turn keeps its text, is marked, the session goes on --------------
+
+LLM_CASES = [
+    ("bad-model-404", {"models": {"some-other-model"}}, "does not know the model"),
+    ("rejected-key-401", {"api_key": "another-key"}, "rejected the API key"),
+    ("rate-limited-429", {"fail_first": 99, "fail_status": 429, "fail_headers": {"Retry-After": "0"}}, "rate limiting"),
+    ("server-error-500", {"fail_first": 99, "fail_status": 500}, "server problem (500)"),
+    ("malformed-body", {"malformed": True}, "malformed reply"),
+]
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("case_id,options,words", LLM_CASES, ids=[c[0] for c in LLM_CASES])
+def test_llm_failures_leave_turns_untranslated_and_marked_while_the_session_goes_on(
+    case_id: str, options: dict, words: str, speech: Path, tmp_path: Path
+) -> None:
+    options = {"api_key": KEY, **options}
+    with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(**options) as llm:
+        session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=speech)
+        session._queue._base_delay = 0.01  # keep the bounded retries quick
+        summary = run_to_end(session, rec)
+    assert summary.error is None and summary.turns == 2
+    assert summary.translations_failed == 2
+    turns = session.transcript.turns()
+    assert [t.text for t in turns] == SENTENCES  # original text kept
+    for turn in turns:
+        tr = turn.translations["es"]
+        assert tr.status is TranslationStatus.FAILED and words in tr.error
+    assert "[not translated]" in (summary.folder / "transcript.txt").read_text()
+    assert pcm_frames(summary.audio_path) == pcm_frames(speech)
+
+# More bad inputs with their own tests: no microphone / unknown device / missing index
+# (test_microphone.py), ENOSPC while writing (test_wav_writer.py, test_crash_and_disk.py), corrupt
+# or newer session archive (test_store.py), out-of-range turn-detection values and inactivity
+# timeout (test_stt_protocol.py), every LLM error status and Retry-After form
+# (test_translate_gateway.py), corrupt saved settings (test_ui_settings.py).
