@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import shutil
 import signal
 import sys
@@ -316,7 +315,6 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.list_languages:
             for lang in LANGUAGES:
@@ -334,9 +332,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides = {k: v for k, v in vars(settings_from_args(args, Settings())).items()
                          if getattr(Settings(), k) != v}
             return run_window(overrides, paths=paths)
+        from app.logsetup import redactor, setup_logging
         from app.settings.keystore import KeyStore
 
-        return run_headless(args, settings, paths, KeyStore().load().key)
+        # Library chatter (websocket, HTTP) goes to the log file only; our own messages are printed.
+        setup_logging(paths.log_dir, console_level=None)
+        key = KeyStore().load().key
+        redactor.add(key)
+        return run_headless(args, settings, paths, key)
     except AppError as exc:
         sys.stderr.write(f"error: {exc.message}\n")
         return exc.exit_code

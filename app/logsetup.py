@@ -1,0 +1,68 @@
+"""Logging: a rotating log file users can attach to a report, and a filter that keeps the API key
+out of every log line.
+
+Qt-free; set up once on the main thread by a composition root (``cli.py`` or ``gui.py``). The key
+never reaches a log call in this code base; the redaction filter is defence in depth against a
+library that logs a header or an exception text that quotes one.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+LOG_NAME = "live-translate.log"
+REDACTED = "[redacted]"
+
+
+class RedactSecrets(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret.strip()) >= 8:  # short strings would redact ordinary words
+            self.secrets.add(secret.strip())
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            if any(s in text for s in self.secrets):
+                for s in self.secrets:
+                    text = text.replace(s, REDACTED)
+                record.msg, record.args = text, None
+            if record.exc_info and record.exc_info[1] is not None:
+                exc_text = logging.Formatter().formatException(record.exc_info)
+                if any(s in exc_text for s in self.secrets):
+                    for s in self.secrets:
+                        exc_text = exc_text.replace(s, REDACTED)
+                    record.exc_info, record.exc_text = None, exc_text
+        return True
+
+
+redactor = RedactSecrets()
+
+
+def setup_logging(log_dir: Path, *, console_level: int | None = logging.WARNING) -> Path:
+    """File log at INFO under ``log_dir`` and, if ``console_level`` is given, stderr at that level.
+    Returns the log file's path."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    path = log_dir / LOG_NAME
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+        handler.setLevel(logging.INFO)
+        handler.addFilter(redactor)
+        root.addHandler(handler)
+    except OSError:
+        pass  # no log file is no reason not to record
+    if console_level is not None:
+        console = logging.StreamHandler()
+        console.setLevel(console_level)
+        console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        console.addFilter(redactor)
+        root.addHandler(console)
+    return path
