@@ -1,0 +1,66 @@
+"""End to end through the real microphone path: ``live-translate --headless --device pulse`` reads,
+through pyaudio and ALSA's pulse plugin, speech played into a PulseAudio virtual microphone; Ctrl+C
+then stops gracefully, after the last turn and its translation."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+
+from fakes.llm_server import FakeLlmGateway
+from fakes.streaming_server import FakeStreamingServer
+from support.pulse import virtual_mic  # noqa: F401 - fixture
+from support.pulse import VirtualMicrophone
+from support.speech import make_speech_wav
+
+KEY = "mic-e2e-key-0123456789"
+SENTENCES = ["Can you hear me now?", "Yes, the microphone works."]
+
+
+@pytest.mark.microphone
+@pytest.mark.e2e
+@pytest.mark.timeout(120, method="thread")
+def test_speech_into_the_virtual_microphone_is_transcribed_translated_and_saved_and_ctrl_c_stops_cleanly(
+    virtual_mic: VirtualMicrophone, tmp_path: Path
+) -> None:
+    speech = make_speech_wav(tmp_path / "speech.wav", SENTENCES, pause_s=1.2)
+    env = {**virtual_mic.client_env(), "HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_STATE_HOME": str(tmp_path / "state"), "ASSEMBLYAI_API_KEY": KEY,
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    env.pop("QT_QPA_PLATFORM", None)
+    with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm, \
+            subprocess.Popen([sys.executable, "-m", "app", "--headless", "--device", virtual_mic.device_name,
+                              "--jsonl", "--to", "it", "--streaming-url", stt.url, "--llm-url", llm.base_url,
+                              "--out", str(tmp_path / "sessions")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             stdin=subprocess.DEVNULL) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        events: list[dict] = []
+        for line in proc.stdout:
+            events.append(json.loads(line))
+            if events[-1].get("state") == "live":
+                break
+        virtual_mic.play(speech)  # returns when the speech has been played into the microphone
+        # Ctrl+C at once: the last sentence has just been spoken and is not final yet. Stop must
+        # still deliver it (Terminate flushes it) and translate it before the session closes.
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=30)
+        events += [json.loads(line) for line in rest.splitlines() if line.strip()]
+        assert proc.returncode == 0, err
+    turns = [e["text"] for e in events if e["event"] == "turn"]
+    assert turns == SENTENCES
+    assert [e["text"] for e in events if e["event"] == "translation"] == [f"[Italian] {s}" for s in SENTENCES]
+    ended = events[-1]
+    assert ended["event"] == "session_ended" and ended["error"] is None
+    with wave.open(str(Path(ended["folder"]) / "audio.wav")) as w:
+        seconds = w.getnframes() / w.getframerate()
+    with wave.open(str(speech)) as w:
+        spoken = w.getnframes() / w.getframerate()
+    assert seconds >= spoken - 0.5  # all of the speech was captured into the WAV
+    assert json.loads((Path(ended["folder"]) / "transcript.json").read_text())["turns"][1]["text"] == SENTENCES[1]
