@@ -45,6 +45,7 @@ log = logging.getLogger("app.pipeline")
 BYTES_PER_MS = 32  # 16 kHz mono s16le
 INITIAL_BACKLOG_MS = 1000  # audio captured while the first connection opens, sent when it is up
 GAP_MIN_MS = 200  # shorter outages are not worth a marker
+CAPTURE_STOP_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -306,13 +307,12 @@ class LiveSession:
         return self._capture_done.is_set()
 
     def _terminate_current(self) -> None:
-        """Ask the current connection to finish (Terminate, wait for Termination). ``stop()`` on
-        the client blocks up to its timeout, so it runs on a short-lived thread of its own."""
+        """Ask the current connection to finish: Terminate, then Termination or the timeout.
+        ``StreamingClient.stop`` does not block (it arms a deadline), so any thread may call this."""
         with self._lock:
             client = self._client
         if client is not None:
-            threading.Thread(target=client.stop, kwargs={"timeout": self.config.terminate_timeout_s},
-                             name="stt-terminate", daemon=True).start()
+            client.stop(timeout=self.config.terminate_timeout_s)
 
     def _on_message(self, msg: ServerMessage) -> None:
         """Websocket thread: one parsed server message."""
@@ -385,7 +385,10 @@ class LiveSession:
     def _finish(self) -> None:
         self._stop.set()
         self.listener.state_changed(SessionState.FINISHING, "")
-        self._capture_done.wait()  # bounded: the capture loop checks the stop flag every block
+        # The capture loop checks the stop flag every block; a sound server that died can still
+        # hang a read inside the audio library, so this wait is bounded too.
+        if not self._capture_done.wait(CAPTURE_STOP_TIMEOUT_S):
+            log.error("the audio capture did not stop within %s s; finishing without it", CAPTURE_STOP_TIMEOUT_S)
         with self._assembly_lock:
             events = self._assembler.flush()
         self._dispatch(events)
