@@ -64,3 +64,44 @@ def test_speech_into_the_virtual_microphone_is_transcribed_translated_and_saved_
         spoken = w.getnframes() / w.getframerate()
     assert seconds >= spoken - 0.5  # all of the speech was captured into the WAV
     assert json.loads((Path(ended["folder"]) / "transcript.json").read_text())["turns"][1]["text"] == SENTENCES[1]
+
+
+@pytest.mark.microphone
+@pytest.mark.e2e
+@pytest.mark.timeout(120, method="thread")
+def test_a_microphone_unplugged_mid_session_ends_it_with_a_clear_message_and_keeps_the_audio(
+    virtual_mic: VirtualMicrophone, tmp_path: Path
+) -> None:
+    speech = make_speech_wav(tmp_path / "speech.wav", SENTENCES, pause_s=1.2)
+    env = {**virtual_mic.client_env(), "HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_STATE_HOME": str(tmp_path / "state"), "ASSEMBLYAI_API_KEY": KEY,
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm, \
+            subprocess.Popen([sys.executable, "-m", "app", "--headless", "--device", virtual_mic.device_name,
+                              "--jsonl", "--streaming-url", stt.url, "--llm-url", llm.base_url,
+                              "--out", str(tmp_path / "sessions")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             stdin=subprocess.DEVNULL) as proc:
+        assert proc.stdout is not None
+        events: list[dict] = []
+        for line in proc.stdout:
+            events.append(json.loads(line))
+            if events[-1].get("state") == "live":
+                break
+        virtual_mic.play(speech)
+        for line in proc.stdout:  # the first sentence is final: the microphone worked until now
+            events.append(json.loads(line))
+            if events[-1]["event"] == "turn":
+                break
+        heard = stt.connections[0].audio_seconds
+        virtual_mic.unplug()
+        rest, err = proc.communicate(timeout=60)
+        events += [json.loads(line) for line in rest.splitlines() if line.strip()]
+    assert proc.returncode == 4, err  # a microphone problem
+    errors = [e for e in events if e["event"] == "error"]
+    assert len(errors) == 1 and "microphone" in errors[0]["message"].lower(), errors
+    ended = events[-1]
+    assert ended["event"] == "session_ended" and ended["turns"] >= 1
+    with wave.open(str(Path(ended["folder"]) / "audio.wav")) as w:
+        kept = w.getnframes() / w.getframerate()
+    assert kept >= heard  # everything captured before the unplug is in the WAV
