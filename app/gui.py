@@ -1,0 +1,152 @@
+"""The window's composition root: builds the app's parts, wires them, and runs the event loop.
+
+Runs on the main thread, which becomes the GUI thread. ``run_window`` is called by ``app.main``
+with the command-line options already parsed into ``Settings`` field names; they preset the window
+for this run and are not saved unless the user changes them in the window. Everything slow at
+start-up (listing microphones, crash recovery) runs on worker threads; Record waits for recovery,
+so a new session is never mistaken for an unfinished one.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping
+
+from PySide6.QtCore import QCoreApplication, QSettings, Slot
+from PySide6.QtWidgets import QApplication
+
+from app.core.errors import AppError
+from app.core.settings import Paths, Settings
+from app.core.transcript import Gap, Turn
+from app.logsetup import redactor, setup_logging
+from app.settings.keystore import KeyStore
+from app.settings.qt_store import QtSettingsStore
+from app.ui.errors import CrashReporter
+from app.ui.main_window import MainWindow
+from app.workers.controller import SessionController, pipeline_session_factory
+from app.workers.tasks import BackgroundTask
+from app.workers.threads import DeviceMonitor, wait_for_owned_threads
+
+log = logging.getLogger("app.gui")
+
+APP_NAME = "Live Translate"
+ORG = "live-translate"
+EXIT_WAIT_MS = 3000
+
+
+def app_qsettings() -> QSettings:
+    """INI format everywhere, so the file is readable (and checkable: it never holds the key)."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, "window")
+
+
+def open_store(paths: Paths) -> tuple[object | None, str]:
+    """The session archive / crash journal, or None with a message if it cannot be opened."""
+    try:
+        from app.store.db import SessionStore
+
+        paths.data_dir.mkdir(parents=True, exist_ok=True)
+        store = SessionStore(paths.db_path)
+    except AppError as exc:
+        return None, f"{exc.message} Sessions are still saved as folders."
+    except OSError as exc:
+        return None, f"The session archive could not be opened ({exc}). Sessions are still saved as folders."
+    return store, str(getattr(store, "notice", "") or "")
+
+
+def recovery_loader(store: object) -> Callable[[object], tuple[list[Turn | Gap], tuple[str, ...]]]:
+    def load(session: object) -> tuple[list[Turn | Gap], tuple[str, ...]]:
+        session_id = int(getattr(session, "session_id"))
+        transcript = store.load_transcript(session_id)  # type: ignore[attr-defined]
+        record = store.get_session(session_id)  # type: ignore[attr-defined]
+        languages = tuple(record.target_languages) if record is not None else ()
+        return transcript.entries(), languages
+
+    return load
+
+
+def recover(store: object) -> list[object]:
+    from app.pipeline.recovery import recover_unfinished
+
+    return list(recover_unfinished(store))  # type: ignore[arg-type]
+
+
+class _Startup:
+    """Holds the pieces whose signals arrive after ``run_window`` set them up (GUI thread)."""
+
+    def __init__(self, window: MainWindow, monitor: DeviceMonitor) -> None:
+        self.window = window
+        self.monitor = monitor
+
+    @Slot(bool)
+    def running_changed(self, running: bool) -> None:
+        self.monitor.pause(running)  # a second PortAudio instance must not disturb the recording
+
+    @Slot(object)
+    def recovered(self, sessions: object) -> None:
+        self.window.hold_recording("")
+        self.window.offer_recovered(list(sessions))  # type: ignore[call-overload]
+
+    @Slot(object)
+    def recovery_failed(self, error: AppError) -> None:
+        self.window.hold_recording("")
+        self.window.status.show_message(f"An unfinished session could not be recovered: {error.message}")
+
+    @Slot(object)
+    def devices_failed(self, error: AppError) -> None:
+        self.window.status.show_message(error.message)
+
+
+def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
+               argv: list[str] | None = None) -> int:
+    root = logging.getLogger()
+    handlers_before = list(root.handlers)
+    log_file = setup_logging(paths.log_dir, console_level=logging.WARNING)
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    assert isinstance(app, QApplication)
+    QCoreApplication.setOrganizationName(ORG)
+    QCoreApplication.setApplicationName(APP_NAME)
+    app.setDesktopFileName("live-translate")
+    window: MainWindow | None = None
+    crash = CrashReporter(log_file, lambda: window)
+    crash.install()
+
+    settings_store = QtSettingsStore(app_qsettings())
+    overrides = {k: v for k, v in settings_overrides.items() if v is not None and k in Settings.__dataclass_fields__}
+    settings = settings_store.load().with_changes(**overrides)
+    key_store = KeyStore()
+    key_status = key_store.load()
+    redactor.add(key_status.key)
+    store, store_notice = open_store(paths)
+    controller = SessionController(pipeline_session_factory(store))
+    window = MainWindow(controller, settings=settings, key_store=key_store, key_status=key_status,
+                        settings_store=settings_store, default_sessions_dir=paths.sessions_dir,
+                        session_only=overrides, recovery_loader=recovery_loader(store) if store else None)
+    monitor = DeviceMonitor()
+    startup = _Startup(window, monitor)
+    monitor.devices_changed.connect(window.controls.set_devices)
+    window.activated.connect(monitor.refresh)
+    monitor.failed.connect(startup.devices_failed)
+    controller.running_changed.connect(startup.running_changed)
+    monitor.start()
+    if store is not None:
+        window.hold_recording("Checking for a session that did not finish…")
+        BackgroundTask.launch(lambda: recover(store), on_success=startup.recovered,
+                              on_failure=startup.recovery_failed, name="recovery")
+    if store_notice:
+        window.status.show_message(store_notice, timeout_ms=20000)
+    window.show()
+    log.info("window started")
+    try:
+        code = app.exec()
+    finally:
+        monitor.stop()
+        controller.shutdown(EXIT_WAIT_MS)
+        monitor.wait(EXIT_WAIT_MS)
+        wait_for_owned_threads(EXIT_WAIT_MS)
+        if store is not None:
+            store.close()  # type: ignore[attr-defined]
+        crash.uninstall()
+        for handler in [h for h in root.handlers if h not in handlers_before]:
+            root.removeHandler(handler)
+            handler.close()
+    return int(code)

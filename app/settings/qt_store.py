@@ -1,0 +1,168 @@
+"""QSettings <-> ``Settings``, plus the window's geometry and layout. Never the API key.
+
+GUI thread (QSettings is cheap: an in-memory cache flushed by Qt). Every key is a member of
+``SettingsKey``; nothing else is written. Values are stored as plain strings/ints/bools and
+parsed back defensively, because QSettings' INI back end returns a one-element list as a plain
+string and every value as a string: a hand-edited or stale file gives defaults, never a crash.
+``SETTINGS_VERSION`` is written on every save; ``migrate()`` upgrades older files step by step.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import fields
+from enum import Enum
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from app.core.settings import REGIONS, Settings
+from app.stt.protocol import SPEECH_MODELS, TURN_PRESETS
+
+log = logging.getLogger("app.settings")
+
+SETTINGS_VERSION = 1
+
+
+class SettingsKey(str, Enum):
+    VERSION = "meta/version"
+    TARGETS = "session/targets"  # comma-separated ISO codes, column order
+    SOURCE = "session/source"  # "" = auto
+    SPEECH_MODEL = "session/speech_model"
+    DEVICE = "session/device"  # device NAME ("" = system default): indices shift on replug
+    FORMAT_TURNS = "session/format_turns"
+    TURN_PRESET = "session/turn_preset"  # "" = service default
+    KEYTERMS = "session/keyterms"  # JSON list
+    REGION = "service/region"
+    STREAMING_URL = "service/streaming_url"
+    LLM_URL = "service/llm_url"
+    LLM_MODEL = "service/llm_model"
+    SESSIONS_DIR = "output/sessions_dir"
+    FONT_SIZE = "view/font_size"
+    WINDOW_GEOMETRY = "window/geometry"
+    WINDOW_STATE = "window/state"
+
+
+# ``frame_ms`` is not persisted: a tuning knob for the command line only.
+assert not any("key" in f.name.split("_") for f in fields(Settings)), "the API key never goes to QSettings"
+
+FONT_SIZES = range(8, 49)
+
+
+class QtSettingsStore:
+    def __init__(self, qsettings: QSettings) -> None:
+        self._q = qsettings
+        self.migrate()
+
+    @property
+    def qsettings(self) -> QSettings:
+        return self._q
+
+    # --- Settings -----------------------------------------------------------------------------
+
+    def load(self) -> Settings:
+        defaults = Settings()
+        values: dict[str, object] = {}
+        text = self._text
+        targets = tuple(c.strip() for c in text(SettingsKey.TARGETS, ",".join(defaults.targets)).split(",") if c.strip())
+        values["targets"] = targets or defaults.targets
+        values["source"] = text(SettingsKey.SOURCE, "") or None
+        model = text(SettingsKey.SPEECH_MODEL, defaults.speech_model)
+        values["speech_model"] = model if model in SPEECH_MODELS else defaults.speech_model
+        values["device"] = text(SettingsKey.DEVICE, "") or None
+        values["format_turns"] = self._bool(SettingsKey.FORMAT_TURNS, defaults.format_turns)
+        preset = text(SettingsKey.TURN_PRESET, "")
+        values["turn_preset"] = preset if preset in TURN_PRESETS else None
+        values["keyterms"] = self._keyterms()
+        region = text(SettingsKey.REGION, defaults.region)
+        values["region"] = region if region in REGIONS else defaults.region
+        values["streaming_url"] = text(SettingsKey.STREAMING_URL, "") or None
+        values["llm_url"] = text(SettingsKey.LLM_URL, "") or None
+        values["llm_model"] = text(SettingsKey.LLM_MODEL, defaults.llm_model) or defaults.llm_model
+        folder = text(SettingsKey.SESSIONS_DIR, "")
+        values["sessions_dir"] = Path(folder) if folder else None
+        size = self._int(SettingsKey.FONT_SIZE, defaults.font_size)
+        values["font_size"] = size if size in FONT_SIZES else defaults.font_size
+        return defaults.with_changes(**values)
+
+    def save(self, settings: Settings) -> None:
+        values: dict[SettingsKey, object] = {
+            SettingsKey.VERSION: SETTINGS_VERSION,
+            SettingsKey.TARGETS: ",".join(settings.targets),
+            SettingsKey.SOURCE: settings.source or "",
+            SettingsKey.SPEECH_MODEL: settings.speech_model,
+            SettingsKey.DEVICE: settings.device or "",
+            SettingsKey.FORMAT_TURNS: settings.format_turns,
+            SettingsKey.TURN_PRESET: settings.turn_preset or "",
+            SettingsKey.KEYTERMS: json.dumps(list(settings.keyterms), ensure_ascii=False) if settings.keyterms else "",
+            SettingsKey.REGION: settings.region,
+            SettingsKey.STREAMING_URL: settings.streaming_url or "",
+            SettingsKey.LLM_URL: settings.llm_url or "",
+            SettingsKey.LLM_MODEL: settings.llm_model,
+            SettingsKey.SESSIONS_DIR: str(settings.sessions_dir) if settings.sessions_dir else "",
+            SettingsKey.FONT_SIZE: settings.font_size,
+        }
+        for key, value in values.items():
+            self._q.setValue(key.value, value)
+        self._q.sync()
+
+    # --- window layout ------------------------------------------------------------------------
+
+    def window_bytes(self, key: SettingsKey) -> QByteArray | None:
+        value = self._q.value(key.value)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_window_bytes(self, key: SettingsKey, value: QByteArray) -> None:
+        self._q.setValue(key.value, value)
+
+    # --- versions -----------------------------------------------------------------------------
+
+    def version(self) -> int:
+        return self._int(SettingsKey.VERSION, 0)
+
+    def migrate(self) -> None:
+        """Bring an older file up to ``SETTINGS_VERSION``; each step is idempotent."""
+        version = self.version()
+        if version > SETTINGS_VERSION:
+            log.warning("settings file version %s is newer than this app (%s); reading what it knows",
+                        version, SETTINGS_VERSION)
+            return
+        if version < 1 and self._q.contains("target_language"):
+            # Before version 1 (the tutorial-era prototype) one target was stored as "target_language".
+            self._q.setValue(SettingsKey.TARGETS.value, str(self._q.value("target_language") or ""))
+            self._q.remove("target_language")
+        if version < SETTINGS_VERSION and self._q.allKeys():
+            self._q.setValue(SettingsKey.VERSION.value, SETTINGS_VERSION)
+
+    # --- parsing ------------------------------------------------------------------------------
+
+    def _text(self, key: SettingsKey, default: str) -> str:
+        value = self._q.value(key.value, default)
+        if isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        return default if value is None else str(value).strip()
+
+    def _bool(self, key: SettingsKey, default: bool) -> bool:
+        value = self._q.value(key.value, default)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(text, default)
+
+    def _int(self, key: SettingsKey, default: int) -> int:
+        try:
+            return int(str(self._q.value(key.value, default)))
+        except ValueError:
+            return default
+
+    def _keyterms(self) -> tuple[str, ...]:
+        raw = self._text(SettingsKey.KEYTERMS, "")
+        if not raw:
+            return ()
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = raw.split(",")
+        if not isinstance(parsed, list):
+            return ()
+        return tuple(str(t).strip() for t in parsed if str(t).strip())

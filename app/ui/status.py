@@ -1,0 +1,120 @@
+"""The status bar: session state with a coloured dot, a transient message, the clock, the turn count.
+
+GUI thread. States are the pipeline's (``SessionState`` values) plus "idle" and "error"; the
+detail ("reconnecting (2)") is shown next to the state. Transient messages clear themselves after
+a few seconds; the session clock ticks once a second only while a session runs.
+"""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QEvent, QTimer, Slot
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
+
+from app.core.exports import clock
+from app.pipeline.events import SessionState
+from app.ui.look import Tone, tone
+
+IDLE, ERROR = "idle", "error"
+MESSAGE_MS = 8000
+
+_LABELS: dict[str, tuple[str, Tone]] = {
+    IDLE: ("Ready", Tone.NEUTRAL),
+    SessionState.STARTING.value: ("Starting…", Tone.WARNING),
+    SessionState.CONNECTING.value: ("Connecting…", Tone.WARNING),
+    SessionState.LIVE.value: ("Live", Tone.GOOD),
+    SessionState.RECONNECTING.value: ("Reconnecting", Tone.WARNING),
+    SessionState.FINISHING.value: ("Finishing…", Tone.WARNING),
+    SessionState.ENDED.value: ("Finished", Tone.NEUTRAL),
+    SessionState.FAILED.value: ("Stopped with an error", Tone.BAD),
+    ERROR: ("Error", Tone.BAD),
+}
+
+
+class StatusPanel(QWidget):
+    """Owns the widgets it puts into ``status_bar``; not itself shown."""
+
+    def __init__(self, status_bar: QStatusBar) -> None:
+        super().__init__(status_bar)
+        self.hide()
+        self.state = IDLE
+        self.detail = ""
+        self.state_label = QLabel(status_bar)
+        self.message_label = QLabel(status_bar)
+        self.clock_label = QLabel(status_bar)
+        self.turns_label = QLabel(status_bar)
+        self.clock_label.setToolTip("Length of the session")
+        self.turns_label.setToolTip("Finished turns in the transcript")
+        for label in (self.state_label, self.turns_label, self.clock_label):
+            label.setContentsMargins(8, 0, 8, 0)
+            label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        # A long message is cut, never the state beside it.
+        self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        status_bar.addWidget(self.state_label)
+        status_bar.addWidget(self.message_label, 1)
+        status_bar.addPermanentWidget(self.turns_label)
+        status_bar.addPermanentWidget(self.clock_label)
+        self._started: float | None = None
+        self._elapsed = 0.0
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._update_clock)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.clear_message)
+        self.set_state(IDLE)
+        self.set_turns(0)
+        self._update_clock()
+
+    def set_state(self, state: str, detail: str = "") -> None:
+        self.state, self.detail = state, detail
+        text, kind = _LABELS.get(state, (state.capitalize(), Tone.NEUTRAL))
+        if state == SessionState.RECONNECTING.value and detail:
+            text = detail[0].upper() + detail[1:]  # "Reconnecting (2)"
+        color = tone(self.palette(), kind).name()
+        self.state_label.setText(f'<span style="color:{color}">●</span>&nbsp;{text}')
+        self.state_label.setAccessibleName(text)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # light/dark switch: recolour the dot
+            self.set_state(self.state, self.detail)
+
+    @property
+    def state_text(self) -> str:
+        return self.state_label.accessibleName()
+
+    @Slot(str)
+    def show_message(self, text: str, *, timeout_ms: int = MESSAGE_MS) -> None:
+        self.message_label.setText(text)
+        self.message_label.setToolTip(text)
+        if timeout_ms > 0:
+            self._message_timer.start(timeout_ms)
+        else:
+            self._message_timer.stop()
+
+    @Slot()
+    def clear_message(self) -> None:
+        self.message_label.clear()
+        self.message_label.setToolTip("")
+
+    def set_turns(self, count: int) -> None:
+        self.turns_label.setText(f"{count} turn{'s' if count != 1 else ''}")
+
+    def start_clock(self) -> None:
+        self._started = time.monotonic()
+        self._elapsed = 0.0
+        self._tick.start()
+        self._update_clock()
+
+    def stop_clock(self) -> None:
+        if self._started is not None:
+            self._elapsed = time.monotonic() - self._started
+        self._started = None
+        self._tick.stop()
+        self._update_clock()
+
+    @Slot()
+    def _update_clock(self) -> None:
+        seconds = time.monotonic() - self._started if self._started is not None else self._elapsed
+        self.clock_label.setText(clock(int(seconds * 1000), sep=""))

@@ -1,0 +1,294 @@
+"""TranscriptView: the table that shows the transcript side by side, with copy and retry.
+
+GUI thread. Word-wrapped cells and rows that grow to fit; follows the newest row unless the user
+has scrolled up (and follows again once they scroll back to the bottom); a click on a
+"not translated — retry" cell asks for a retry. Copying renders through ``app.core.exports`` (plain
+text with times), so what is copied reads like an export. Styling of the states (interim, waiting,
+failed, gap) is derived from the palette, so it works in light and dark themes.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence, QPainter, QPaintEvent
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QMenu, QStyle, QStyledItemDelegate,
+                               QStyleOptionViewItem, QTableView, QWidget)
+
+from app.core.exports import Content, ExportOptions, render
+from app.ui.look import Tone, italic, muted, scaled, tone
+from app.ui.transcript_model import ORIGINAL_COLUMN, TIME_COLUMN, CellState, Role, TranscriptModel
+
+FOLLOW_SLACK_PX = 4
+EMPTY_HINT = "Press Record (Ctrl+R) and start speaking.\nEach turn appears here, with its translations beside it."
+
+
+class TranscriptDelegate(QStyledItemDelegate):
+    """Muted italics for interim/waiting text, a warning colour for failures, padding for air."""
+
+    PAD_X, PAD_Y = 8, 5
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802
+        super().initStyleOption(option, index)
+        state = index.data(Role.CELL_STATE)
+        palette = option.palette
+        role = palette.ColorRole.Text
+        if state in (CellState.PENDING, CellState.TRANSLATING, CellState.GAP):
+            option.font = italic(option.font)
+            palette.setColor(role, muted(palette))
+        elif state == CellState.SECONDARY:
+            palette.setColor(role, muted(palette))
+        elif state == CellState.FAILED:
+            palette.setColor(role, tone(palette, Tone.BAD))
+            option.font.setUnderline(True)
+        if state == CellState.GAP:
+            option.displayAlignment = Qt.AlignmentFlag.AlignCenter
+        option.palette = palette
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        # Selection and hover fill the whole cell; the text sits inside the padding.
+        full = QStyleOptionViewItem(option)
+        self.initStyleOption(full, index)
+        widget = full.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, full, painter, widget)
+        inner = QStyleOptionViewItem(option)
+        inner.rect = option.rect.adjusted(self.PAD_X, self.PAD_Y, -self.PAD_X, -self.PAD_Y)
+        inner.state &= ~QStyle.StateFlag.State_HasFocus
+        super().paint(painter, inner, index)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+        inner = QStyleOptionViewItem(option)
+        inner.rect = option.rect.adjusted(0, 0, -2 * self.PAD_X, 0)
+        hint = super().sizeHint(inner, index)
+        return QSize(hint.width() + 2 * self.PAD_X, hint.height() + 2 * self.PAD_Y)
+
+
+class TranscriptView(QTableView):
+    retry_requested = Signal(int, str)  # turn index, target language code
+    retry_all_requested = Signal()
+    copied = Signal(str)  # a short note for the status bar ("Copied 3 rows")
+
+    def __init__(self, model: TranscriptModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.empty_hint = EMPTY_HINT
+        self._model = model
+        self._follow = True
+        self.setModel(model)
+        self.setItemDelegate(TranscriptDelegate(self))
+        self.setWordWrap(True)
+        self.setShowGrid(False)
+        self.setAlternatingRowColors(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.verticalHeader().hide()
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setMinimumSectionSize(48)
+        header.setFont(scaled(QApplication.font(), 1.0, bold=True))  # not scaled with the transcript text
+        self._style_header()
+        # Row heights follow the text; recomputing all of them is debounced (column resizes).
+        self._relayout = QTimer(self)
+        self._relayout.setSingleShot(True)
+        self._relayout.setInterval(60)
+        self._relayout.timeout.connect(self._resize_all_rows)
+        header.sectionResized.connect(self._schedule_relayout)
+        model.rowsInserted.connect(self._on_rows_inserted)
+        model.dataChanged.connect(self._on_data_changed)
+        model.modelReset.connect(self._on_reset)
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_range_changed)
+        self.clicked.connect(self._on_clicked)
+        self.customContextMenuRequested.connect(self._show_menu)
+        self._add_shortcuts()
+        self._apply_column_modes()
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def _apply_column_modes(self) -> None:
+        header = self.horizontalHeader()
+        for col in range(self._model.columnCount()):
+            if col in (TIME_COLUMN, self._model.delay_column):
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+            else:
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+        self._update_spans()
+
+    def _update_spans(self) -> None:
+        self.clearSpans()
+        last = self._model.columnCount() - 1
+        for row in range(self._model.rowCount()):
+            if self._model.is_gap_row(row):
+                self.setSpan(row, ORIGINAL_COLUMN, 1, last)
+
+    def _style_header(self) -> None:
+        # Padding lines the titles up with the cell text. palette() in a style sheet is resolved
+        # when it is set, so it is set again when the system switches between light and dark.
+        self.horizontalHeader().setStyleSheet(
+            "QHeaderView::section { padding: 5px 8px; border: none; border-bottom: 1px solid palette(mid);"
+            " background: palette(window); color: palette(window-text); }")
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._style_header()
+
+    def set_text_size(self, points: int) -> None:
+        font = QFont(self.font())
+        font.setPointSize(points)
+        self.setFont(font)
+        self._schedule_relayout()
+
+    @Slot()
+    def _schedule_relayout(self) -> None:
+        self._relayout.start()
+
+    @Slot()
+    def _resize_all_rows(self) -> None:
+        self.resizeRowsToContents()
+
+    @Slot(QModelIndex, int, int)
+    def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            if self._model.is_gap_row(row):
+                self.setSpan(row, ORIGINAL_COLUMN, 1, self._model.columnCount() - 1)
+            self.resizeRowToContents(row)
+
+    @Slot(QModelIndex, QModelIndex, list)
+    def _on_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: list[int]) -> None:
+        for row in range(top_left.row(), bottom_right.row() + 1):
+            self.resizeRowToContents(row)
+
+    @Slot()
+    def _on_reset(self) -> None:
+        self._apply_column_modes()
+        self._follow = True
+        self._schedule_relayout()
+
+    # --- following the newest row -------------------------------------------------------------
+
+    @property
+    def following(self) -> bool:
+        return self._follow
+
+    @Slot(int)
+    def _on_scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._follow = value >= bar.maximum() - FOLLOW_SLACK_PX
+
+    @Slot(int, int)
+    def _on_range_changed(self, minimum: int, maximum: int) -> None:
+        if self._follow:
+            self.verticalScrollBar().setValue(maximum)
+
+    # --- retry --------------------------------------------------------------------------------
+
+    @Slot(QModelIndex)
+    def _on_clicked(self, index: QModelIndex) -> None:
+        if index.data(Role.CELL_STATE) == CellState.FAILED:
+            self.retry_requested.emit(int(index.data(Role.TURN_INDEX)), str(index.data(Role.LANGUAGE)))
+
+    @Slot()
+    def _retry_all(self) -> None:
+        self.retry_all_requested.emit()
+
+    # --- copying ------------------------------------------------------------------------------
+
+    def _add_shortcuts(self) -> None:
+        self.copy_rows_action = QAction("Copy rows", self)
+        self.copy_rows_action.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_rows_action.triggered.connect(self.copy_selected)
+        self.copy_all_action = QAction("Copy the whole transcript", self)
+        self.copy_all_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.copy_all_action.triggered.connect(self.copy_all)
+        for action in (self.copy_rows_action, self.copy_all_action):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
+
+    def selected_rows(self) -> list[int]:
+        return sorted({i.row() for i in self.selectionModel().selectedRows()})
+
+    def transcript_text(self, rows: list[int] | None, content: Content, language: str | None = None) -> str:
+        entries = self._model.entries(rows)
+        languages = (language,) if content is Content.TRANSLATION and language else self._model.languages
+        if content is Content.TRANSLATION and not languages:
+            return ""
+        return render("txt", entries, ExportOptions(content, tuple(languages), timestamps=True))
+
+    def _copy(self, rows: list[int] | None, content: Content, language: str | None = None) -> None:
+        text = self.transcript_text(rows, content, language)
+        if not text:
+            return
+        QGuiApplication.clipboard().setText(text)
+        count = len(self._model.entries(rows))
+        self.copied.emit(f"Copied {count} row{'s' if count != 1 else ''} to the clipboard")
+
+    @Slot()
+    def copy_selected(self) -> None:
+        rows = self.selected_rows()
+        if rows:
+            self._copy(rows, Content.BILINGUAL)
+
+    @Slot()
+    def copy_all(self) -> None:
+        self._copy(None, Content.BILINGUAL)
+
+    @Slot(QPoint)
+    def _show_menu(self, pos: QPoint) -> None:
+        self.build_menu(self.indexAt(pos)).popup(self.viewport().mapToGlobal(pos))
+
+    def build_menu(self, index: QModelIndex) -> QMenu:
+        menu = QMenu(self)
+        if index.isValid() and index.row() not in self.selected_rows():
+            self.selectRow(index.row())
+        rows = self.selected_rows()
+        names = {code: self._model.headerData(self._model.language_column(code), Qt.Orientation.Horizontal)
+                 for code in self._model.languages}
+        if index.isValid() and index.data(Role.CELL_STATE) == CellState.FAILED:
+            turn, code = int(index.data(Role.TURN_INDEX)), str(index.data(Role.LANGUAGE))
+            menu.addAction(f"Retry the {names[code]} translation", partial(self.retry_requested.emit, turn, code))
+        if self._model.failed_count():
+            menu.addAction("Retry all failed translations", self._retry_all)
+        if not menu.isEmpty():
+            menu.addSeparator()
+        has_rows = bool(rows)
+        copy_rows = menu.addAction("Copy rows (original and translations)", self.copy_selected)
+        copy_rows.setShortcut(self.copy_rows_action.shortcut())
+        copy_rows.setEnabled(has_rows)
+        original = menu.addAction("Copy original text", partial(self._copy, rows, Content.ORIGINAL))
+        original.setEnabled(has_rows)
+        for code, name in names.items():
+            menu.addAction(f"Copy {name} text", partial(self._copy, rows, Content.TRANSLATION, code)).setEnabled(has_rows)
+        menu.addSeparator()
+        whole = menu.addMenu("Copy the whole transcript")
+        whole.setEnabled(self._model.turn_count() > 0)
+        whole.addAction("Original and translations", self.copy_all).setShortcut(self.copy_all_action.shortcut())
+        whole.addAction("Original only", partial(self._copy, None, Content.ORIGINAL))
+        for code, name in names.items():
+            whole.addAction(f"{name} only", partial(self._copy, None, Content.TRANSLATION, code))
+        return menu
+
+    def set_empty_hint(self, text: str) -> None:
+        if text != self.empty_hint:
+            self.empty_hint = text
+            self.viewport().update()
+
+    # --- empty state --------------------------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        super().paintEvent(event)
+        if self._model.rowCount() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(muted(self.palette()))
+            font = QFont(self.font())
+            font.setPointSizeF(max(9.0, font.pointSizeF() * 1.05))
+            painter.setFont(font)
+            painter.drawText(self.viewport().rect(), int(Qt.AlignmentFlag.AlignCenter), self.empty_hint)
+            painter.end()

@@ -1,0 +1,214 @@
+"""SessionController: starts, stops and talks to one live session at a time, for the window.
+
+Lives on the GUI thread; none of its methods block. ``start()`` builds the session through an
+injected factory (``app.pipeline.factory.build_session`` by default; tests hand in fakes), creates a
+``SessionBridge`` for it, starts the ``AudioStreamerThread`` (prepare + capture) and, when the
+session folder is ``prepared``, the ``WebsocketWorkerThread`` (streaming + finalising). ``stop()``
+only asks the session to stop; ``running_changed(False)`` follows once the last turn is translated
+and everything is saved (``session_ended``). The bridge's signals are forwarded, so the window
+connects once to the controller, and a new bridge per session means a late event of an old session
+can never land in the new one's view.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.core.errors import AppError
+from app.core.languages import Language
+from app.core.settings import Settings
+from app.pipeline.events import SessionListener, SessionState, SessionSummary
+from app.pipeline.factory import SessionRequest
+from app.workers.bridge import SessionBridge
+from app.workers.threads import AudioStreamerThread, RunnableSession, WebsocketWorkerThread
+
+log = logging.getLogger("app.workers")
+
+
+class ControlledSession(RunnableSession, Protocol):
+    """The part of ``LiveSession`` the controller uses."""
+
+    ended: threading.Event
+
+    def stop(self) -> None: ...
+
+    def retry_translation(self, index: int, language: str | None = None) -> None: ...
+
+    def retry_failed_translations(self) -> int: ...
+
+    def set_targets(self, targets: tuple[Language, ...]) -> None: ...
+
+
+SessionFactory = Callable[[SessionRequest, SessionListener], ControlledSession]
+
+
+def pipeline_session_factory(store: object | None) -> SessionFactory:
+    """The real thing: ``build_session`` with the app's session store (or none)."""
+
+    def build(request: SessionRequest, listener: SessionListener) -> ControlledSession:
+        from app.pipeline.factory import build_session  # imports the audio/network stack
+
+        return build_session(request, listener, store=store)  # type: ignore[arg-type]
+
+    return build
+
+
+class SessionController(QObject):
+    running_changed = Signal(bool)  # True from start() until the session has ended (or failed to start)
+    session_started = Signal(str)  # the session folder: the WAV is being written
+    start_failed = Signal(object)  # AppError: nothing was recorded
+    # Forwarded from the current session's SessionBridge (GUI thread, in session order):
+    state_changed = Signal(str, str)  # SessionState value, detail
+    interim_text_changed = Signal(str)  # "" clears the pending row
+    turn_finalized = Signal(object)  # Turn
+    translation_updated = Signal(int, object)  # turn index, Translation
+    gap_added = Signal(object)  # Gap
+    level_changed = Signal(float)  # dBFS
+    error_occurred = Signal(object)  # AppError (fatal ones end the session)
+    session_ended = Signal(object)  # SessionSummary
+
+    _FORWARDED = ("state_changed", "interim_text_changed", "turn_finalized", "translation_updated",
+                  "gap_added", "level_changed", "error_occurred", "session_ended")
+
+    def __init__(self, session_factory: SessionFactory, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._factory = session_factory
+        self._session: ControlledSession | None = None
+        self._bridge: SessionBridge | None = None
+        self._audio: AudioStreamerThread | None = None
+        self._websocket: WebsocketWorkerThread | None = None
+        self._running = False
+        self.folder: Path | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def session(self) -> ControlledSession | None:
+        return self._session
+
+    # --- commands (GUI thread) ----------------------------------------------------------------
+
+    def start(self, settings: Settings, key: str, sessions_dir: Path, input_file: Path | None = None) -> bool:
+        """Start a session; False (and ``start_failed``) if it cannot be built. Never blocks."""
+        if self._running:
+            return False
+        bridge = SessionBridge()
+        request = SessionRequest(settings=settings, api_key=key, sessions_dir=sessions_dir, input_file=input_file)
+        try:
+            session = self._factory(request, bridge.listener)
+        except AppError as exc:
+            self.start_failed.emit(exc)
+            return False
+        except Exception as exc:  # noqa: BLE001 - a bug in building must not kill the window
+            log.exception("building the session failed")
+            self.start_failed.emit(AppError(f"The session could not be set up because of an unexpected error: {exc}"))
+            return False
+        self._retire_bridge()
+        self._bridge, self._session, self.folder = bridge, session, None
+        for name in self._FORWARDED:
+            getattr(bridge, name).connect(getattr(self, name))
+        bridge.session_ended.connect(self._on_session_ended)
+        audio = AudioStreamerThread(session)
+        audio.prepared.connect(self._on_prepared)
+        audio.prepare_failed.connect(self._on_prepare_failed)
+        audio.failed.connect(self._on_worker_failed)
+        self._audio = audio
+        self._set_running(True)
+        bridge.start()
+        self._track(audio)
+        return True
+
+    def stop(self) -> None:
+        """Graceful, non-blocking: the last turn is still received, translated and saved."""
+        if self._session is not None and self._running:
+            self._session.stop()
+
+    @Slot(int, str)
+    def retry(self, index: int, language: str | None = None) -> None:
+        if self._session is not None:
+            self._session.retry_translation(index, language)
+
+    def retry_failed(self) -> int:
+        return self._session.retry_failed_translations() if self._session is not None else 0
+
+    def set_targets(self, targets: tuple[Language, ...]) -> None:
+        """Translate later turns of the running session into these languages too."""
+        if self._session is not None and self._running:
+            self._session.set_targets(targets)
+
+    def shutdown(self, timeout_ms: int = 3000) -> bool:
+        """At application exit only: stop and wait (bounded) for the threads. True if they ended."""
+        if self._session is not None:
+            self._session.stop()
+        ok = True
+        for thread in (self._audio, self._websocket):
+            if thread is not None and thread.isRunning():
+                ok = thread.wait(timeout_ms) and ok
+        return ok
+
+    # --- events (GUI thread) ------------------------------------------------------------------
+
+    @Slot(str)
+    def _on_prepared(self, folder: str) -> None:
+        self.folder = Path(folder)
+        assert self._session is not None
+        websocket = WebsocketWorkerThread(self._session)
+        websocket.failed.connect(self._on_worker_failed)
+        self._websocket = websocket
+        self._track(websocket)  # even if stop() came already: it finalises the WAV and the exports
+        self.session_started.emit(folder)
+
+    @Slot(object)
+    def _on_prepare_failed(self, error: AppError) -> None:
+        self._retire_bridge()
+        self.start_failed.emit(error)
+        self._set_running(False)
+
+    @Slot(object)
+    def _on_worker_failed(self, error: AppError) -> None:
+        """A thread's catch-all fired: report it, and if the session cannot end by itself, end here."""
+        self.error_occurred.emit(error)
+        if self._session is not None:
+            self._session.stop()
+        if self.sender() is self._websocket and self._running:
+            # run_streaming() is what finalises the session; it died, so no session_ended will come.
+            self._retire_bridge()
+            self.state_changed.emit(SessionState.FAILED.value, "")
+            self._set_running(False)
+
+    @Slot(object)
+    def _on_session_ended(self, summary: SessionSummary) -> None:
+        self._set_running(False)
+
+    def _set_running(self, running: bool) -> None:
+        if running != self._running:
+            self._running = running
+            self.running_changed.emit(running)
+
+    def _retire_bridge(self) -> None:
+        bridge, self._bridge = self._bridge, None
+        if bridge is not None:
+            bridge.drain()  # deliver what the old session said before it goes quiet
+            bridge.stop()
+            for name in self._FORWARDED:
+                getattr(bridge, name).disconnect(getattr(self, name))
+            bridge.session_ended.disconnect(self._on_session_ended)
+
+    def _track(self, thread: AudioStreamerThread | WebsocketWorkerThread) -> None:
+        thread.finished.connect(self._on_thread_finished)
+        thread.start_owned()  # alive until it has finished, even if this controller goes first
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        thread = self.sender()
+        if thread is self._audio:
+            self._audio = None
+        if thread is self._websocket:
+            self._websocket = None

@@ -1,0 +1,38 @@
+"""Checking an API key against the streaming service, for the Settings dialog's "Test key" button.
+
+Blocking network I/O: run it in a ``BackgroundTask``, never on the GUI thread. It opens a streaming
+session with the key and closes it at once (``abort``: no audio is sent, so almost nothing is
+billed). A rejected key raises ``AuthError`` (close 1008 / HTTP 401); an unreachable service raises
+``StreamingError``; both carry a message a person can act on.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.core.errors import ConfigError
+from app.stt.protocol import StreamingParams, build_url, resolve_base_url
+
+KEY_ACCEPTED = "The key works: the streaming service accepted it."
+CHECK_TIMEOUT_S = 10.0
+
+
+def check_key(key: str, streaming_url: str | None, region: str,
+              client_factory: Callable[..., object] | None = None) -> str:
+    """Return ``KEY_ACCEPTED`` or raise an ``AppError`` saying what is wrong."""
+    if not key.strip():
+        raise ConfigError("Enter an API key first. You find it in your AssemblyAI dashboard.")
+    if client_factory is None:
+        from app.stt.client import StreamingClient  # the websocket stack, loaded only when used
+
+        client_factory = StreamingClient
+    url = build_url(StreamingParams(), resolve_base_url(streaming_url, region))
+    client = client_factory(url, key.strip(), on_message=_ignore, begin_timeout=CHECK_TIMEOUT_S)
+    try:
+        client.connect()  # type: ignore[attr-defined]
+    finally:
+        client.abort()  # type: ignore[attr-defined]
+    return KEY_ACCEPTED
+
+
+def _ignore(message: object) -> None:
+    pass
