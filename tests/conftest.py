@@ -33,3 +33,21 @@ def private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_between_tests() -> Iterator[None]:
+    """Collect each test's garbage at its end, after Qt has run its deferred deletions, instead of
+    letting a later test's event loop collect it at a random moment (a Qt wrapper freed mid-way
+    through someone else's test made one CI run crash inside the garbage collector)."""
+    yield
+    import gc
+    import sys
+
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        if QCoreApplication.instance() is not None:
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+            QCoreApplication.processEvents()
+    gc.collect()

@@ -142,3 +142,20 @@ def test_rejected_first_connections_are_retried_with_backoff(short_speech: Path,
         summary = run_to_end(session, rec)
         assert [c.http_status for c in stt.connections][:2] == [503, 503]
     assert summary.error is None and summary.turns >= 2
+
+
+@pytest.mark.timeout(90)
+def test_a_failed_translation_is_retried_automatically_once_the_llm_answers_again(
+    short_speech: Path, tmp_path: Path
+) -> None:
+    # Every attempt for the first turn fails (4 attempts); later turns succeed, which means the
+    # service is back: the failed cell is then retried without the user doing anything.
+    with FakeStreamingServer(api_key=KEY, script=SENTENCES[:3]) as stt, \
+            FakeLlmGateway(api_key=KEY, fail_first=4, fail_status=503) as llm:
+        session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=short_speech)
+        session._queue._base_delay = 0.01
+        summary = run_to_end(session, rec)
+    statuses = [(i, tr.status) for i, tr in rec.translations if i == 0]
+    assert (0, TranslationStatus.FAILED) in statuses, statuses
+    assert statuses[-1] == (0, TranslationStatus.DONE)
+    assert summary.translations_done == 3 and summary.translations_failed == 0

@@ -15,6 +15,10 @@ so overflows are detected from timing alone (see ``_OverflowDetector``).
 """
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -58,7 +62,40 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+_alsa_handler: Any = None  # kept alive for as long as ALSA may call it
+_jack_handler: Any = None
+
+
+def _quiet_alsa() -> None:
+    """PortAudio probes every ALSA device it knows when PyAudio starts, and ALSA prints a line to
+    stderr for each one that is missing (dozens on a machine without a sound card), flooding the
+    terminal each time devices are listed. Install a no-op ALSA error handler, once. Errors that
+    matter still reach us as PyAudio exceptions."""
+    global _alsa_handler
+    if _alsa_handler is not None or not sys.platform.startswith("linux"):
+        return
+    try:
+        asound = ctypes.cdll.LoadLibrary("libasound.so.2")
+    except OSError:
+        return
+    handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                                    ctypes.c_char_p)
+    _alsa_handler = handler_type(lambda *_args: None)
+    asound.snd_lib_error_set_handler(_alsa_handler)
+    # PortAudio's JACK back end would otherwise try to start a JACK server and say so on stderr.
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")
+    try:
+        jack = ctypes.cdll.LoadLibrary("libjack.so.0")
+    except OSError:
+        return
+    global _jack_handler
+    _jack_handler = ctypes.CFUNCTYPE(None, ctypes.c_char_p)(lambda _msg: None)
+    jack.jack_set_error_function(_jack_handler)
+    jack.jack_set_info_function(_jack_handler)
+
+
 def _start_pyaudio(module: Any) -> Any:
+    _quiet_alsa()
     try:
         return module.PyAudio()
     except OSError as exc:

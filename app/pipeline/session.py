@@ -46,6 +46,7 @@ BYTES_PER_MS = 32  # 16 kHz mono s16le
 INITIAL_BACKLOG_MS = 1000  # audio captured while the first connection opens, sent when it is up
 GAP_MIN_MS = 200  # shorter outages are not worth a marker
 CAPTURE_STOP_TIMEOUT_S = 5.0
+AUTO_RETRIES = 2  # automatic retries of a failed translation cell (the user can always retry by hand)
 
 
 @dataclass
@@ -103,6 +104,8 @@ class LiveSession:
         self._capture_done = threading.Event()
         self._fatal: AppError | None = None
         self._store_failed = False
+        self._failed_cells: set[tuple[int, str]] = set()
+        self._auto_retries: dict[tuple[int, str], int] = {}
         self._reconnects = 0
         self.session_id: int | None = None
         self.folder: Path | None = None
@@ -275,6 +278,8 @@ class LiveSession:
             events = self._assembler.start_segment(segment, offset_ms)
         self._dispatch(events)
         self.listener.state_changed(SessionState.LIVE, "")
+        if segment > 0:
+            self._retry_failed_automatically()  # the network is back
         if self._capture_done.is_set():
             self._terminate_current()
         info = client.run()
@@ -350,6 +355,27 @@ class LiveSession:
         self.transcript.set_translation(update.index, update.translation)
         self._journal(lambda store, sid: store.set_translation(sid, update.index, update.translation))
         self.listener.translation_updated(update.index, update.translation)
+        cell = (update.index, update.translation.language)
+        if update.translation.status is TranslationStatus.FAILED:
+            with self._lock:
+                self._failed_cells.add(cell)
+        elif update.translation.status is TranslationStatus.DONE:
+            with self._lock:
+                self._failed_cells.discard(cell)
+            self._retry_failed_automatically()  # a success means the LLM is reachable again
+
+    def _retry_failed_automatically(self) -> None:
+        """Retry failed cells when the service is back (a later translation succeeded, or the
+        socket reconnected), at most ``AUTO_RETRIES`` times per cell so a turn the LLM always
+        refuses does not cost a request per later turn."""
+        with self._lock:
+            cells = [c for c in self._failed_cells if self._auto_retries.get(c, 0) < AUTO_RETRIES]
+            for cell in cells:
+                self._auto_retries[cell] = self._auto_retries.get(cell, 0) + 1
+                self._failed_cells.discard(cell)
+        for index, language in sorted(cells):
+            log.info("retrying the failed %s translation of turn %d", language, index)
+            self._queue.retry(index, language)
 
     def _add_gap(self, gap: Gap) -> None:
         self.transcript.add_gap(gap)
