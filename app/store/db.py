@@ -2,7 +2,8 @@
 
 Every final turn, translation and gap is committed the moment it happens, so after kill -9 or a
 power cut the next launch finds the session still marked 'recording' (``unfinished_sessions``) and
-rebuilds its transcript (``load_transcript``). Later the same file is the searchable archive.
+rebuilds its transcript (``load_transcript``). Later the same file is the searchable archive
+(``search``; the queries themselves live in ``app.store.search``).
 
 Threads: the websocket thread calls ``add_turn``/``add_gap``, translation workers call
 ``set_translation``, the GUI (or CLI main) thread opens, reads, searches and closes. Design:
@@ -45,6 +46,7 @@ from typing import Any
 from app.core.errors import OutputError
 from app.core.transcript import Gap, Transcript, Translation, TranslationStatus, Turn, Word
 from app.store import migrations
+from app.store.search import SearchHit, find_hits, register_functions, search_terms
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +77,6 @@ class SessionRecord:
     title: str
     duration_ms: int | None
     note: str
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    session_id: int
-    turn_index: int
-    language: str | None  # None: the original text; else the translation's language
-    snippet: str  # the matching text around the hit, matches wrapped in the ``mark`` strings
 
 
 _SESSION_COLUMNS = (
@@ -137,7 +131,7 @@ class SessionStore:
         try:
             self._reader = _connect(self.path)
             self._reader.execute("PRAGMA query_only = ON")  # this connection must never write
-            self._reader.create_function("lt_fold", 1, _fold, deterministic=True)
+            register_functions(self._reader)
         except sqlite3.Error as exc:
             self._writer.close()
             raise _open_error(self.path, exc) from exc
@@ -343,13 +337,11 @@ class SessionStore:
         scripts written without spaces (Chinese, Japanese, Thai...) are matched as substrings,
         because the FTS tokenizer treats a whole run of such characters as one word.
         """
-        terms = [term for term in text.split() if any(ch.isalnum() for ch in term)]
+        terms = search_terms(text)
         if not terms or limit <= 0:
             return []
         with self._reading() as conn:
-            if self._fts and not any(_written_without_spaces(term) for term in terms):
-                return _fts_search(conn, terms, limit, mark)
-            return _substring_search(conn, terms, limit, mark)
+            return find_hits(conn, terms, limit, mark, fts=self._fts)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -494,78 +486,4 @@ def _translation_values(turn_id: int | None, translation: Translation) -> tuple[
         turn_id, translation.language, translation.text,
         TranslationStatus(translation.status).value, translation.model, translation.latency_ms,
         translation.error, translation.attempts, time.time(),
-    )
-
-
-# -- search helpers -----------------------------------------------------------------------------
-
-_SNIPPET_TOKENS = 16  # FTS5 snippet length in words
-_SNIPPET_CHARS = 40  # substring snippet: characters kept each side of the hit
-
-# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, CJK ideographs.
-_NO_SPACE_RANGES = (
-    (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3040, 0x30FF),
-    (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3FFFF),
-)
-
-
-def _written_without_spaces(term: str) -> bool:
-    return any(lo <= ord(ch) <= hi for ch in term for lo, hi in _NO_SPACE_RANGES)
-
-
-def _fold(value: str | None) -> str | None:
-    return value.casefold() if isinstance(value, str) else value
-
-
-def _fts_search(
-    conn: sqlite3.Connection, terms: list[str], limit: int, mark: tuple[str, str]
-) -> list[SearchHit]:
-    # Each user word becomes a quoted prefix term, so FTS5 operators and stray quotes in the
-    # search box are taken literally instead of raising a syntax error.
-    query = " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
-    # bm25 scores of two FTS tables are not strictly comparable; close enough to rank hits.
-    rows = conn.execute(
-        "SELECT t.session_id AS session_id, t.idx AS turn_index, NULL AS language,"
-        f" snippet(turns_fts, 0, ?, ?, '…', {_SNIPPET_TOKENS}), bm25(turns_fts) AS rank"
-        " FROM turns_fts JOIN turns t ON t.id = turns_fts.rowid WHERE turns_fts MATCH ?"
-        " UNION ALL"
-        " SELECT t.session_id, t.idx, tr.language,"
-        f" snippet(translations_fts, 0, ?, ?, '…', {_SNIPPET_TOKENS}), bm25(translations_fts)"
-        " FROM translations_fts JOIN translations tr ON tr.id = translations_fts.rowid"
-        " JOIN turns t ON t.id = tr.turn_id WHERE translations_fts MATCH ?"
-        " ORDER BY rank, session_id DESC, turn_index, language LIMIT ?",
-        (*mark, query, *mark, query, limit),
-    ).fetchall()
-    return [SearchHit(row[0], row[1], row[2], row[3]) for row in rows]
-
-
-def _substring_search(
-    conn: sqlite3.Connection, terms: list[str], limit: int, mark: tuple[str, str]
-) -> list[SearchHit]:
-    # A full scan with a Python casefold per row: fine for a personal archive, and the only
-    # option for unspaced scripts or when FTS5 is missing.
-    needles = [term.casefold() for term in terms]
-    where = " AND ".join(["instr(lt_fold({col}), ?) > 0"] * len(needles))
-    rows = conn.execute(
-        "SELECT t.session_id AS session_id, t.idx AS turn_index, NULL AS language, t.text"
-        f" FROM turns t WHERE {where.format(col='t.text')}"
-        " UNION ALL"
-        " SELECT t.session_id, t.idx, tr.language, tr.text FROM translations tr"
-        f" JOIN turns t ON t.id = tr.turn_id WHERE {where.format(col='tr.text')}"
-        " ORDER BY session_id DESC, turn_index, language LIMIT ?",
-        (*needles, *needles, limit),
-    ).fetchall()
-    return [SearchHit(row[0], row[1], row[2], _excerpt(row[3], needles[0], mark)) for row in rows]
-
-
-def _excerpt(text: str, needle: str, mark: tuple[str, str]) -> str:
-    folded = text.casefold()
-    start = folded.find(needle)
-    if start < 0 or len(folded) != len(text):  # casefold changed lengths (ß -> ss): no offsets
-        return text[: 2 * _SNIPPET_CHARS] + ("…" if len(text) > 2 * _SNIPPET_CHARS else "")
-    end = start + len(needle)
-    left, right = max(0, start - _SNIPPET_CHARS), min(len(text), end + _SNIPPET_CHARS)
-    return (
-        ("…" if left > 0 else "") + text[left:start] + mark[0] + text[start:end] + mark[1]
-        + text[end:right] + ("…" if right < len(text) else "")
     )

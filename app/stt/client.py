@@ -17,93 +17,52 @@ Threads:
   ``run()`` returns.
 
 The API key only ever travels in the ``Authorization`` header [protocol §1.2]; it is never put in
-the URL, a log line or an error message.
+the URL, a log line or an error message. How a session ended (``CloseInfo``) and the message for
+each way a connection fails live in ``app.stt.errors``.
 """
 from __future__ import annotations
 
 import logging
 import re
 import socket
-import ssl
 import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import websocket
 
-from app.core.errors import AppError, AuthError, StreamingError
+from app.core.errors import StreamingError
+# CloseInfo and NO_STATUS_CLOSE are re-exported: callers import them from here, with the client.
+from app.stt.errors import NO_STATUS_CLOSE as NO_STATUS_CLOSE
+from app.stt.errors import CloseInfo as CloseInfo
+from app.stt.errors import (
+    cancelled_error,
+    closed_before_begin_error,
+    connect_error,
+    dropped_before_begin_error,
+    no_begin_error,
+)
 from app.stt.framing import BYTES_PER_SAMPLE, FrameBuffer
 from app.stt.protocol import (
-    AUTH_CLOSE,
-    NORMAL_CLOSE,
-    RETRYABLE_CLOSE_CODES,
     TERMINATE,
-    TOO_MANY_SESSIONS,
     Begin,
     MalformedMessage,
     ServerError,
     ServerMessage,
     Termination,
     auth_headers,
-    describe_close,
     parse_message,
 )
 
 log = logging.getLogger("app.stt")
 
-NO_STATUS_CLOSE = 1005  # a close frame without a code
 # After Termination the service closes at once; if its close frame is lost, stop waiting soon.
 CLOSE_AFTER_TERMINATION_S = 2.0
 SENDER_JOIN_S = 2.0
-
-
-@dataclass(frozen=True)
-class CloseInfo:
-    """How a session ended, as returned by ``StreamingClient.run()``."""
-
-    code: int | None  # close code from the service; None when the connection dropped without one
-    reason: str
-    error: ServerError | None  # the last Error frame, which carries the full text [protocol §3.3]
-    terminated: bool  # Termination was received: every turn was delivered
-    requested: bool = False  # the app ended it (stop() or abort())
-
-    @property
-    def effective_code(self) -> int | None:
-        """The close code, or the Error frame's code when the close frame never arrived."""
-        if self.code is not None:
-            return self.code
-        return self.error.code if self.error is not None else None
-
-    def to_error(self) -> AppError | None:
-        """The error to report, or None for a normal end.
-
-        Normal: Termination received (whatever followed), or an end the app asked for that the
-        service did not turn into an error. ``AuthError`` for 1008 unless its text says "too many"
-        (older servers used 1008 for the session rate limit [protocol §4.1]); ``StreamingError``
-        otherwise, retryable for network drops, a bare 1000 without Termination and
-        ``RETRYABLE_CLOSE_CODES``.
-        """
-        if self.terminated:
-            return None
-        code = self.effective_code
-        # The Error frame is preferred over the close reason, which is capped at 123 bytes.
-        text = self.error.message if self.error is not None else self.reason
-        if self.requested and code in (None, NORMAL_CLOSE, NO_STATUS_CLOSE):
-            return None
-        message = describe_close(code, text)
-        if code == AUTH_CLOSE and "too many" not in text.lower():
-            return AuthError(message, detail=f"close {code}: {text}")
-        if code in (AUTH_CLOSE, TOO_MANY_SESSIONS):
-            return StreamingError(message, close_code=code, retryable=False, detail=text)
-        # A drop (None) is what 1006 means on the wire, and a 1000 without Termination means the
-        # service went away mid-session: a new session can carry on in both cases.
-        retryable = code is None or code in RETRYABLE_CLOSE_CODES or code in (NORMAL_CLOSE, NO_STATUS_CLOSE)
-        return StreamingError(message, close_code=code, retryable=retryable, detail=text)
 
 
 class StreamingClient:
@@ -162,7 +121,7 @@ class StreamingClient:
             if self._stop_requested or self._aborted:
                 self._state = "closed"
                 self._finished.set()
-                raise _cancelled()
+                raise cancelled_error()
             self._state = "connecting"
         try:
             begin = self._open()
@@ -191,9 +150,9 @@ class StreamingClient:
             _ws_connect(self._ws, self._url, header=[f"{k}: {v}" for k, v in headers.items()],
                         timeout=self._open_timeout, suppress_origin=True)
         except Exception as exc:
-            raise _connect_error(exc, where, self._open_timeout) from exc
+            raise connect_error(exc, where, self._open_timeout) from exc
         if self._aborted or self._stop_requested:
-            raise _cancelled()
+            raise cancelled_error()
         begin = self._wait_for_begin()
         self._ws.settimeout(None)  # from here on, stop()/abort() bound every wait
         log.info("Streaming session %s started (model %s, expires_at %s)", begin.id, begin.model, begin.expires_at)
@@ -209,19 +168,14 @@ class StreamingClient:
                 self._ws.settimeout(left)
                 opcode, frame = self._ws.recv_data_frame(True)
             except websocket.WebSocketTimeoutException:
-                raise StreamingError(
-                    "The streaming service accepted the connection but never started a session "
-                    f"(no Begin within {self._begin_timeout:g} s).", retryable=True) from None
+                raise no_begin_error(self._begin_timeout) from None
             except (websocket.WebSocketException, OSError) as exc:
                 if self._aborted or self._stop_requested:
-                    raise _cancelled() from exc
-                raise CloseInfo(None, "", self._last_error, False).to_error() or StreamingError(
-                    describe_close(None)) from exc
+                    raise cancelled_error() from exc
+                raise dropped_before_begin_error(self._last_error) from exc
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 code, reason = _close_payload(frame.data)
-                err = CloseInfo(code, reason, self._last_error, False).to_error()
-                raise err or StreamingError(
-                    "The streaming service closed the connection before starting a session.", close_code=code)
+                raise closed_before_begin_error(code, reason, self._last_error)
             if opcode == websocket.ABNF.OPCODE_TEXT:
                 msg = self._parse(frame.data)
                 if isinstance(msg, Begin):
@@ -498,45 +452,3 @@ def _close_payload(data: Any) -> tuple[int, str]:
         return NO_STATUS_CLOSE, ""
     return struct.unpack("!H", raw[:2])[0], raw[2:].decode("utf-8", "replace")
 
-
-def _cancelled() -> StreamingError:
-    return StreamingError("Connecting to the streaming service was cancelled.", retryable=False)
-
-
-def _connect_error(exc: BaseException, where: str, timeout: float) -> AppError:
-    """A message a person can act on for each way the handshake fails."""
-    detail = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, websocket.WebSocketBadStatusException):
-        status = exc.status_code
-        if status in (401, 403):
-            return AuthError(f"The API key was rejected (HTTP {status}). Open Settings to enter a valid "
-                             "AssemblyAI key, or check the account's balance.", detail=detail)
-        if status == 429:
-            return StreamingError("The streaming service is rate-limiting new sessions (HTTP 429). "
-                                  "Wait a minute and record again.", retryable=True, detail=detail)
-        return StreamingError(f"The streaming service at {where} refused the connection (HTTP {status}). "
-                              "Check the streaming URL in Settings, or try again later.",
-                              retryable=status >= 500 or status == 408, detail=detail)
-    if isinstance(exc, (websocket.WebSocketAddressException, socket.gaierror)):
-        return StreamingError(f"The streaming service host {where.rsplit(':', 1)[0]} could not be found. "
-                              "Check the internet connection and the streaming URL in Settings.",
-                              retryable=True, detail=detail)
-    if isinstance(exc, ConnectionRefusedError):
-        return StreamingError(f"The streaming service at {where} refused the connection. Check the internet "
-                              "connection and the streaming URL in Settings.", retryable=True, detail=detail)
-    if isinstance(exc, (TimeoutError, websocket.WebSocketTimeoutException)):
-        return StreamingError(f"The streaming service at {where} did not answer within {timeout:g} s. "
-                              "Check the internet connection; a firewall or proxy may be blocking websockets.",
-                              retryable=True, detail=detail)
-    if isinstance(exc, ssl.SSLError):
-        return StreamingError(f"A secure connection to {where} could not be set up ({exc.reason}). Check the "
-                              "computer's clock and any proxy that inspects HTTPS.", retryable=True, detail=detail)
-    if isinstance(exc, OSError):
-        return StreamingError(f"Could not connect to the streaming service at {where} "
-                              f"({exc.strerror or exc}). Check the internet connection.",
-                              retryable=True, detail=detail)
-    if isinstance(exc, websocket.WebSocketException):
-        return StreamingError(f"The websocket handshake with {where} failed ({exc}). Check the streaming URL "
-                              "in Settings.", retryable=True, detail=detail)
-    return StreamingError(f"Could not connect to the streaming service at {where} ({detail}).",
-                          retryable=True, detail=detail)

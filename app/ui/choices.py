@@ -32,7 +32,8 @@ REGION_LABELS = {"default": "Nearest (default)", "us": "United States", "eu": "E
 
 LLM_MODELS = (DEFAULT_LLM_MODEL, "gemini-2.5-flash", "claude-haiku-4-5-20251001", "gpt-5-mini", "gpt-4.1")
 
-AUTO_SOURCE = "Detect automatically"
+# "Automatic" is honest for every model: the English model hears English, the others detect.
+AUTO_SOURCE = "Automatic (by model)"
 
 
 def source_choices() -> list[tuple[str, str | None]]:
