@@ -127,3 +127,16 @@ def speech_segments(pcm: bytes, *, threshold: float = 500.0, window_ms: int = 20
     if start is not None and last_loud - start >= min_ms:
         segments.append((start, last_loud))
     return segments
+
+
+def cli_env(home: Path, key: str | None, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for running ``python -m app`` as a fresh user: private folders, no keyring, and
+    the key (if any) only in ``ASSEMBLYAI_API_KEY``."""
+    import os
+
+    env = {k: v for k, v in (base if base is not None else os.environ).items() if k != "ASSEMBLYAI_API_KEY"}
+    env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_STATE_HOME=str(home / "state"),
+               XDG_CONFIG_HOME=str(home / "config"), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    if key is not None:
+        env["ASSEMBLYAI_API_KEY"] = key
+    return env

@@ -17,7 +17,7 @@ from app.pipeline.recovery import recover_unfinished
 from app.store.db import SessionStore
 from fakes.llm_server import FakeLlmGateway
 from fakes.streaming_server import FakeStreamingServer
-from session_rig import KEY, make_session, pcm_frames, run_to_end
+from session_rig import KEY, cli_env, make_session, pcm_frames, run_to_end
 from support.speech import make_speech_wav
 
 SENTENCES = ["First we open the meeting.", "Then we read the minutes.", "After that we vote on the plan.",
@@ -35,9 +35,7 @@ def test_kill_9_mid_session_is_recovered_with_all_final_turns_and_at_most_a_seco
     speech: Path, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    env = {k: v for k, v in os.environ.items() if k != "ASSEMBLYAI_API_KEY"}
-    env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_STATE_HOME=str(home / "state"),
-               ASSEMBLYAI_API_KEY=KEY, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    env = cli_env(home, KEY)
     with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm:
         with subprocess.Popen(
             [sys.executable, "-m", "app", "--headless", "--input", str(speech), "--jsonl", "--to", "fr",

@@ -3,7 +3,6 @@ imitations of the streaming service and the LLM Gateway, run as a user would (a 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 
 from fakes.llm_server import FakeLlmGateway
 from fakes.streaming_server import FakeStreamingServer
+from session_rig import cli_env
 from support.speech import make_speech_wav
 
 KEY = "e2e-secret-key-123"
@@ -26,11 +26,7 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_cli(args: list[str], home: Path, *, key: str | None = KEY, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "ASSEMBLYAI_API_KEY"}
-    env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_STATE_HOME=str(home / "state"),
-               XDG_CONFIG_HOME=str(home / "config"), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
-    if key is not None:
-        env["ASSEMBLYAI_API_KEY"] = key
+    env = cli_env(home, key)
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
                           timeout=timeout, env=env, stdin=subprocess.DEVNULL)
 

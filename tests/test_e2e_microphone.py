@@ -4,7 +4,6 @@ then stops gracefully, after the last turn and its translation."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,10 +16,22 @@ from fakes.llm_server import FakeLlmGateway
 from fakes.streaming_server import FakeStreamingServer
 from support.pulse import virtual_mic  # noqa: F401 - fixture
 from support.pulse import VirtualMicrophone
+from session_rig import cli_env
 from support.speech import make_speech_wav
 
 KEY = "mic-e2e-key-0123456789"
 SENTENCES = ["Can you hear me now?", "Yes, the microphone works."]
+
+
+def read_until_live(proc: subprocess.Popen[str]) -> list[dict]:
+    """The JSON events up to the session going live (the microphone is open and streaming)."""
+    assert proc.stdout is not None
+    events: list[dict] = []
+    for line in proc.stdout:
+        events.append(json.loads(line))
+        if events[-1].get("state") == "live":
+            break
+    return events
 
 
 @pytest.mark.microphone
@@ -30,22 +41,14 @@ def test_speech_into_the_virtual_microphone_is_transcribed_translated_and_saved_
     virtual_mic: VirtualMicrophone, tmp_path: Path
 ) -> None:
     speech = make_speech_wav(tmp_path / "speech.wav", SENTENCES, pause_s=1.2)
-    env = {**virtual_mic.client_env(), "HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "data"),
-           "XDG_STATE_HOME": str(tmp_path / "state"), "ASSEMBLYAI_API_KEY": KEY,
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    env.pop("QT_QPA_PLATFORM", None)
+    env = cli_env(tmp_path / "home", KEY, virtual_mic.client_env())
     with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm, \
             subprocess.Popen([sys.executable, "-m", "app", "--headless", "--device", virtual_mic.device_name,
                               "--jsonl", "--to", "it", "--streaming-url", stt.url, "--llm-url", llm.base_url,
                               "--out", str(tmp_path / "sessions")],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                              stdin=subprocess.DEVNULL) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
-        events: list[dict] = []
-        for line in proc.stdout:
-            events.append(json.loads(line))
-            if events[-1].get("state") == "live":
-                break
+        events = read_until_live(proc)
         virtual_mic.play(speech)  # returns when the speech has been played into the microphone
         # Ctrl+C at once: the last sentence has just been spoken and is not final yet. Stop must
         # still deliver it (Terminate flushes it) and translate it before the session closes.
@@ -73,21 +76,14 @@ def test_a_microphone_unplugged_mid_session_ends_it_with_a_clear_message_and_kee
     virtual_mic: VirtualMicrophone, tmp_path: Path
 ) -> None:
     speech = make_speech_wav(tmp_path / "speech.wav", SENTENCES, pause_s=1.2)
-    env = {**virtual_mic.client_env(), "HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "data"),
-           "XDG_STATE_HOME": str(tmp_path / "state"), "ASSEMBLYAI_API_KEY": KEY,
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    env = cli_env(tmp_path / "home", KEY, virtual_mic.client_env())
     with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm, \
             subprocess.Popen([sys.executable, "-m", "app", "--headless", "--device", virtual_mic.device_name,
                               "--jsonl", "--streaming-url", stt.url, "--llm-url", llm.base_url,
                               "--out", str(tmp_path / "sessions")],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                              stdin=subprocess.DEVNULL) as proc:
-        assert proc.stdout is not None
-        events: list[dict] = []
-        for line in proc.stdout:
-            events.append(json.loads(line))
-            if events[-1].get("state") == "live":
-                break
+        events = read_until_live(proc)
         virtual_mic.play(speech)
         for line in proc.stdout:  # the first sentence is final: the microphone worked until now
             events.append(json.loads(line))

@@ -3,7 +3,6 @@
 every file under its home and sessions folders is searched for the key."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from fakes.llm_server import FakeLlmGateway
 from fakes.streaming_server import Fault, FakeStreamingServer
+from session_rig import cli_env
 from support.speech import make_speech_wav
 
 KEY = "sk-live-SECRET-7f3a9c2e51b84d06"
@@ -23,10 +23,7 @@ SENTENCES = ["Please keep this secret.", "It must never be written down."]
 def test_the_key_is_in_no_file_url_log_output_or_command_line(tmp_path: Path) -> None:
     speech = make_speech_wav(tmp_path / "speech.wav", SENTENCES, pause_s=1.0)
     home = tmp_path / "home"
-    env = {k: v for k, v in os.environ.items() if k != "ASSEMBLYAI_API_KEY"}
-    env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_STATE_HOME=str(home / "state"),
-               XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"),
-               ASSEMBLYAI_API_KEY=KEY, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    env = {**cli_env(home, KEY), "XDG_CACHE_HOME": str(home / "cache")}
     with FakeStreamingServer(api_key=KEY, script=SENTENCES, faults=[Fault(drop_after_s=2.0)]) as stt, \
             FakeLlmGateway(api_key=KEY, fail_first=2, fail_status=500) as llm:
         with subprocess.Popen(
