@@ -23,6 +23,16 @@ KEY = "mic-e2e-key-0123456789"
 SENTENCES = ["Can you hear me now?", "Yes, the microphone works."]
 
 
+def start_on_microphone(mic: VirtualMicrophone, tmp_path: Path, stt_url: str, llm_url: str,
+                        *extra: str) -> subprocess.Popen[str]:
+    """``live-translate --headless --jsonl`` on the virtual microphone, as a fresh user."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "--headless", "--device", mic.device_name, "--jsonl", *extra,
+         "--streaming-url", stt_url, "--llm-url", llm_url, "--out", str(tmp_path / "sessions")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        env=cli_env(tmp_path / "home", KEY, mic.client_env()))
+
+
 def read_until_live(proc: subprocess.Popen[str]) -> list[dict]:
     """The JSON events up to the session going live (the microphone is open and streaming)."""
     assert proc.stdout is not None
@@ -41,13 +51,8 @@ def test_speech_into_the_virtual_microphone_is_transcribed_translated_and_saved_
     virtual_mic: VirtualMicrophone, tmp_path: Path
 ) -> None:
     speech = make_speech_wav(tmp_path / "speech.wav", SENTENCES, pause_s=1.2)
-    env = cli_env(tmp_path / "home", KEY, virtual_mic.client_env())
     with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm, \
-            subprocess.Popen([sys.executable, "-m", "app", "--headless", "--device", virtual_mic.device_name,
-                              "--jsonl", "--to", "it", "--streaming-url", stt.url, "--llm-url", llm.base_url,
-                              "--out", str(tmp_path / "sessions")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                             stdin=subprocess.DEVNULL) as proc:
+            start_on_microphone(virtual_mic, tmp_path, stt.url, llm.base_url, "--to", "it") as proc:
         events = read_until_live(proc)
         virtual_mic.play(speech)  # returns when the speech has been played into the microphone
         # Ctrl+C at once: the last sentence has just been spoken and is not final yet. Stop must
@@ -76,13 +81,8 @@ def test_a_microphone_unplugged_mid_session_ends_it_with_a_clear_message_and_kee
     virtual_mic: VirtualMicrophone, tmp_path: Path
 ) -> None:
     speech = make_speech_wav(tmp_path / "speech.wav", SENTENCES, pause_s=1.2)
-    env = cli_env(tmp_path / "home", KEY, virtual_mic.client_env())
     with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm, \
-            subprocess.Popen([sys.executable, "-m", "app", "--headless", "--device", virtual_mic.device_name,
-                              "--jsonl", "--streaming-url", stt.url, "--llm-url", llm.base_url,
-                              "--out", str(tmp_path / "sessions")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                             stdin=subprocess.DEVNULL) as proc:
+            start_on_microphone(virtual_mic, tmp_path, stt.url, llm.base_url) as proc:
         events = read_until_live(proc)
         virtual_mic.play(speech)
         for line in proc.stdout:  # the first sentence is final: the microphone worked until now
