@@ -24,6 +24,11 @@ class RedactSecrets(logging.Filter):
         if secret and len(secret.strip()) >= 8:  # short strings would redact ordinary words
             self.secrets.add(secret.strip())
 
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
             text = record.getMessage()

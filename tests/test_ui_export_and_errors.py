@@ -133,3 +133,42 @@ def test_an_unexpected_exception_is_logged_and_shown_once_naming_the_log_file(qt
     assert any("ZeroDivisionError" in r.getMessage() and "worker" in r.getMessage() for r in caplog.records)
     box.close()
     assert sys.excepthook is not reporter._sys_hook
+
+
+def test_the_key_in_an_exception_reaches_neither_the_crash_dialog_nor_the_log_file(qtbot, tmp_path) -> None:
+    from app.logsetup import REDACTED, redactor, setup_logging
+
+    secret = "sk-crash-SECRET-0123456789"
+    log_file = setup_logging(tmp_path / "log", console_level=None)
+    redactor.add(secret)
+    reporter = CrashReporter(log_file, lambda: None)
+    reporter.install()
+    try:
+        try:
+            raise RuntimeError(f"handshake failed with headers {{'Authorization': '{secret}'}}")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+        qtbot.waitUntil(lambda: reporter.dialog is not None, timeout=5000)
+    finally:
+        reporter.uninstall()
+        for handler in list(logging.getLogger().handlers):
+            if getattr(handler, "baseFilename", None) == str(log_file):
+                logging.getLogger().removeHandler(handler)
+                handler.close()
+        redactor.secrets.discard(secret)
+    box = reporter.dialog
+    assert box is not None
+    shown = box.text() + box.informativeText() + box.detailedText()
+    assert secret not in shown and REDACTED in shown
+    logged = log_file.read_text(encoding="utf-8")
+    assert secret not in logged and REDACTED in logged
+    box.close()
+
+
+def test_the_window_title_never_carries_the_key(qtbot, tmp_path) -> None:
+    parts = build_window(qtbot, tmp_path, key="sk-title-SECRET-0123456789")
+    window = parts.window
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.windowTitle() == "Live Translate"
+    window.close()  # closed before the test drops its last reference (qtbot only keeps a weak one)

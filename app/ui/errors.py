@@ -19,6 +19,7 @@ from types import TracebackType
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.logsetup import redactor
 from app.core.errors import AppError, AuthError
 
 log = logging.getLogger("app.crash")
@@ -120,7 +121,8 @@ class CrashReporter(QObject):
         log.error("unexpected error in %s:\n%s", where, text)
         app = QCoreApplication.instance()
         if app is not None:
-            QCoreApplication.postEvent(self, _CrashEvent(f"{kind.__name__}: {value}"))
+            # The dialog text is redacted like the log: an exception may quote a header or a URL.
+            QCoreApplication.postEvent(self, _CrashEvent(redactor.redact(f"{kind.__name__}: {value}")))
 
     # --- GUI thread ---------------------------------------------------------------------------
 
