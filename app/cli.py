@@ -329,8 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError("--jsonl and --input work with --headless only.")
             from app.gui import run_window  # Qt is only imported for the window
 
-            overrides = {k: v for k, v in vars(settings_from_args(args, Settings())).items()
-                         if getattr(Settings(), k) != v}
+            defaults = Settings()
+            overrides = {k: v for k, v in vars(settings).items() if getattr(defaults, k) != v}
             return run_window(overrides, paths=paths)
         from app.logsetup import redactor, setup_logging
         from app.settings.keystore import KeyStore

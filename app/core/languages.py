@@ -122,7 +122,3 @@ def resolve_language(text: str) -> Language:
         f"Unknown language {text!r}.{hint} Use an ISO code such as es, de, ja or a name such as Spanish; "
         "run with --list-languages to see them all."
     )
-
-
-def language_for_code(code: str) -> Language:
-    return resolve_language(code)

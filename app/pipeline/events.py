@@ -59,22 +59,3 @@ class SessionListener(Protocol):
 
     def session_ended(self, summary: SessionSummary) -> None: ...
 
-
-class NullListener:
-    """A listener that ignores everything (tests, benchmarks)."""
-
-    def state_changed(self, state: SessionState, detail: str) -> None: pass
-
-    def interim_changed(self, text: str) -> None: pass
-
-    def turn_finalized(self, turn: Turn) -> None: pass
-
-    def translation_updated(self, index: int, translation: Translation) -> None: pass
-
-    def gap_added(self, gap: Gap) -> None: pass
-
-    def level_changed(self, dbfs: float) -> None: pass
-
-    def error_occurred(self, error: AppError) -> None: pass
-
-    def session_ended(self, summary: SessionSummary) -> None: pass

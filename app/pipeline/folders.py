@@ -14,7 +14,6 @@ from app.core.errors import OutputError
 
 AUDIO_NAME = "audio.wav"
 MIN_FREE_BYTES = 50 * 1024 * 1024  # refuse to start below this: ~25 min of 16 kHz audio + margin
-BYTES_PER_HOUR = 16000 * 2 * 3600
 
 
 def check_writable(sessions_dir: Path, *, min_free: int = MIN_FREE_BYTES) -> None:
@@ -43,11 +42,6 @@ def check_writable(sessions_dir: Path, *, min_free: int = MIN_FREE_BYTES) -> Non
             f"Only {free // (1024 * 1024)} MB are free on the disk holding {sessions_dir}; "
             f"at least {min_free // (1024 * 1024)} MB are needed to record. Free some space or choose another folder."
         )
-
-
-def free_hours(sessions_dir: Path) -> float:
-    """How many hours of session audio fit on the disk."""
-    return shutil.disk_usage(sessions_dir).free / BYTES_PER_HOUR
 
 
 def new_session_folder(sessions_dir: Path, started_at: float | None = None) -> Path:

@@ -97,6 +97,7 @@ class LiveSession:
         self._client: StreamingClient | None = None
         self._connected_once = False
         self._backlog: list[bytes] = []
+        self._backlog_bytes = 0
         self._position_bytes = 0  # bytes of session audio captured (== written to the WAV)
         self._gap_start_ms: int | None = 0  # audio not being transcribed since this position
         self._dropped_bytes = 0
@@ -146,10 +147,6 @@ class LiveSession:
         translated before the session ends (``ended`` is set, ``session_ended`` is called)."""
         self._stop.set()
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def retry_translation(self, index: int, language: str | None = None) -> None:
         self._queue.retry(index, language)
 
@@ -196,8 +193,11 @@ class LiveSession:
             if not self._connected_once:
                 # Keep the first second for the first connection, so the first words are heard.
                 self._backlog.append(block)
-                while sum(map(len, self._backlog)) > INITIAL_BACKLOG_MS * BYTES_PER_MS:
-                    self._dropped_bytes += len(self._backlog.pop(0))
+                self._backlog_bytes += len(block)
+                while self._backlog_bytes > INITIAL_BACKLOG_MS * BYTES_PER_MS:
+                    dropped = len(self._backlog.pop(0))
+                    self._backlog_bytes -= dropped
+                    self._dropped_bytes += dropped
             else:
                 self._dropped_bytes += len(block)
 
@@ -266,6 +266,7 @@ class LiveSession:
             if not self._connected_once:
                 backlog = b"".join(self._backlog)
                 self._backlog.clear()
+                self._backlog_bytes = 0
                 offset_ms -= len(backlog) // BYTES_PER_MS
                 if backlog:
                     client.send_audio(backlog)
