@@ -128,3 +128,11 @@ def test_empty_transcript_exports_are_valid() -> None:
     opts = ExportOptions(Content.BILINGUAL, ("es",))
     assert to_srt([], opts) == "" and to_vtt([], opts) == "WEBVTT\n\n" and to_txt([], opts) == ""
     assert json.loads(to_json([], opts))["turns"] == []
+
+
+def test_markdown_names_an_unknown_language_code_by_the_code_itself() -> None:
+    t = Transcript()
+    t.add_turn(Turn(0, 0, 0, "Hello.", 0, 900, 1.0))
+    t.set_translation(0, Translation("tlh", "nuqneH.", TranslationStatus.DONE, "m", 100))
+    text = to_markdown(t.entries(), ExportOptions(Content.TRANSLATION, ("tlh",)))
+    assert "| Time | tlh |" in text and "nuqneH." in text

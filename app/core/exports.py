@@ -12,6 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from app.core.errors import ConfigError
 from app.core.languages import resolve_language
 from app.core.transcript import Gap, TranslationStatus, Turn
 
@@ -150,7 +151,7 @@ def _md_cell(text: str) -> str:
 def _language_name(code: str) -> str:
     try:
         return resolve_language(code).name
-    except ValueError:
+    except ConfigError:  # a code not in our table (e.g. from an old archive): show it as it is
         return code
 
 
