@@ -23,12 +23,14 @@ from typing import Any, TextIO
 from platformdirs import user_data_dir, user_log_dir
 
 from app import __version__
+from app.core.catalog import DEFAULT_LLM_MODEL, REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
 from app.core.errors import AppError, ConfigError
-from app.core.languages import LANGUAGES, SOURCE_MODELS, resolve_language
+from app.core.languages import LANGUAGES
 from app.core.settings import Paths, Settings
+from app.core.timefmt import clock
 from app.core.transcript import Gap, Translation, TranslationStatus, Turn
+from app.core.validate import validate
 from app.pipeline.events import SessionState, SessionSummary
-from app.stt.protocol import SPEECH_MODELS, TURN_PRESETS
 
 EXIT_CODES = """exit codes:
   0  the session ended normally (also after Ctrl+C)
@@ -60,19 +62,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--headless", action="store_true", help="run a session in the terminal, without the window")
-    p.add_argument("--input", metavar="FILE.wav", type=Path, help="transcribe a WAV recording instead of the microphone")
+    p.add_argument("--input", metavar="FILE.wav", type=Path,
+                   help="transcribe a WAV recording instead of the microphone")
     p.add_argument("--device", metavar="NAME|INDEX", help="input device by name (or part of it) or index")
     p.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     p.add_argument("--list-languages", action="store_true", help="list target languages and exit")
-    p.add_argument("--to", metavar="LANG", action="append", help="target language (repeatable; name or ISO code), default es")
+    p.add_argument("--to", metavar="LANG", action="append",
+                   help="target language (repeatable; name or ISO code), default es")
     p.add_argument("--from", dest="source", metavar="LANG", help="spoken language (picks the speech model)")
-    p.add_argument("--speech-model", choices=SPEECH_MODELS, help="AssemblyAI streaming model")
+    p.add_argument("--speech-model", choices=SPEECH_MODEL_IDS, help="AssemblyAI streaming model")
     p.add_argument("--out", metavar="DIR", type=Path, help="sessions folder (default: under the user's data dir)")
     p.add_argument("--jsonl", action="store_true", help="headless: one JSON object per event on stdout")
-    p.add_argument("--region", choices=("default", "us", "eu"), help="AssemblyAI region for both services")
+    p.add_argument("--region", choices=REGION_IDS, help="AssemblyAI region for both services")
     p.add_argument("--streaming-url", metavar="URL", help="streaming endpoint (e.g. a local server)")
     p.add_argument("--llm-url", metavar="URL", help="LLM Gateway base URL, up to /v1")
-    p.add_argument("--llm-model", metavar="ID", help="LLM Gateway model id (default gemini-2.5-flash-lite)")
+    p.add_argument("--llm-model", metavar="ID", help=f"LLM Gateway model id (default {DEFAULT_LLM_MODEL})")
     p.add_argument("--format-turns", action=argparse.BooleanOptionalAction, default=None,
                    help="punctuated, cased finals (default on)")
     p.add_argument("--turn-detection", choices=tuple(TURN_PRESETS), help="end-of-turn preset")
@@ -81,29 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def pick_speech_model(source: str | None, explicit: str | None) -> str:
-    """The model that hears ``source``: an explicit choice wins but must be able to hear it."""
-    if explicit:
-        if source and explicit == "universal-streaming-english" and resolve_language(source).code != "en":
-            raise ConfigError(
-                f"universal-streaming-english only hears English, but --from is {resolve_language(source).name}. "
-                "Use --speech-model universal-streaming-multilingual (es, fr, de, it, pt) or whisper-rt."
-            )
-        return explicit
-    if not source:
-        return "universal-streaming-english"
-    return SOURCE_MODELS.get(resolve_language(source).code, "whisper-rt")
-
-
 def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
     """Apply the options that were given on top of ``base`` (saved settings or defaults)."""
     changes: dict[str, Any] = {}
     if args.to:
-        changes["targets"] = tuple(resolve_language(t).code for t in args.to)
+        changes["targets"] = tuple(args.to)
     if args.source:
-        changes["source"] = resolve_language(args.source).code
-    if args.source or args.speech_model:
-        changes["speech_model"] = pick_speech_model(args.source, args.speech_model)
+        changes["source"] = args.source
+    if args.speech_model:
+        changes["speech_model"] = args.speech_model
     if args.device is not None:
         changes["device"] = args.device
     for name in ("region", "streaming_url", "llm_url", "llm_model", "format_turns"):
@@ -116,7 +106,9 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
         changes["keyterms"] = tuple(args.keyterm)
     if args.out is not None:
         changes["sessions_dir"] = args.out.expanduser()
-    return replace(base, **changes)
+    # The same rules as the window's: names become codes, and a spoken language without a model
+    # picks the model that hears it (an explicit model that cannot hear it is refused).
+    return validate(replace(base, **changes), explicit_model=args.speech_model is not None).settings
 
 
 # --- the headless session ---------------------------------------------------------------------
@@ -150,7 +142,8 @@ class TerminalListener:
         with self._lock:
             if self.jsonl:
                 self._emit("state", state=state.value, detail=detail)
-            elif state in (SessionState.CONNECTING, SessionState.RECONNECTING, SessionState.LIVE, SessionState.FINISHING):
+            elif state in (SessionState.CONNECTING, SessionState.RECONNECTING, SessionState.LIVE,
+                           SessionState.FINISHING):
                 self._clear_interim()
                 self.err.write(f"[{detail or state.value}]\n")
                 self.err.flush()
@@ -197,7 +190,7 @@ class TerminalListener:
             if not settled:
                 return
             self._clear_interim()
-            stamp = time.strftime("%H:%M:%S", time.gmtime(turn.start_ms / 1000))
+            stamp = clock(turn.start_ms, sep="")
             self.out.write(f"[{stamp}] {turn.text}\n")
             for lang in self.targets:
                 tr = turn.translations[lang]
@@ -212,7 +205,7 @@ class TerminalListener:
                 self._emit("gap", start_ms=gap.start_ms, end_ms=gap.end_ms, reason=gap.reason)
             else:
                 self._clear_interim()
-                a, b = (time.strftime("%H:%M:%S", time.gmtime(ms / 1000)) for ms in (gap.start_ms, gap.end_ms))
+                a, b = clock(gap.start_ms, sep=""), clock(gap.end_ms, sep="")
                 self.out.write(f"[{a}–{b}] no transcript ({gap.reason}), audio kept\n")
 
     def level_changed(self, dbfs: float) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from PySide6.QtCore import QCoreApplication, QSettings, Slot
 from PySide6.QtWidgets import QApplication
@@ -19,10 +19,13 @@ from app.core.errors import AppError
 from app.core.settings import Paths, Settings
 from app.core.transcript import Gap, Turn
 from app.logsetup import redactor, setup_logging
+from app.pipeline.recovery import RecoveredSession, recover_unfinished
 from app.settings.keystore import KeyStore
 from app.settings.qt_store import QtSettingsStore
+from app.store.db import SessionStore
 from app.ui.errors import CrashReporter
-from app.ui.main_window import MainWindow
+from app.ui.main_window import MainWindow, RecoveryLoader
+from app.ui.window_dialogs import RecoveredLike
 from app.workers.controller import SessionController, pipeline_session_factory
 from app.workers.tasks import BackgroundTask
 from app.workers.threads import DeviceMonitor, wait_for_owned_threads
@@ -39,11 +42,9 @@ def app_qsettings() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, "window")
 
 
-def open_store(paths: Paths) -> tuple[object | None, str]:
+def open_store(paths: Paths) -> tuple[SessionStore | None, str]:
     """The session archive / crash journal, or None with a message if it cannot be opened."""
     try:
-        from app.store.db import SessionStore
-
         paths.data_dir.mkdir(parents=True, exist_ok=True)
         store = SessionStore(paths.db_path)
     except AppError as exc:
@@ -53,21 +54,18 @@ def open_store(paths: Paths) -> tuple[object | None, str]:
     return store, str(getattr(store, "notice", "") or "")
 
 
-def recovery_loader(store: object) -> Callable[[object], tuple[list[Turn | Gap], tuple[str, ...]]]:
-    def load(session: object) -> tuple[list[Turn | Gap], tuple[str, ...]]:
-        session_id = int(getattr(session, "session_id"))
-        transcript = store.load_transcript(session_id)  # type: ignore[attr-defined]
-        record = store.get_session(session_id)  # type: ignore[attr-defined]
+def recovery_loader(store: SessionStore) -> RecoveryLoader:
+    def load(session: RecoveredLike) -> tuple[list[Turn | Gap], tuple[str, ...]]:
+        transcript = store.load_transcript(session.session_id)
+        record = store.get_session(session.session_id)
         languages = tuple(record.target_languages) if record is not None else ()
         return transcript.entries(), languages
 
     return load
 
 
-def recover(store: object) -> list[object]:
-    from app.pipeline.recovery import recover_unfinished
-
-    return list(recover_unfinished(store))  # type: ignore[arg-type]
+def recover(store: SessionStore) -> list[RecoveredSession]:
+    return recover_unfinished(store)
 
 
 class _Startup:
@@ -82,9 +80,9 @@ class _Startup:
         self.monitor.pause(running)  # a second PortAudio instance must not disturb the recording
 
     @Slot(object)
-    def recovered(self, sessions: object) -> None:
+    def recovered(self, sessions: list[RecoveredSession]) -> None:
         self.window.hold_recording("")
-        self.window.offer_recovered(list(sessions))  # type: ignore[call-overload]
+        self.window.offer_recovered(sessions)
 
     @Slot(object)
     def recovery_failed(self, error: AppError) -> None:
@@ -144,7 +142,7 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
         monitor.wait(EXIT_WAIT_MS)
         wait_for_owned_threads(EXIT_WAIT_MS)
         if store is not None:
-            store.close()  # type: ignore[attr-defined]
+            store.close()
         crash.uninstall()
         for handler in [h for h in root.handlers if h not in handlers_before]:
             root.removeHandler(handler)

@@ -30,7 +30,8 @@ from fakes.streaming_server import FakeStreamingServer  # noqa: E402
 from support.speech import make_speech_wav  # noqa: E402
 
 KEY = "bench-key-0123456789"
-WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike".split()
+WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima",
+         "mike"]
 
 
 def main() -> int:
@@ -38,7 +39,8 @@ def main() -> int:
     p.add_argument("--sentences", type=int, default=12)
     p.add_argument("--llm-delay", type=float, default=0.3)
     args = p.parse_args()
-    sentences = [" ".join(WORDS[(i + k) % len(WORDS)] for k in range(5)).capitalize() + "." for i in range(args.sentences)]
+    sentences = [" ".join(WORDS[(i + k) % len(WORDS)] for k in range(5)).capitalize() + "."
+                 for i in range(args.sentences)]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         speech = make_speech_wav(tmp / "speech.wav", sentences, pause_s=1.0)
@@ -70,9 +72,11 @@ def main() -> int:
     overhead = [ms - args.llm_delay * 1000 for ms in latencies]
     print("| measure | value |\n|---|---|")
     print(f"| audio streamed | {audio_s:.1f} s, {ended['turns']} turns, 2 languages |")
-    print(f"| app CPU per audio second | {cpu_s / audio_s:.3f} (CPU {cpu_s:.2f} s for {audio_s:.1f} s of audio, incl. start-up) |")
+    print(f"| app CPU per audio second | {cpu_s / audio_s:.3f} "
+          f"(CPU {cpu_s:.2f} s for {audio_s:.1f} s of audio, incl. start-up) |")
     print(f"| real-time factor (wall / audio until Ctrl+C) | {(stop_at - started) / audio_s:.2f} |")
-    print(f"| final -> translation, minus the LLM's {args.llm_delay:.1f} s | median {statistics.median(overhead):.0f} ms, "
+    print(f"| final -> translation, minus the LLM's {args.llm_delay:.1f} s | "
+          f"median {statistics.median(overhead):.0f} ms, "
           f"max {max(overhead):.0f} ms over {len(overhead)} translations |")
     print(f"| Ctrl+C -> process exit (last turn translated first) | {stopped - stop_at:.2f} s |")
     print(f"| turns / translations done / failed | {ended['turns']} / {ended['translations_done']} / "

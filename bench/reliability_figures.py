@@ -25,13 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
+from fakes.llm_server import FakeLlmGateway  # noqa: E402
+from fakes.streaming_server import FakeStreamingServer, Fault  # noqa: E402
+from session_rig import KEY, make_session, pcm_frames, run_to_end, speech_segments  # noqa: E402
+from support.speech import make_speech_wav  # noqa: E402
+
 from app.core.transcript import TranslationStatus  # noqa: E402
 from app.pipeline.recovery import recover_unfinished  # noqa: E402
 from app.store.db import SessionStore  # noqa: E402
-from fakes.llm_server import FakeLlmGateway  # noqa: E402
-from fakes.streaming_server import Fault, FakeStreamingServer  # noqa: E402
-from session_rig import KEY, make_session, pcm_frames, run_to_end, speech_segments  # noqa: E402
-from support.speech import make_speech_wav  # noqa: E402
 
 SENTENCES = [
     "Good morning everyone.", "Let us begin with the first item.", "The numbers look good this quarter.",

@@ -10,11 +10,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.pulse import virtual_mic  # noqa: F401 - the virtual microphone fixture, shared by the suite
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.pop("ASSEMBLYAI_API_KEY", None)
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Microphone and end-to-end tests run at real time by nature: they belong to the slow tier."""
+    for item in items:
+        if item.get_closest_marker("microphone") or item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.realtime)
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +34,7 @@ def private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("ASSEMBLYAI_API_KEY", raising=False)
-    yield home
+    return home
 
 
 @pytest.fixture(scope="session")

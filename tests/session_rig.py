@@ -20,7 +20,7 @@ from app.pipeline.session import LiveSession
 from app.store.db import SessionStore
 
 KEY = "rig-secret-key-0123456789"
-FAST_RECONNECT = ReconnectPolicy(first_delay_s=0.05, factor=2.0, max_delay_s=0.4, jitter=0.2)
+FAST_RECONNECT = ReconnectPolicy(first_delay_s=0.05, factor=2.0, max_delay_s=0.4, jitter=(0.8, 1.2))
 
 
 @dataclass

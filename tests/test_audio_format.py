@@ -9,9 +9,10 @@ from array import array
 from pathlib import Path
 
 import pytest
-
-from app.audio.format import BYTES_PER_SECOND, CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, Converter, to_s16le_mono_16k
 from support.speech import pcm_sine, zero_crossing_frequency
+
+from app.audio.format import Converter, to_s16le_mono_16k
+from app.core.units import BYTES_PER_SECOND, CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -118,14 +119,14 @@ def test_a_partial_frame_waits_for_the_next_block() -> None:
     ("rate", "channels", "width"), [(16000, 1, 5), (16000, 0, 2), (16000, 9, 2), (0, 1, 2)]
 )
 def test_unsupported_formats_are_refused(rate: int, channels: int, width: int) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"unsupported|invalid"):
         Converter(sample_rate=rate, channels=channels, sample_width=width)
 
 
 def test_the_audio_package_does_not_need_qt() -> None:
     code = (
         "import sys; sys.modules['PySide6'] = None\n"
-        "import app.audio.format, app.audio.level, app.audio.source, app.audio.wav_source\n"
+        "import app.audio.format, app.core.level, app.audio.source, app.audio.wav_source\n"
         "import app.audio.wav_writer, app.audio.microphone\n"
         "assert 'pyaudio' not in sys.modules, 'pyaudio must be imported lazily'\n"
     )

@@ -16,13 +16,14 @@ import struct
 from pathlib import Path
 
 import pytest
-
-from app.cli import main as cli_main
-from app.core.transcript import TranslationStatus
 from fakes.llm_server import FakeLlmGateway
 from fakes.streaming_server import FakeStreamingServer
 from session_rig import KEY, make_session, pcm_frames, run_to_end
 from support.speech import make_speech_wav, make_tone_wav
+
+from app.cli import main as cli_main
+from app.core.backoff import Backoff
+from app.core.transcript import TranslationStatus
 
 SENTENCES = ["Hello there.", "This is a test."]
 
@@ -61,7 +62,7 @@ FLAG_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case_id,argv,code,words", FLAG_CASES, ids=[c[0] for c in FLAG_CASES])
+@pytest.mark.parametrize(("case_id", "argv", "code", "words"), FLAG_CASES, ids=[c[0] for c in FLAG_CASES])
 def test_bad_flags_fail_before_recording_with_a_clear_message(
     case_id: str, argv: list[str], code: int, words: str, speech: Path, tmp_path: Path,
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -88,7 +89,7 @@ def test_blank_api_key_counts_as_none(speech: Path, tmp_path: Path, capsys: pyte
     assert code == 2 and "No AssemblyAI API key" in err
 
 
-@pytest.mark.parametrize("argv,words", [
+@pytest.mark.parametrize(("argv", "words"), [
     (["--speech-model", "best-model"], "invalid choice: 'best-model'"),
     (["--turn-detection", "eager"], "invalid choice: 'eager'"),
     (["--region", "mars"], "invalid choice: 'mars'"),
@@ -150,7 +151,7 @@ FILE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,words", FILE_CASES, ids=[c[0] for c in FILE_CASES])
+@pytest.mark.parametrize(("name", "words"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
 def test_unusable_input_files_exit_3_with_a_message_naming_the_file(
     name: str, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -177,8 +178,9 @@ SERVER_GARBAGE = [
 ]
 
 
+@pytest.mark.realtime
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("case_id,frames", SERVER_GARBAGE, ids=[c[0] for c in SERVER_GARBAGE])
+@pytest.mark.parametrize(("case_id", "frames"), SERVER_GARBAGE, ids=[c[0] for c in SERVER_GARBAGE])
 def test_bad_server_messages_are_survived_and_the_session_goes_on(
     case_id: str, frames: list[str], speech: Path, tmp_path: Path
 ) -> None:
@@ -202,15 +204,16 @@ LLM_CASES = [
 ]
 
 
+@pytest.mark.realtime
 @pytest.mark.timeout(90)
-@pytest.mark.parametrize("case_id,options,words", LLM_CASES, ids=[c[0] for c in LLM_CASES])
+@pytest.mark.parametrize(("case_id", "options", "words"), LLM_CASES, ids=[c[0] for c in LLM_CASES])
 def test_llm_failures_leave_turns_untranslated_and_marked_while_the_session_goes_on(
     case_id: str, options: dict, words: str, speech: Path, tmp_path: Path
 ) -> None:
     options = {"api_key": KEY, **options}
     with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(**options) as llm:
         session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=speech)
-        session._queue._base_delay = 0.01  # keep the bounded retries quick
+        session._queue.backoff = Backoff(first_delay_s=0.01)  # keep the bounded retries quick
         summary = run_to_end(session, rec)
     assert summary.error is None and summary.turns == 2
     assert summary.translations_failed == 2

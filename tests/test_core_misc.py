@@ -11,10 +11,11 @@ import pytest
 from app.core.errors import ConfigError, OutputError
 from app.core.languages import resolve_language
 from app.core.settings import ReconnectPolicy, Settings
+from app.core.validate import validate
 from app.pipeline.folders import check_writable, new_session_folder
 
 
-@pytest.mark.parametrize("text,code", [("es", "es"), ("Spanish", "es"), ("español", "es"), ("ES", "es"),
+@pytest.mark.parametrize(("text", "code"), [("es", "es"), ("Spanish", "es"), ("español", "es"), ("ES", "es"),
                                         ("Deutsch", "de"), ("zh-CN", "zh"), ("pt_BR", "pt-BR"), ("japanese", "ja")])
 def test_languages_resolve_by_code_name_or_native_name(text: str, code: str) -> None:
     assert resolve_language(text).code == code
@@ -26,7 +27,7 @@ def test_unknown_language_suggests_close_names() -> None:
 
 
 def test_reconnect_backoff_is_fast_first_then_doubling_capped_and_jittered() -> None:
-    policy = ReconnectPolicy(first_delay_s=0.25, factor=2, max_delay_s=4, jitter=0.2)
+    policy = ReconnectPolicy(first_delay_s=0.25, factor=2, max_delay_s=4, jitter=(0.8, 1.2))
     assert policy.delay(1, 0.5) == pytest.approx(0.25)
     assert policy.delay(3, 0.5) == pytest.approx(1.0)
     assert policy.delay(10, 0.5) == pytest.approx(4.0)
@@ -34,8 +35,8 @@ def test_reconnect_backoff_is_fast_first_then_doubling_capped_and_jittered() -> 
 
 
 def test_eu_region_uses_the_eu_llm_gateway_unless_overridden() -> None:
-    assert Settings(region="eu").effective_llm_url() == "https://llm-gateway.eu.assemblyai.com/v1"
-    assert Settings(region="eu", llm_url="http://127.0.0.1:9/v1").effective_llm_url() == "http://127.0.0.1:9/v1"
+    assert validate(Settings(region="eu")).llm_url == "https://llm-gateway.eu.assemblyai.com/v1"
+    assert validate(Settings(region="eu", llm_url="http://127.0.0.1:9/v1/")).llm_url == "http://127.0.0.1:9/v1"
 
 
 def test_session_folders_are_unique_per_start(tmp_path: Path) -> None:
@@ -67,7 +68,7 @@ def test_lower_layers_import_without_qt() -> None:
         "import sys; sys.modules['PySide6'] = None\n"
         "import app.core.assembler, app.core.exports, app.core.languages, app.core.settings\n"
         "import app.stt.protocol, app.stt.client, app.stt.framing\n"
-        "import app.audio.wav_writer, app.audio.wav_source, app.audio.microphone, app.audio.level\n"
+        "import app.audio.wav_writer, app.audio.wav_source, app.audio.microphone, app.core.level\n"
         "import app.translate.gateway, app.translate.queue, app.store.db\n"
         "import app.pipeline.session, app.pipeline.factory, app.pipeline.recovery, app.cli\n"
         "import app.settings.keystore\n"

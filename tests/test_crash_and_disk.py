@@ -12,13 +12,15 @@ import wave
 from pathlib import Path
 
 import pytest
-
-from app.pipeline.recovery import recover_unfinished
-from app.store.db import SessionStore
 from fakes.llm_server import FakeLlmGateway
 from fakes.streaming_server import FakeStreamingServer
 from session_rig import KEY, cli_env, make_session, pcm_frames, run_to_end
 from support.speech import make_speech_wav
+
+from app.pipeline.recovery import recover_unfinished
+from app.store.db import SessionStore
+
+pytestmark = pytest.mark.realtime  # sessions at real time (the fast tier leaves them out)
 
 SENTENCES = ["First we open the meeting.", "Then we read the minutes.", "After that we vote on the plan.",
              "Finally we close the meeting.", "See you next week."]
@@ -105,7 +107,7 @@ def test_a_full_disk_stops_the_session_cleanly_with_a_valid_wav_of_everything_wr
         session.config.min_free_bytes = 0
         summary = run_to_end(session, rec)
     assert summary.error is not None and "disk is full" in summary.error.message
-    assert [e for e in rec.errors if e.fatal][0] is summary.error
+    assert next(e for e in rec.errors if e.fatal) is summary.error
     with wave.open(str(summary.audio_path)) as w:
         got = w.readframes(w.getnframes())
     assert len(got) > 32000 and pcm_frames(speech).startswith(got)

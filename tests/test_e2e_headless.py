@@ -10,11 +10,12 @@ import wave
 from pathlib import Path
 
 import pytest
-
 from fakes.llm_server import FakeLlmGateway
 from fakes.streaming_server import FakeStreamingServer
 from session_rig import cli_env
 from support.speech import make_speech_wav
+
+pytestmark = pytest.mark.realtime  # sessions at real time (the fast tier leaves them out)
 
 KEY = "e2e-secret-key-123"
 SENTENCES = ["Hello and welcome to the meeting.", "Today we talk about the budget.", "Thank you all for coming."]
@@ -50,7 +51,7 @@ def test_headless_session_from_a_wav_is_transcribed_translated_and_saved(
     assert result.returncode == 0, result.stderr
     evs = events(result.stdout)
     kinds = [e["event"] for e in evs]
-    assert [k for k in kinds if k != "state"][0] == "session_started" and kinds[-1] == "session_ended"
+    assert next(k for k in kinds if k != "state") == "session_started" and kinds[-1] == "session_ended"
     assert "interim" in kinds
     turns = [e for e in evs if e["event"] == "turn"]
     assert [t["text"] for t in turns] == SENTENCES  # one final per turn, the formatted text

@@ -11,13 +11,13 @@ import wave
 from pathlib import Path
 
 import pytest
-
 from fakes.llm_server import FakeLlmGateway
 from fakes.streaming_server import FakeStreamingServer
-from support.pulse import virtual_mic  # noqa: F401 - fixture
-from support.pulse import VirtualMicrophone
 from session_rig import cli_env
+from support.pulse import VirtualMicrophone
 from support.speech import make_speech_wav
+
+pytestmark = pytest.mark.realtime  # sessions at real time (the fast tier leaves them out)
 
 KEY = "mic-e2e-key-0123456789"
 SENTENCES = ["Can you hear me now?", "Yes, the microphone works."]

@@ -14,10 +14,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from fakes.streaming_server import FakeStreamingServer, silence, tone, utterances
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
-
-from fakes.streaming_server import FakeStreamingServer, silence, tone, utterances
 
 pytestmark = pytest.mark.timeout(30)
 KEY = "test-key"

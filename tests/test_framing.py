@@ -85,10 +85,10 @@ def test_frames_stay_within_50_to_1000_ms_at_any_rate(rate: int, frame_ms: int) 
 
 @pytest.mark.parametrize("frame_ms", [0, 20, 49, 1001])
 def test_frame_lengths_the_service_rejects_are_refused(frame_ms: int) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="frame_ms must be within 50-1000 ms"):
         FrameBuffer(16000, frame_ms)
 
 
 def test_nonpositive_rate_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="sample_rate must be positive"):
         FrameBuffer(0, 100)

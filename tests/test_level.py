@@ -5,9 +5,9 @@ import math
 import struct
 
 import pytest
-
-from app.audio.level import meter_fraction, rms_dbfs
 from support.speech import pcm_sine
+
+from app.core.level import meter_fraction, rms_dbfs
 
 
 def test_silence_and_no_audio_are_minus_infinity() -> None:
@@ -49,5 +49,5 @@ def test_the_meter_floor_can_be_raised() -> None:
 
 
 def test_a_floor_at_or_above_full_scale_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be below 0 dBFS"):
         meter_fraction(-10.0, floor=0.0)

@@ -7,21 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.pulse import VirtualMicrophone, virtual_microphone
+from support.speech import make_speech_wav, zero_crossing_frequency
 
-from app.audio.format import SAMPLE_RATE
-from app.audio.level import rms_dbfs
 from app.audio.microphone import (
     NO_MICROPHONE_MESSAGE,
-    InputDevice,
     MicrophoneSource,
     find_device,
     list_input_devices,
 )
 from app.audio.source import AudioSource
 from app.audio.wav_source import WavFileSource
+from app.core.devices import InputDevice
 from app.core.errors import DeviceError
-from support.pulse import VirtualMicrophone, virtual_mic, virtual_microphone  # noqa: F401 (fixture)
-from support.speech import make_speech_wav, zero_crossing_frequency
+from app.core.level import rms_dbfs
+from app.core.units import SAMPLE_RATE
 
 DEVICES = [
     InputDevice(index=0, name="HDA Intel PCH: ALC3246 Analog (hw:0,0)", default_sample_rate=44100,
@@ -216,7 +216,7 @@ class FakePyAudioModule:
     def clock(self) -> float:
         return self.now
 
-    def PyAudio(self) -> FakePyAudio:  # noqa: N802 - the pyaudio module's spelling
+    def PyAudio(self) -> FakePyAudio:
         return FakePyAudio(self)
 
 
@@ -248,7 +248,7 @@ def test_a_nonexistent_index_is_refused_before_portaudio_opens_anything() -> Non
 
 def test_opening_with_no_input_devices_says_to_connect_one_or_use_a_file() -> None:
     module = FakePyAudioModule([device_info(0, "HDMI Output", 0, outputs=8)], default=None)
-    with pytest.raises(DeviceError, match="No microphone was found. Connect one, or use --input FILE.wav"):
+    with pytest.raises(DeviceError, match=r"No microphone was found\. Connect one, or use --input FILE\.wav"):
         MicrophoneSource(pyaudio_module=module).open()
     assert module.opened == [] and module.terminated == 1
 

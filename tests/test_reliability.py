@@ -2,17 +2,21 @@
 rejected, Begin never comes, or the LLM fails. Real sessions, real sockets to the local fakes."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
+from fakes.llm_server import FakeLlmGateway
+from fakes.streaming_server import FakeStreamingServer, Fault
+from session_rig import KEY, make_session, pcm_frames, run_to_end, speech_segments
+from support.speech import make_speech_wav
 
+from app.core.backoff import Backoff
 from app.core.errors import AuthError, StreamingError
 from app.core.transcript import TranslationStatus
 from app.pipeline.events import SessionState
-from fakes.llm_server import FakeLlmGateway
-from fakes.streaming_server import Fault, FakeStreamingServer
-from session_rig import KEY, make_session, pcm_frames, run_to_end, speech_segments
-from support.speech import make_speech_wav
+
+pytestmark = pytest.mark.realtime  # sessions at real time (the fast tier leaves them out)
 
 SENTENCES = [
     "Good morning everyone.", "Let us begin with the first item.", "The numbers look good this quarter.",
@@ -61,7 +65,7 @@ def test_five_drops_keep_every_byte_of_audio_and_every_turn_is_transcribed_or_in
     assert len(texts) == len(set(texts))
     assert all(text in SENTENCES for text in texts)
     spans = sorted((t.start_ms, t.end_ms) for t in turns)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     # Every spoken stretch of the WAV is under a turn or a gap marker.
     covered = spans + [(g.start_ms, g.end_ms) for g in gaps]
     for segment in speech_segments(pcm_frames(long_speech)):
@@ -100,7 +104,7 @@ def test_session_expiry_3008_reconnects_and_marks_the_gap(short_speech: Path, tm
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("code,reason,kind,text", [
+@pytest.mark.parametrize(("code", "reason", "kind", "text"), [
     (1008, "Unauthorized Connection: Invalid API key", AuthError, "API key was rejected"),
     (3009, "Unauthorized Connection: Too many concurrent sessions", StreamingError, "too many sessions"),
 ])
@@ -153,7 +157,7 @@ def test_a_failed_translation_is_retried_automatically_once_the_llm_answers_agai
     with FakeStreamingServer(api_key=KEY, script=SENTENCES[:3]) as stt, \
             FakeLlmGateway(api_key=KEY, fail_first=4, fail_status=503) as llm:
         session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=short_speech)
-        session._queue._base_delay = 0.01
+        session._queue.backoff = Backoff(first_delay_s=0.01)
         summary = run_to_end(session, rec)
     statuses = [(i, tr.status) for i, tr in rec.translations if i == 0]
     assert (0, TranslationStatus.FAILED) in statuses, statuses

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fakes.llm_server import FakeLlmGateway
-from fakes.streaming_server import Fault, FakeStreamingServer
+from fakes.streaming_server import FakeStreamingServer, Fault
 from session_rig import cli_env
 from support.speech import make_speech_wav
+
+pytestmark = pytest.mark.realtime  # sessions at real time (the fast tier leaves them out)
 
 KEY = "sk-live-SECRET-7f3a9c2e51b84d06"
 SENTENCES = ["Please keep this secret.", "It must never be written down."]

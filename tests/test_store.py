@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import queue
 import signal
 import sqlite3
@@ -264,7 +263,7 @@ def test_session_lifecycle_finish_recover_list_and_delete(store: SessionStore, d
     assert record.target_languages == ("de", "ja") and record.audio_path.name == "audio.wav"
     finished = store.get_session(old)
     assert finished is not None and (finished.status, finished.ended_at) == (SessionStatus.FINISHED, 160.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot be finished with status 'recording'"):
         store.finish_session(live, status="recording")
     store.finish_session(live, status="failed")
     assert [s.id for s in store.list_sessions()] == [live, crashed, old]

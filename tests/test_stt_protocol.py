@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app.core.errors import ConfigError
+from app.core.validate import streaming_base_url
 from app.stt import protocol
 from app.stt.protocol import (
     Begin,
@@ -21,7 +22,6 @@ from app.stt.protocol import (
     build_url,
     describe_close,
     parse_message,
-    resolve_base_url,
 )
 
 
@@ -131,7 +131,7 @@ def test_invalid_settings_raise_config_error_with_a_sentence(params: StreamingPa
 
 
 def test_limits_at_the_edges_are_accepted() -> None:
-    q = StreamingParams(keyterms_prompt=tuple(f"t{i}" for i in range(99)) + ("y" * 50,),
+    q = StreamingParams(keyterms_prompt=(*tuple(f"t{i}" for i in range(99)), "y" * 50),
                         inactivity_timeout=5, end_of_turn_confidence_threshold=0.0).query()
     assert len(json.loads(q["keyterms_prompt"])) == 100
     assert q["inactivity_timeout"] == "5" and q["end_of_turn_confidence_threshold"] == "0.0"
@@ -147,25 +147,25 @@ def test_limits_at_the_edges_are_accepted() -> None:
     ],
 )
 def test_region_selects_the_documented_host(region: str, expected: str) -> None:
-    assert resolve_base_url(region=region) == expected
-    assert build_url(StreamingParams(), resolve_base_url(region=region)).startswith(expected + "?")
+    assert streaming_base_url(None, region) == expected
+    assert build_url(StreamingParams(), streaming_base_url(None, region)).startswith(expected + "?")
 
 
 def test_explicit_url_wins_over_region_and_gets_the_default_path() -> None:
-    assert resolve_base_url("ws://127.0.0.1:8765", region="eu") == "ws://127.0.0.1:8765/v3/ws"
-    assert resolve_base_url("wss://example.test/custom", region="us") == "wss://example.test/custom"
+    assert streaming_base_url("ws://127.0.0.1:8765", "eu") == "ws://127.0.0.1:8765/v3/ws"
+    assert streaming_base_url("wss://example.test/custom", "us") == "wss://example.test/custom"
 
 
 @pytest.mark.parametrize("url", ["https://streaming.assemblyai.com/v3/ws", "wss://", "streaming.assemblyai.com",
                                  "wss://host/v3/ws?token=abc"])
 def test_unusable_explicit_urls_raise_config_error(url: str) -> None:
     with pytest.raises(ConfigError):
-        resolve_base_url(url)
+        streaming_base_url(url)
 
 
 def test_unknown_region_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="mars"):
-        resolve_base_url(region="mars")
+        streaming_base_url(None, "mars")
 
 
 def test_auth_header_is_the_raw_key_without_bearer() -> None:

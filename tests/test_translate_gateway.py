@@ -11,9 +11,10 @@ import pytest
 import requests
 from fakes.llm_server import FakeLlmGateway, Reply
 
+from app.core.catalog import DEFAULT_LLM_URL
 from app.core.errors import ConfigError, TranslationError
 from app.core.languages import resolve_language
-from app.translate.gateway import DEFAULT_LLM_URL, DEFAULT_MODEL, ChatTranslator, _retry_after
+from app.translate.gateway import DEFAULT_MODEL, ChatTranslator, _retry_after
 from app.translate.prompt import TranslationRequest
 
 pytestmark = pytest.mark.timeout(20)

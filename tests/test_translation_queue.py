@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fakes.llm_server import FakeLlmGateway
 
+from app.core.backoff import Backoff
 from app.core.errors import TranslationError
 from app.core.languages import Language, resolve_language
 from app.core.transcript import TranslationStatus
@@ -328,7 +329,8 @@ def test_backoff_doubles_with_jitter_and_is_capped(make_queue: Callable[..., Tra
     sleep = RecordingSleep()
     translator = FakeTranslator(lambda request, n: (_ for _ in ()).throw(retryable()))
     queue = make_queue(
-        translator, [GERMAN], updates, sleep=sleep, max_attempts=5, base_delay=1.0, max_delay=5.0, rng=lambda: 0.999999
+        translator, [GERMAN], updates, sleep=sleep, max_attempts=5, backoff=Backoff(first_delay_s=1.0, max_delay_s=5.0, jitter=(0.5, 1.0)),
+        rng=lambda: 0.999999
     )
     queue.submit(0, "x")
     updates.wait_settled(1)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
+from ui_support import make_turn, qt_hygiene  # noqa: F401 - autouse fixture
 
 from app.core.settings import Paths
 from app.gui import app_qsettings, run_window
@@ -15,7 +16,6 @@ from app.logsetup import LOG_NAME
 from app.settings.qt_store import QtSettingsStore
 from app.store.db import SessionStore
 from app.ui.main_window import MainWindow
-from ui_support import make_turn, qt_hygiene  # noqa: F401 - autouse fixture
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,11 +9,11 @@ import threading
 
 import pytest
 from PySide6.QtWidgets import QMessageBox
+from ui_support import build_window, done, failed, make_turn, qt_hygiene  # noqa: F401 - autouse fixture
 
 from app.core.transcript import Gap
 from app.ui.errors import CrashReporter
 from app.ui.export_dialog import ExportDialog
-from ui_support import qt_hygiene, build_window, done, failed, make_turn  # noqa: F401 - autouse fixture
 
 pytestmark = pytest.mark.timeout(60)
 

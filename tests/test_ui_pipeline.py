@@ -8,18 +8,19 @@ import wave
 from pathlib import Path
 
 import pytest
+from fakes.llm_server import FakeLlmGateway
+from fakes.streaming_server import FakeStreamingServer
 from PySide6.QtCore import Qt
+from support.speech import make_speech_wav
+from ui_support import build_window, qt_hygiene, save_screenshot  # noqa: F401 - autouse fixture
 
 from app.core.settings import Settings
 from app.store.db import SessionStore
 from app.ui.main_window import MainWindow
 from app.workers.controller import pipeline_session_factory
 from app.workers.threads import DeviceMonitor
-from fakes.llm_server import FakeLlmGateway
-from fakes.streaming_server import FakeStreamingServer
-from support.pulse import virtual_mic  # noqa: F401 - fixture
-from support.speech import make_speech_wav
-from ui_support import qt_hygiene, build_window, save_screenshot  # noqa: F401 - autouse fixture
+
+pytestmark = pytest.mark.realtime  # sessions at real time (the fast tier leaves them out)
 
 KEY = "window-test-key-42"
 SENTENCES = ["Good morning and welcome.", "Let us look at the plan."]
@@ -56,8 +57,7 @@ class Watch:
 def pipeline_window(qtbot, tmp_path: Path, settings: Settings, *, input_file: Path | None,  # type: ignore[no-untyped-def]
                     store: SessionStore | None = None):
     factory = pipeline_session_factory(store)
-    parts = build_window(qtbot, tmp_path, key=KEY, settings=settings, factory=factory, input_file=input_file)
-    return parts
+    return build_window(qtbot, tmp_path, key=KEY, settings=settings, factory=factory, input_file=input_file)
 
 
 def cells(window: MainWindow, column: int) -> list[str]:

@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes.llm_server import FakeLlmGateway
+from fakes.streaming_server import FakeStreamingServer, Fault
+from session_rig import pcm_frames
+from support.speech import make_speech_wav
+from ui_support import build_window, qt_hygiene, save_screenshot  # noqa: F401 - autouse fixture
 
 from app.core.settings import Settings
 from app.pipeline.events import SessionState
 from app.workers.controller import pipeline_session_factory
-from fakes.llm_server import FakeLlmGateway
-from fakes.streaming_server import Fault, FakeStreamingServer
-from session_rig import pcm_frames
-from support.speech import make_speech_wav
-from ui_support import build_window, qt_hygiene, save_screenshot  # noqa: F401 - autouse fixture
+
+pytestmark = pytest.mark.realtime  # sessions at real time (the fast tier leaves them out)
 
 KEY = "window-drop-key-42"
 SENTENCES = ["Good morning and welcome.", "The line may drop now.", "We are back again.", "That is all for today."]

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPalette
 from PySide6.QtWidgets import QApplication
+from ui_support import build_window, done, make_turn, qt_hygiene, save_screenshot  # noqa: F401
 
 from app.core.settings import Settings
 from app.pipeline.events import SessionState
-from ui_support import qt_hygiene, build_window, done, make_turn, save_screenshot  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
 

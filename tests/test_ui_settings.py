@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes.streaming_server import FakeStreamingServer
+from ui_support import build_window, ini_settings, memory_keyring, qt_hygiene  # noqa: F401 - autouse fixture
 
 from app.core.errors import AuthError
 from app.core.settings import Settings
@@ -12,8 +14,6 @@ from app.settings.keystore import ACCOUNT, SERVICE, KeyStatus
 from app.settings.qt_store import SETTINGS_VERSION, QtSettingsStore, SettingsKey
 from app.ui.settings_dialog import SettingsDialog
 from app.workers.key_check import KEY_ACCEPTED, check_key
-from fakes.streaming_server import FakeStreamingServer
-from ui_support import qt_hygiene, build_window, ini_settings, memory_keyring  # noqa: F401 - autouse fixture
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -163,7 +163,7 @@ def test_command_line_presets_apply_to_this_run_but_are_not_saved(qtbot, tmp_pat
 
 
 def test_devices_are_remembered_by_name_and_a_missing_one_stays_visible(qtbot, tmp_path) -> None:
-    from app.audio.microphone import InputDevice
+    from app.core.devices import InputDevice
 
     parts = build_window(qtbot, tmp_path, settings=Settings(device="USB Headset"))
     controls = parts.window.controls

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
+from ui_support import build_window, done, failed, make_turn, qt_hygiene  # noqa: F401 - autouse fixture
 
 from app.core.errors import AuthError, StreamingError
 from app.core.settings import Settings
@@ -11,7 +12,6 @@ from app.core.transcript import Gap
 from app.pipeline.events import SessionState
 from app.ui.controls import FINISHING_TEXT, RECORD_TEXT, STOP_TEXT
 from app.ui.transcript_model import NOT_TRANSLATED, TRANSLATING, CellState, Role
-from ui_support import qt_hygiene, build_window, done, failed, make_turn  # noqa: F401 - autouse fixture
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,7 +59,7 @@ def test_ctrl_r_starts_and_stops(qtbot, tmp_path) -> None:
     parts.window.activateWindow()
     qtbot.waitActive(parts.window)
     parts.window.view.setFocus()  # the first key after activation goes astray offscreen otherwise
-    qtbot.waitUntil(lambda: parts.window.view.hasFocus(), timeout=2000)
+    qtbot.waitUntil(parts.window.view.hasFocus, timeout=2000)
     with qtbot.waitSignal(parts.controller.session_started, timeout=5000):
         qtbot.keyClick(parts.window.view, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     with qtbot.waitSignal(parts.controller.session_ended, timeout=5000):
@@ -323,3 +323,19 @@ def test_the_empty_transcript_invites_to_record(qtbot, tmp_path) -> None:
     assert "Press Record" in parts.window.view.empty_hint
     assert parts.window.model.rowCount() == 0
     assert not QModelIndex().isValid()
+
+
+def test_the_window_refuses_what_the_command_line_refuses_in_the_same_words(qtbot, tmp_path, capsys) -> None:
+    from app.cli import main
+
+    settings = Settings(source="fr", speech_model="universal-streaming-english")
+    parts = build_window(qtbot, tmp_path, settings=settings)
+    parts.window.show()
+    qtbot.mouseClick(parts.window.controls.record_button, Qt.MouseButton.LeftButton)
+    assert not parts.controller.running and not parts.factory.sessions, "nothing was started"
+    box = parts.window.error_dialogs.dialog
+    assert box is not None and parts.window.error_dialogs.shown_count == 1
+    code = main(["--headless", "--from", "fr", "--speech-model", "universal-streaming-english", "--out", str(tmp_path)])
+    said = capsys.readouterr().err.removeprefix("error: ").strip()
+    assert code == 2 and "only hears English, but the spoken language is French" in said
+    assert said in box.text() + " " + box.informativeText()

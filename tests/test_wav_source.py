@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.speech import make_speech_wav, make_tone_wav, pcm_sine, zero_crossing_frequency
 
-from app.audio.format import BYTES_PER_SECOND
-from app.audio.level import rms_dbfs
 from app.audio.source import AudioSource
 from app.audio.wav_source import WavFileSource
 from app.audio.wav_writer import WavWriter
 from app.core.errors import InputFileError
-from support.speech import make_speech_wav, make_tone_wav, pcm_sine, zero_crossing_frequency
+from app.core.level import rms_dbfs
+from app.core.units import BYTES_PER_SECOND
 
 SENTENCES = ["The quick brown fox jumps over the lazy dog.", "Live translation starts now."]
 

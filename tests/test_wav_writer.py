@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.speech import pcm_sine
 
 import app.audio.wav_writer as wav_writer_module
-from app.audio.format import BYTES_PER_SECOND
 from app.audio.wav_writer import HEADER_BYTES, WavWriter, repair_wav_header
 from app.core.errors import OutputError
-from support.speech import pcm_sine
+from app.core.units import BYTES_PER_SECOND
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCK = pcm_sine(440, 0.1)  # 100 ms, 3200 bytes
@@ -81,7 +81,7 @@ def test_a_copy_taken_mid_recording_is_a_playable_wav_missing_at_most_one_second
         write_blocks(writer, clock, 37)
         shutil.copyfile(path, copy)
     frames = wav_frames(copy)
-    assert BLOCK * 37 != frames and (BLOCK * 37).startswith(frames)
+    assert frames != BLOCK * 37 and (BLOCK * 37).startswith(frames)
     assert 37 * 3200 - len(frames) <= BYTES_PER_SECOND
 
 
@@ -292,12 +292,12 @@ def test_close_can_be_called_twice_and_writing_afterwards_is_a_bug(tmp_path: Pat
     writer = WavWriter(tmp_path / "session.wav")
     writer.close()
     writer.close()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="closed WavWriter"):
         writer.write(BLOCK)
 
 
 def test_a_partial_frame_is_refused(tmp_path: Path) -> None:
-    with WavWriter(tmp_path / "session.wav") as writer, pytest.raises(ValueError):
+    with WavWriter(tmp_path / "session.wav") as writer, pytest.raises(ValueError, match="not a whole number"):
         writer.write(b"\x00\x01\x02")
 
 

@@ -5,12 +5,12 @@ import threading
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QThread
+from ui_support import done, make_turn, qt_hygiene  # noqa: F401 - autouse fixture
 
 from app.core.errors import AuthError
 from app.core.transcript import Gap
 from app.pipeline.events import SessionState, SessionSummary
 from app.workers.bridge import SessionBridge
-from ui_support import qt_hygiene, done, make_turn  # noqa: F401 - autouse fixture
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ui_support import FakeSession, FakeSessionFactory, done, make_turn, qt_hygiene  # noqa: F401 - autouse fixture
 
 from app.core.errors import AppError, ConfigError, DeviceError
 from app.core.languages import resolve_language
@@ -13,7 +14,6 @@ from app.core.settings import Settings
 from app.workers.controller import SessionController
 from app.workers.tasks import BackgroundTask
 from app.workers.threads import DeviceMonitor, wait_for_owned_threads
-from ui_support import qt_hygiene, FakeSession, FakeSessionFactory, done, make_turn  # noqa: F401 - autouse fixture
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -109,7 +109,7 @@ class FakeSession:
     summary: SessionSummary | None = None
     threads: dict[str, str] = field(default_factory=dict)  # method -> QThread objectName that ran it
     end_error: AppError | None = None
-    _actions: "queue.Queue[Action]" = field(default_factory=queue.Queue)
+    _actions: queue.Queue[Action] = field(default_factory=queue.Queue)
     _stop: threading.Event = field(default_factory=threading.Event)
     _turns: int = 0
 

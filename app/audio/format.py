@@ -16,10 +16,7 @@ from array import array
 from itertools import repeat
 from math import gcd
 
-SAMPLE_RATE = 16000
-CHANNELS = 1
-SAMPLE_WIDTH = 2
-BYTES_PER_SECOND = SAMPLE_RATE * CHANNELS * SAMPLE_WIDTH
+from app.core.units import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH
 
 SUPPORTED_SAMPLE_WIDTHS = (1, 2, 3, 4)
 MAX_CHANNELS = 8
@@ -57,10 +54,7 @@ def _downmix(samples: array[int], channels: int) -> array[int]:
     if channels == 1:
         return samples
     planes = [samples[channel::channels] for channel in range(channels)]
-    if channels == 2:
-        totals = map(operator.add, planes[0], planes[1])
-    else:
-        totals = map(sum, zip(*planes))
+    totals = map(operator.add, planes[0], planes[1]) if channels == 2 else map(sum, zip(*planes, strict=True))
     return array("h", map(operator.floordiv, totals, repeat(channels)))
 
 
@@ -94,7 +88,7 @@ class Converter:
 
     @property
     def is_passthrough(self) -> bool:
-        return self.sample_rate == SAMPLE_RATE and self.channels == 1 and self.sample_width == 2
+        return self.sample_rate == SAMPLE_RATE and self.channels == CHANNELS and self.sample_width == SAMPLE_WIDTH
 
     def convert(self, data: bytes) -> bytes:
         if self._pending:

@@ -15,33 +15,23 @@ so overflows are detected from timing alone (see ``_OverflowDetector``).
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
-
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from app.audio.format import MAX_CHANNELS, SAMPLE_RATE, Converter
+from app.audio.format import MAX_CHANNELS, Converter
 from app.audio.source import DEFAULT_BLOCK_MS
+from app.core.devices import InputDevice
 from app.core.errors import DeviceError
+from app.core.units import SAMPLE_RATE
 
 NO_MICROPHONE_MESSAGE = (
     "No microphone was found. Connect one, or use --input FILE.wav to transcribe a recording instead."
 )
-
-
-@dataclass(frozen=True)
-class InputDevice:
-    """One PortAudio device that can record; ``index`` is only valid for the PyAudio that listed it."""
-
-    index: int
-    name: str
-    default_sample_rate: int
-    max_input_channels: int
-    is_default: bool
 
 
 def _load_pyaudio() -> Any:
@@ -62,8 +52,8 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-_alsa_handler: Any = None  # kept alive for as long as ALSA may call it
-_jack_handler: Any = None
+# The ctypes callbacks handed to ALSA and JACK, kept alive for as long as the libraries may call them.
+_quiet_handlers: dict[str, Any] = {}
 
 
 def _quiet_alsa() -> None:
@@ -71,8 +61,7 @@ def _quiet_alsa() -> None:
     stderr for each one that is missing (dozens on a machine without a sound card), flooding the
     terminal each time devices are listed. Install a no-op ALSA error handler, once. Errors that
     matter still reach us as PyAudio exceptions."""
-    global _alsa_handler
-    if _alsa_handler is not None or not sys.platform.startswith("linux"):
+    if "alsa" in _quiet_handlers or not sys.platform.startswith("linux"):
         return
     try:
         asound = ctypes.cdll.LoadLibrary("libasound.so.2")
@@ -80,18 +69,17 @@ def _quiet_alsa() -> None:
         return
     handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
                                     ctypes.c_char_p)
-    _alsa_handler = handler_type(lambda *_args: None)
-    asound.snd_lib_error_set_handler(_alsa_handler)
+    _quiet_handlers["alsa"] = handler_type(lambda *_args: None)
+    asound.snd_lib_error_set_handler(_quiet_handlers["alsa"])
     # PortAudio's JACK back end would otherwise try to start a JACK server and say so on stderr.
     os.environ.setdefault("JACK_NO_START_SERVER", "1")
     try:
         jack = ctypes.cdll.LoadLibrary("libjack.so.0")
     except OSError:
         return
-    global _jack_handler
-    _jack_handler = ctypes.CFUNCTYPE(None, ctypes.c_char_p)(lambda _msg: None)
-    jack.jack_set_error_function(_jack_handler)
-    jack.jack_set_info_function(_jack_handler)
+    _quiet_handlers["jack"] = ctypes.CFUNCTYPE(None, ctypes.c_char_p)(lambda _msg: None)
+    jack.jack_set_error_function(_quiet_handlers["jack"])
+    jack.jack_set_info_function(_quiet_handlers["jack"])
 
 
 def _start_pyaudio(module: Any) -> Any:
@@ -332,10 +320,8 @@ class MicrophoneSource:
         if stream is not None:
             # A vanished device can fail to stop; the stream is closed and PortAudio ended regardless.
             for step in (stream.stop_stream, stream.close):
-                try:
+                with contextlib.suppress(OSError):
                     step()
-                except OSError:
-                    pass
         pa, self._pa = self._pa, None
         if pa is not None:
             pa.terminate()

@@ -217,7 +217,7 @@ class WavFileSource:
         self.close()
         path = self.path
         try:
-            handle = open(path, "rb")
+            handle = open(path, "rb")  # noqa: SIM115 - closed by close(); kept open while streaming
         except FileNotFoundError:
             message = f'The file "{path}" does not exist. Check the path and the file name.'
             raise InputFileError(message) from None

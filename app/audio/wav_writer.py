@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Protocol
 
 from app.core.errors import OutputError
+from app.core.units import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH
 
 HEADER_BYTES = 44
 _MAX_DATA_BYTES = 0xFFFFFFFF - (HEADER_BYTES - 8) - 1  # RIFF sizes are 32-bit; keep room for a pad byte
@@ -61,9 +62,9 @@ class WavWriter:
         self,
         path: str | Path,
         *,
-        sample_rate: int = 16000,
-        channels: int = 1,
-        sample_width: int = 2,
+        sample_rate: int = SAMPLE_RATE,
+        channels: int = CHANNELS,
+        sample_width: int = SAMPLE_WIDTH,
         header_interval_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         opener: Callable[[Path], WritableFile] = _open_unbuffered,
@@ -232,7 +233,7 @@ def repair_wav_header(path: str | Path) -> int:
     """
     path = Path(path)
     try:
-        file = open(path, "r+b")
+        file = open(path, "r+b")  # noqa: SIM115 - the with-block follows the error handling
     except OSError as exc:
         raise OutputError(
             f'The interrupted recording "{path}" cannot be repaired ({_reason(exc)}).', detail=repr(exc)

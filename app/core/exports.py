@@ -12,8 +12,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import ConfigError
-from app.core.languages import resolve_language
+from app.core.languages import language_name
+from app.core.timefmt import clock
 from app.core.transcript import Gap, TranslationStatus, Turn
 
 Entry = Turn | Gap
@@ -38,15 +38,6 @@ class ExportOptions:
     def __post_init__(self) -> None:
         if self.content is Content.TRANSLATION and not self.languages:
             raise ValueError("a translation-only export needs a target language")
-
-
-def clock(ms: int, sep: str = ".", hours: bool = True) -> str:
-    ms = max(0, int(ms))
-    h, rem = divmod(ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, milli = divmod(rem, 1000)
-    base = f"{h:02d}:{m:02d}:{s:02d}" if hours or h else f"{m:02d}:{s:02d}"
-    return f"{base}{sep}{milli:03d}" if sep else base
 
 
 def translation_text(turn: Turn, language: str) -> str:
@@ -85,7 +76,7 @@ def to_txt(entries: Sequence[Entry], opts: ExportOptions) -> str:
         lines = _lines(entry, opts)
         out.append(stamp + lines[0])
         indent = " " * len(stamp)
-        for lang, line in zip(opts.languages, lines[1:]):
+        for lang, line in zip(opts.languages, lines[1:], strict=False):  # none for original-only
             out.append(f"{indent}[{lang}] {line}")
     return "\n".join(out) + ("\n" if out else "")
 
@@ -148,13 +139,6 @@ def _md_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
-def _language_name(code: str) -> str:
-    try:
-        return resolve_language(code).name
-    except ConfigError:  # a code not in our table (e.g. from an old archive): show it as it is
-        return code
-
-
 def to_markdown(entries: Sequence[Entry], opts: ExportOptions) -> str:
     title = opts.metadata.get("title") or "Transcript"
     out = [f"# {_md_cell(str(title))}", ""]
@@ -166,9 +150,9 @@ def to_markdown(entries: Sequence[Entry], opts: ExportOptions) -> str:
     if opts.content is Content.ORIGINAL:
         columns = ["Original"]
     elif opts.content is Content.TRANSLATION:
-        columns = [_language_name(opts.languages[0])]
+        columns = [language_name(opts.languages[0])]
     else:
-        columns = ["Original", *(_language_name(c) for c in opts.languages)]
+        columns = ["Original", *(language_name(c) for c in opts.languages)]
     if opts.timestamps:
         columns.insert(0, "Time")
     out.append("| " + " | ".join(columns) + " |")

@@ -1,7 +1,7 @@
 """Languages: ISO 639-1 codes, English names and native names, and a forgiving resolver.
 
-Pure Python. Targets can be anything an LLM translates well; sources depend on the speech model
-(``SOURCE_MODELS`` says which model hears which language).
+Pure Python. Targets can be anything an LLM translates well; which spoken languages each speech
+model hears is in ``app.core.catalog``. ``language_name`` is the one lookup for showing a code.
 """
 from __future__ import annotations
 
@@ -84,14 +84,6 @@ LANGUAGES: tuple[Language, ...] = (
 
 _BY_CODE = {lang.code.lower(): lang for lang in LANGUAGES}
 
-# Which speech model hears which spoken language [protocol §1.5]. "auto" lets the model decide.
-MULTILINGUAL_SOURCES = ("en", "es", "fr", "de", "it", "pt")
-SOURCE_MODELS: dict[str, str] = {
-    "en": "universal-streaming-english",
-    **{code: "universal-streaming-multilingual" for code in MULTILINGUAL_SOURCES if code != "en"},
-}
-
-
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).casefold().strip()
     return "".join(ch for ch in text if not unicodedata.combining(ch)).replace("_", "-")
@@ -117,8 +109,21 @@ def resolve_language(text: str) -> Language:
     if key in _ALIASES:
         return _ALIASES[key]
     suggestions = difflib.get_close_matches(key, list(_ALIASES), n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(_ALIASES[s].name + ' (' + _ALIASES[s].code + ')' for s in suggestions)}?" if suggestions else ""
+    names = ", ".join(f"{_ALIASES[s].name} ({_ALIASES[s].code})" for s in suggestions)
+    hint = f" Did you mean {names}?" if suggestions else ""
     raise ConfigError(
         f"Unknown language {text!r}.{hint} Use an ISO code such as es, de, ja or a name such as Spanish; "
         "run with --list-languages to see them all."
     )
+
+
+def find_language(code: str) -> Language | None:
+    """The language for an exact code (any case), or None; never raises."""
+    return _BY_CODE.get(code.lower())
+
+
+def language_name(code: str) -> str:
+    """The English name for a code, or the code itself when the table does not know it (a code from
+    an old archive or settings file must still be shown, never crash a view or an export)."""
+    lang = find_language(code)
+    return lang.name if lang is not None else code

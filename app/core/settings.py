@@ -2,24 +2,31 @@
 
 Pure Python. Persisted by ``app/settings/qt_store.py`` (QSettings) for the window; the API key is
 never a field here: it lives in the OS keyring or the environment (``app/settings/keystore.py``).
+What a combination of settings means, and which combinations are refused, is decided by
+``app.core.validate``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
+
+from app.core.backoff import Backoff
+from app.core.catalog import DEFAULT_LLM_MODEL, DEFAULT_SPEECH_MODEL
 
 DEFAULT_TARGETS = ("es",)  # Spanish on first run, as in AssemblyAI's tutorial
-DEFAULT_LLM_MODEL = "gemini-2.5-flash-lite"
-DEFAULT_LLM_URL = "https://llm-gateway.assemblyai.com/v1"
-EU_LLM_URL = "https://llm-gateway.eu.assemblyai.com/v1"
-REGIONS = ("default", "us", "eu")
+FONT_SIZE_MIN, FONT_SIZE_MAX, DEFAULT_FONT_SIZE = 8, 48, 13
+
+
+def clamp_font_size(size: int) -> int:
+    return max(FONT_SIZE_MIN, min(FONT_SIZE_MAX, size))
 
 
 @dataclass(frozen=True)
 class Settings:
     targets: tuple[str, ...] = DEFAULT_TARGETS  # ISO codes of target languages, in column order
     source: str | None = None  # spoken language code, None = the model's default / auto
-    speech_model: str = "universal-streaming-english"
+    speech_model: str = DEFAULT_SPEECH_MODEL
     device: str | None = None  # input device name (remembered by name: indices shift on replug)
     region: str = "default"
     streaming_url: str | None = None  # overrides the region's URL
@@ -29,33 +36,19 @@ class Settings:
     turn_preset: str | None = None  # aggressive / balanced / conservative; None = service default
     keyterms: tuple[str, ...] = ()
     sessions_dir: Path | None = None  # None = under the user's data dir
-    font_size: int = 13
+    font_size: int = DEFAULT_FONT_SIZE
     frame_ms: int = 100
 
-    def with_changes(self, **changes: object) -> "Settings":
-        return replace(self, **changes)  # type: ignore[arg-type]
-
-    def effective_llm_url(self) -> str:
-        if self.llm_url:
-            return self.llm_url
-        return EU_LLM_URL if self.region == "eu" else DEFAULT_LLM_URL
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True)
-class ReconnectPolicy:
-    """Backoff for reconnecting the streaming socket: fast first retry, doubling, capped, jittered."""
+class ReconnectPolicy(Backoff):
+    """Backoff for reconnecting the streaming socket, and how many tries a session gets."""
 
-    first_delay_s: float = 0.25
-    factor: float = 2.0
-    max_delay_s: float = 15.0
-    jitter: float = 0.2  # +/- fraction of the delay
     initial_attempts: int = 3  # a session that never connected gives up after this many tries
     max_attempts: int | None = None  # mid-session: keep trying while capture goes on
-
-    def delay(self, attempt: int, rnd: float) -> float:
-        """Delay before retry number ``attempt`` (1-based); ``rnd`` in [0, 1)."""
-        base = min(self.max_delay_s, self.first_delay_s * self.factor ** max(0, attempt - 1))
-        return max(0.0, base * (1 + self.jitter * (2 * rnd - 1)))
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,19 @@ audio thread before capture). Shared by the command line and the window so both 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.audio.microphone import MicrophoneSource
 from app.audio.source import AudioSource
 from app.audio.wav_source import WavFileSource
 from app.core.errors import ConfigError
-from app.core.languages import Language, resolve_language
 from app.core.settings import ReconnectPolicy, Settings
+from app.core.validate import SessionPlan, validate
 from app.pipeline.events import SessionListener
 from app.pipeline.session import LiveSession, SessionConfig
 from app.store.db import SessionStore
-from app.stt.protocol import SPEECH_MODELS, StreamingParams, resolve_base_url
+from app.stt.protocol import StreamingParams
 from app.translate.gateway import ChatTranslator
 
 
@@ -28,30 +28,17 @@ class SessionRequest:
     sessions_dir: Path
     input_file: Path | None = None  # a recording instead of the microphone
     realtime: bool = True  # pace a recording at real time (the service rejects faster audio)
-    reconnect: ReconnectPolicy = ReconnectPolicy()
+    reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
 
 
-def resolve_targets(codes: tuple[str, ...]) -> tuple[Language, ...]:
-    targets: list[Language] = []
-    for code in codes:
-        lang = resolve_language(code)
-        if lang not in targets:
-            targets.append(lang)
-    return tuple(targets)
-
-
-def streaming_params(settings: Settings) -> StreamingParams:
-    if settings.speech_model not in SPEECH_MODELS:
-        raise ConfigError(
-            f"Unknown speech model {settings.speech_model!r}; use one of: {', '.join(SPEECH_MODELS)}."
-        )
+def streaming_params(plan: SessionPlan) -> StreamingParams:
+    settings = plan.settings
     return StreamingParams(
-        speech_model=settings.speech_model,
+        speech_model=plan.model.id,
         format_turns=settings.format_turns,
         turn_preset=settings.turn_preset,
         keyterms_prompt=settings.keyterms,
-        # Per-turn language codes are only available (and useful) on the multilingual models.
-        language_detection=settings.speech_model != "universal-streaming-english" and settings.source is None,
+        language_detection=plan.language_detection,
     )
 
 
@@ -65,25 +52,20 @@ def build_session(request: SessionRequest, listener: SessionListener, *, store: 
                   source: AudioSource | None = None) -> LiveSession:
     """Validate everything that can be validated without I/O, then assemble the session.
     Raises ``ConfigError`` with a clear message for a bad value."""
-    settings = request.settings
     if not request.api_key.strip():
         raise ConfigError("No AssemblyAI API key. Set ASSEMBLYAI_API_KEY or enter it in Settings (Ctrl+,).")
-    targets = resolve_targets(settings.targets)
-    if not targets:
-        raise ConfigError("Choose at least one target language (for example --to es).")
-    source_language = resolve_language(settings.source) if settings.source else None
-    params = streaming_params(settings)
+    plan = validate(request.settings)
+    params = streaming_params(plan)
     params.query()  # raises ConfigError for out-of-range values now, not at connect time
-    base_url = resolve_base_url(settings.streaming_url, settings.region)
-    translator = ChatTranslator(request.api_key, base_url=settings.effective_llm_url(), model=settings.llm_model)
+    translator = ChatTranslator(request.api_key, base_url=plan.llm_url, model=plan.settings.llm_model)
     config = SessionConfig(
         api_key=request.api_key,
-        targets=targets,
+        targets=plan.targets,
         sessions_dir=request.sessions_dir,
-        streaming_base_url=base_url,
+        streaming_base_url=plan.streaming_url,
         params=params,
-        source_language=source_language,
-        llm_model=settings.llm_model,
+        source_language=plan.source,
+        llm_model=plan.settings.llm_model,
         reconnect=request.reconnect,
     )
     return LiveSession(config, source or build_source(request), translator, listener, store=store)

@@ -15,6 +15,7 @@ from pathlib import Path
 from app.audio.wav_writer import repair_wav_header
 from app.core.errors import AppError
 from app.core.exports import write_session_exports
+from app.core.units import bytes_to_ms
 from app.store.db import SessionStore
 
 log = logging.getLogger("app.pipeline")
@@ -47,7 +48,7 @@ def recover_unfinished(store: SessionStore) -> list[RecoveredSession]:
             write_session_exports(folder, transcript.entries(), list(record.target_languages), metadata)
         except OSError as exc:
             problem = problem or f"the transcript files could not be written ({exc})"
-        duration_ms = data_bytes // 32
+        duration_ms = bytes_to_ms(data_bytes)
         store.mark_recovered(record.id, duration_ms)
         log.info("recovered session %s in %s (%d turns)", record.id, folder, len(transcript))
         recovered.append(RecoveredSession(record.id, folder, audio, duration_ms / 1000, len(transcript), problem))

@@ -23,26 +23,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.audio.level import rms_dbfs
 from app.audio.source import AudioSource
 from app.audio.wav_writer import WavWriter
 from app.core.assembler import AssemblerEvent, InterimChanged, TurnAssembler, TurnFinalized
 from app.core.errors import AppError, AuthError, OutputError, StreamingError
 from app.core.exports import write_session_exports
 from app.core.languages import Language
+from app.core.level import rms_dbfs
 from app.core.settings import ReconnectPolicy
 from app.core.transcript import Gap, Transcript, TranslationStatus, Turn
+from app.core.units import BYTES_PER_MS
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
 from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, check_writable, new_session_folder
 from app.store.db import SessionStore
 from app.stt.client import CloseInfo, StreamingClient
 from app.stt.protocol import Begin, ServerError, ServerMessage, StreamingParams, Termination, TurnMessage, build_url
-from app.translate.queue import TranslationQueue, TranslationUpdate
 from app.translate.gateway import Translator
+from app.translate.queue import TranslationQueue, TranslationUpdate
 
 log = logging.getLogger("app.pipeline")
 
-BYTES_PER_MS = 32  # 16 kHz mono s16le
 INITIAL_BACKLOG_MS = 1000  # audio captured while the first connection opens, sent when it is up
 GAP_MIN_MS = 200  # shorter outages are not worth a marker
 CAPTURE_STOP_TIMEOUT_S = 5.0
@@ -174,7 +174,7 @@ class LiveSession:
                 self._tick()
         except AppError as exc:  # device vanished, disk full: end the session, keep the audio
             self._fail(exc)
-        except Exception as exc:  # noqa: BLE001 - one catch-all per worker
+        except Exception as exc:
             log.exception("capture failed")
             self._fail(AppError(f"Recording stopped because of an unexpected error: {exc}"))
         finally:
@@ -211,7 +211,7 @@ class LiveSession:
     def run_streaming(self) -> None:
         try:
             self._connection_loop()
-        except Exception as exc:  # noqa: BLE001 - one catch-all per worker
+        except Exception as exc:
             log.exception("streaming failed")
             self._fail(AppError(f"The session stopped because of an unexpected error: {exc}"))
         finally:
@@ -442,7 +442,8 @@ class LiveSession:
             audio_seconds=self.wav.duration_s,
             turns=len(turns),
             translations_done=sum(tr.status is TranslationStatus.DONE for t in turns for tr in t.translations.values()),
-            translations_failed=sum(tr.status is TranslationStatus.FAILED for t in turns for tr in t.translations.values()),
+            translations_failed=sum(tr.status is TranslationStatus.FAILED
+                                    for t in turns for tr in t.translations.values()),
             gaps=self.transcript.gaps(),
             exports=exports,
             error=self._fatal,

@@ -6,6 +6,7 @@ is kept in memory for this run only, and ``KeyStatus.persistent`` says so, so th
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -70,10 +71,8 @@ class KeyStore:
     def clear(self) -> None:
         with self._lock:
             self._memory = None
-        try:
+        with contextlib.suppress(KeyringError, RuntimeError):
             keyring.delete_password(SERVICE, ACCOUNT)
-        except (KeyringError, RuntimeError):
-            pass
 
     @staticmethod
     def keyring_available() -> bool:

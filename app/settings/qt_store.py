@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from app.core.settings import REGIONS, Settings
-from app.stt.protocol import SPEECH_MODELS, TURN_PRESETS
+from app.core.catalog import REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
+from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings
 
 log = logging.getLogger("app.settings")
 
@@ -46,7 +46,6 @@ class SettingsKey(str, Enum):
 # ``frame_ms`` is not persisted: a tuning knob for the command line only.
 assert not any("key" in f.name.split("_") for f in fields(Settings)), "the API key never goes to QSettings"
 
-FONT_SIZES = range(8, 49)
 
 
 class QtSettingsStore:
@@ -64,25 +63,26 @@ class QtSettingsStore:
         defaults = Settings()
         values: dict[str, object] = {}
         text = self._text
-        targets = tuple(c.strip() for c in text(SettingsKey.TARGETS, ",".join(defaults.targets)).split(",") if c.strip())
+        stored_targets = text(SettingsKey.TARGETS, ",".join(defaults.targets)).split(",")
+        targets = tuple(c.strip() for c in stored_targets if c.strip())
         values["targets"] = targets or defaults.targets
         values["source"] = text(SettingsKey.SOURCE, "") or None
         model = text(SettingsKey.SPEECH_MODEL, defaults.speech_model)
-        values["speech_model"] = model if model in SPEECH_MODELS else defaults.speech_model
+        values["speech_model"] = model if model in SPEECH_MODEL_IDS else defaults.speech_model
         values["device"] = text(SettingsKey.DEVICE, "") or None
         values["format_turns"] = self._bool(SettingsKey.FORMAT_TURNS, defaults.format_turns)
         preset = text(SettingsKey.TURN_PRESET, "")
         values["turn_preset"] = preset if preset in TURN_PRESETS else None
         values["keyterms"] = self._keyterms()
         region = text(SettingsKey.REGION, defaults.region)
-        values["region"] = region if region in REGIONS else defaults.region
+        values["region"] = region if region in REGION_IDS else defaults.region
         values["streaming_url"] = text(SettingsKey.STREAMING_URL, "") or None
         values["llm_url"] = text(SettingsKey.LLM_URL, "") or None
         values["llm_model"] = text(SettingsKey.LLM_MODEL, defaults.llm_model) or defaults.llm_model
         folder = text(SettingsKey.SESSIONS_DIR, "")
         values["sessions_dir"] = Path(folder) if folder else None
         size = self._int(SettingsKey.FONT_SIZE, defaults.font_size)
-        values["font_size"] = size if size in FONT_SIZES else defaults.font_size
+        values["font_size"] = size if FONT_SIZE_MIN <= size <= FONT_SIZE_MAX else defaults.font_size
         return defaults.with_changes(**values)
 
     def save(self, settings: Settings) -> None:

@@ -22,6 +22,7 @@ each way a connection fails live in ``app.stt.errors``.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import socket
@@ -36,6 +37,9 @@ from urllib.parse import parse_qs, urlsplit
 import websocket
 
 from app.core.errors import StreamingError
+from app.core.units import SAMPLE_RATE
+from app.core.units import SAMPLE_WIDTH as BYTES_PER_SAMPLE
+
 # CloseInfo and NO_STATUS_CLOSE are re-exported: callers import them from here, with the client.
 from app.stt.errors import NO_STATUS_CLOSE as NO_STATUS_CLOSE
 from app.stt.errors import CloseInfo as CloseInfo
@@ -46,7 +50,7 @@ from app.stt.errors import (
     dropped_before_begin_error,
     no_begin_error,
 )
-from app.stt.framing import BYTES_PER_SAMPLE, FrameBuffer
+from app.stt.framing import FrameBuffer
 from app.stt.protocol import (
     TERMINATE,
     Begin,
@@ -393,7 +397,7 @@ class StreamingClient:
 
 # websocket-client leaves these three methods unannotated; typed wrappers keep the ignores in one place.
 def _ws_connect(ws: websocket.WebSocket, url: str, **options: Any) -> None:
-    ws.connect(url, **options)  # type: ignore[no-untyped-call]
+    ws.connect(url, **options)
 
 
 def _ws_shutdown(ws: websocket.WebSocket) -> None:
@@ -401,16 +405,14 @@ def _ws_shutdown(ws: websocket.WebSocket) -> None:
     thread blocked in send() on the same socket, shutdown() does."""
     sock = ws.sock
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):  # already closed or never connected
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed or never connected
-    ws.shutdown()  # type: ignore[no-untyped-call]
+    ws.shutdown()
 
 
 def _ws_abort(ws: websocket.WebSocket) -> None:
     """shutdown(SHUT_RDWR) on the socket: a recv/send blocked in another thread returns at once."""
-    ws.abort()  # type: ignore[no-untyped-call]
+    ws.abort()
 
 
 _TOKEN = re.compile(r"(?<=[?&]token=)[^&]*")
@@ -424,10 +426,10 @@ def _redact(url: str) -> str:
 def _sample_rate(url: str) -> int:
     try:
         values = parse_qs(urlsplit(url).query).get("sample_rate")
-        rate = int(values[-1]) if values else 16000
+        rate = int(values[-1]) if values else SAMPLE_RATE
     except ValueError:
-        return 16000
-    return rate if rate > 0 else 16000
+        return SAMPLE_RATE
+    return rate if rate > 0 else SAMPLE_RATE
 
 
 def _check_url(url: str) -> str:

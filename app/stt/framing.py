@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import math
 
+from app.core.units import SAMPLE_RATE
+from app.core.units import SAMPLE_WIDTH as BYTES_PER_SAMPLE  # pcm_s16le mono
 from app.stt.protocol import MAX_CHUNK_MS, MIN_CHUNK_MS
-
-BYTES_PER_SAMPLE = 2  # pcm_s16le mono
 
 
 def frame_bytes(sample_rate: int, ms: int) -> int:
@@ -29,7 +29,7 @@ def frame_bytes(sample_rate: int, ms: int) -> int:
 class FrameBuffer:
     """Collects PCM chunks of any size and hands out frames of exactly ``frame_ms``."""
 
-    def __init__(self, sample_rate: int = 16000, frame_ms: int = 100) -> None:
+    def __init__(self, sample_rate: int = SAMPLE_RATE, frame_ms: int = 100) -> None:
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, not {sample_rate}")
         if not MIN_CHUNK_MS <= frame_ms <= MAX_CHUNK_MS:

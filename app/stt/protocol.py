@@ -10,43 +10,25 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
+from app.core.catalog import DEFAULT_SPEECH_MODEL, TURN_PRESETS, region
 from app.core.errors import ConfigError
+from app.core.units import SAMPLE_RATE
+from app.core.validate import check_keyterms, check_turn_preset
 
-DEFAULT_URL = "wss://streaming.assemblyai.com/v3/ws"
-REGION_URLS = {
-    "default": DEFAULT_URL,
-    "us": "wss://streaming.us.assemblyai.com/v3/ws",
-    "eu": "wss://streaming.eu.assemblyai.com/v3/ws",
-}
-SPEECH_MODELS = (
-    "universal-streaming-english",
-    "universal-streaming-multilingual",
-    "whisper-rt",
-    "u3-rt-pro",
-)
-DEFAULT_SPEECH_MODEL = "universal-streaming-english"
+DEFAULT_URL = region("default").streaming_url
 ENCODINGS = ("pcm_s16le", "pcm_mulaw")
-
-# threshold / min_turn_silence ms / max_turn_silence ms  [protocol §1.4, turn-detection.mdx]
-TURN_PRESETS: dict[str, tuple[float, int, int]] = {
-    "aggressive": (0.4, 160, 400),
-    "balanced": (0.4, 400, 1280),
-    "conservative": (0.7, 800, 3600),
-}
 
 MIN_CHUNK_MS = 50
 MAX_CHUNK_MS = 1000
-MAX_KEYTERMS = 100
-MAX_KEYTERM_CHARS = 50
 
 
 @dataclass(frozen=True)
 class StreamingParams:
     """Every query parameter the client sends. ``None`` means "leave it to the service"."""
 
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     encoding: str = "pcm_s16le"
     speech_model: str = DEFAULT_SPEECH_MODEL
     format_turns: bool = True
@@ -74,12 +56,10 @@ class StreamingParams:
             "speech_model": self.speech_model,
             "format_turns": _bool(self.format_turns),
         }
-        threshold, min_silence, max_silence = self.end_of_turn_confidence_threshold, self.min_turn_silence, self.max_turn_silence
+        threshold = self.end_of_turn_confidence_threshold
+        min_silence, max_silence = self.min_turn_silence, self.max_turn_silence
+        check_turn_preset(self.turn_preset)
         if self.turn_preset is not None:
-            if self.turn_preset not in TURN_PRESETS:
-                raise ConfigError(
-                    f"Unknown turn-detection preset {self.turn_preset!r}; use one of {', '.join(TURN_PRESETS)}."
-                )
             p_threshold, p_min, p_max = TURN_PRESETS[self.turn_preset]
             # Explicit values override the preset's.
             threshold = p_threshold if threshold is None else threshold
@@ -97,16 +77,9 @@ class StreamingParams:
             if max_silence < 0 or (min_silence is not None and max_silence < min_silence):
                 raise ConfigError(f"max_turn_silence ({max_silence} ms) must be at least min_turn_silence.")
             q["max_turn_silence"] = str(int(max_silence))
-        if self.keyterms_prompt:
-            terms = [t.strip() for t in self.keyterms_prompt if t.strip()]
-            if len(terms) > MAX_KEYTERMS:
-                raise ConfigError(f"At most {MAX_KEYTERMS} key terms are allowed; {len(terms)} were given.")
-            too_long = [t for t in terms if len(t) > MAX_KEYTERM_CHARS]
-            if too_long:
-                raise ConfigError(
-                    f"Key terms may have at most {MAX_KEYTERM_CHARS} characters; shorten {too_long[0]!r}."
-                )
-            q["keyterms_prompt"] = json.dumps(terms, ensure_ascii=False)
+        terms = check_keyterms(self.keyterms_prompt)
+        if terms:
+            q["keyterms_prompt"] = json.dumps(list(terms), ensure_ascii=False)
         if self.language_detection:
             q["language_detection"] = "true"
         if self.inactivity_timeout is not None:
@@ -118,24 +91,6 @@ class StreamingParams:
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
-
-
-def resolve_base_url(url: str | None = None, region: str = "default") -> str:
-    """The websocket URL without query: an explicit ``url`` wins over ``region``."""
-    if url:
-        parts = urlsplit(url)
-        if parts.scheme not in ("ws", "wss") or not parts.netloc:
-            raise ConfigError(
-                f"The streaming URL {url!r} is not a websocket URL; it must start with wss:// or ws:// "
-                "and name a host, e.g. wss://streaming.eu.assemblyai.com/v3/ws."
-            )
-        if parts.query:
-            raise ConfigError("Give the streaming URL without a query string; settings are added by the app.")
-        return urlunsplit((parts.scheme, parts.netloc, parts.path or "/v3/ws", "", ""))
-    try:
-        return REGION_URLS[region.lower()]
-    except KeyError:
-        raise ConfigError(f"Unknown region {region!r}; use one of: {', '.join(REGION_URLS)}.") from None
 
 
 def build_url(params: StreamingParams, base_url: str = DEFAULT_URL) -> str:

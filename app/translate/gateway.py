@@ -18,17 +18,18 @@ import math
 import time
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 
+from app.core.catalog import DEFAULT_LLM_MODEL, DEFAULT_LLM_URL
 from app.core.errors import ConfigError, TranslationError
+from app.core.validate import llm_base_url
 from app.translate.prompt import TranslationRequest, build_messages
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LLM_URL = "https://llm-gateway.assemblyai.com/v1"
-DEFAULT_MODEL = "gemini-2.5-flash-lite"
+DEFAULT_MODEL = DEFAULT_LLM_MODEL
 USER_AGENT = "live-translate/0.1"
 
 AuthScheme = Literal["raw", "bearer"]
@@ -49,22 +50,6 @@ class Translator(Protocol):
     ``TranslationError`` (with ``retryable`` set honestly) for every failure."""
 
     def translate(self, request: TranslationRequest) -> TranslationResult: ...
-
-
-def validate_base_url(base_url: str) -> str:
-    """``base_url`` without a trailing slash; ConfigError unless it is http(s) with a host."""
-    parts = urlsplit(base_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"The LLM URL {base_url!r} is not a web address; it must start with https:// (or http://) "
-            f"and name a host, e.g. {DEFAULT_LLM_URL}."
-        )
-    if parts.query or parts.fragment:
-        raise ConfigError("Give the LLM URL without a query string, e.g. " + DEFAULT_LLM_URL + ".")
-    if parts.username or parts.password:
-        # Credentials in the URL would end up in logs and error messages; the key goes in a header.
-        raise ConfigError("Give the LLM URL without a user name or password; the API key is sent separately.")
-    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 class ChatTranslator:
@@ -99,7 +84,7 @@ class ChatTranslator:
         if not 0.0 <= temperature <= 2.0:
             raise ConfigError(f"The LLM temperature must be between 0 and 2, not {temperature}.")
         self._key = key
-        self.base_url = validate_base_url(base_url)
+        self.base_url = llm_base_url(base_url)
         self.url = self.base_url + "/chat/completions"
         self.host = urlsplit(self.base_url).netloc
         self.model = model.strip()

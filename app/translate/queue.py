@@ -20,9 +20,9 @@ Delivery rule, per target language:
    which may be after later turns (the one case where updates arrive out of order).
 4. ``retry`` of a FAILED cell delivers PENDING (``error="retrying"``) and then its new outcome.
 
-Retries: a retryable ``TranslationError`` is retried up to ``max_attempts`` times with exponential
-backoff ``base_delay * 2**(n-1)`` capped at ``max_delay`` and jittered to 50-100 %; the server's
-``retry_after`` is honoured as a minimum. Non-retryable errors fail at once.
+Retries: a retryable ``TranslationError`` is retried up to ``max_attempts`` times with the
+``backoff`` (``app.core.backoff.TRANSLATION_BACKOFF``: 0.5 s doubling, capped at 20 s, jittered to
+50-100 %); the server's ``retry_after`` is honoured as a minimum. Non-retryable errors fail at once.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from app.core.backoff import TRANSLATION_BACKOFF, Backoff
 from app.core.errors import TranslationError
 from app.core.languages import Language
 from app.core.transcript import Translation, TranslationStatus
@@ -86,8 +87,7 @@ class TranslationQueue:
         source: Language | None = None,
         max_workers: int = 4,
         max_attempts: int = 4,
-        base_delay: float = 0.5,
-        max_delay: float = 20.0,
+        backoff: Backoff = TRANSLATION_BACKOFF,
         context_turns: int = 0,
         glossary: Iterable[tuple[str, str]] = (),
         clock: Callable[[], float] = time.monotonic,
@@ -100,8 +100,7 @@ class TranslationQueue:
         self._on_update = on_update
         self._source = source
         self._max_attempts = max_attempts
-        self._base_delay = base_delay
-        self._max_delay = max_delay
+        self.backoff = backoff
         self._glossary = tuple(glossary)
         self._clock = clock
         self._stop = threading.Event()
@@ -296,8 +295,7 @@ class TranslationQueue:
         raise AssertionError("unreachable: the last attempt always settles")  # pragma: no cover
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        delay = min(self._max_delay, self._base_delay * 2.0 ** (attempt - 1))
-        delay *= 0.5 + 0.5 * self._rng()  # jitter so parallel failures do not retry in lockstep
+        delay = self.backoff.delay(attempt, self._rng())  # jittered: parallel failures do not retry in lockstep
         if retry_after is not None:
             delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
         return delay

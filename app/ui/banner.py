@@ -58,7 +58,7 @@ class Banner(QFrame):
         self.hide()
         self.dismissed.emit()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event: QPaintEvent) -> None:
         # Painted rather than set in the palette, so a theme change needs no bookkeeping.
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

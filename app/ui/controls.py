@@ -11,11 +11,20 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.stt.protocol import SPEECH_MODELS
-from app.ui.choices import SPEECH_MODEL_LABELS, fill_combo, model_for_source, source_choices
+from app.core.catalog import DEFAULT_SPEECH_MODEL, model_for_source
+from app.core.devices import InputDevice
+from app.ui.choices import fill_combo, source_choices, speech_model_choices
 from app.ui.language_picker import TargetLanguageButton
 from app.ui.level_meter import LevelMeter
 from app.ui.look import Tone, button_fill, scaled
@@ -59,7 +68,7 @@ class SessionControls(QWidget):
         fill_combo(self.source, source_choices(), None)
         self.source.setToolTip("The language being spoken")
         self.model = QComboBox()
-        fill_combo(self.model, [(SPEECH_MODEL_LABELS[m], m) for m in SPEECH_MODELS], SPEECH_MODELS[0])
+        fill_combo(self.model, speech_model_choices(), DEFAULT_SPEECH_MODEL)
         self.model.setToolTip("AssemblyAI streaming speech model")
         self.targets = TargetLanguageButton()
         self.targets.setMinimumHeight(self.device.sizeHint().height())
@@ -112,7 +121,7 @@ class SessionControls(QWidget):
                     targets: tuple[str, ...]) -> None:
         self._select_device(device)
         fill_combo(self.source, source_choices(), source)
-        fill_combo(self.model, [(SPEECH_MODEL_LABELS[m], m) for m in SPEECH_MODELS], speech_model)
+        fill_combo(self.model, speech_model_choices(), speech_model)
         self.targets.set_selected(targets)
 
     def set_recording(self, running: bool, *, stopping: bool = False, can_record: bool = True,
@@ -129,7 +138,7 @@ class SessionControls(QWidget):
         if not running:
             self.meter.reset()
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+    def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:  # the system switched light/dark
             self._paint_record_button(self.record_button.text() != RECORD_TEXT)
@@ -146,15 +155,15 @@ class SessionControls(QWidget):
         self.record_button.setPalette(palette)
 
     @Slot(list)
-    def set_devices(self, devices: Sequence[object]) -> None:
+    def set_devices(self, devices: Sequence[InputDevice]) -> None:
         """Refill the microphone list, keeping the chosen name."""
         chosen = self.device.currentData()
         self.device.blockSignals(True)
         self.device.clear()
         self.device.addItem(SYSTEM_DEFAULT, None)
         for device in devices:
-            name = str(getattr(device, "name", device))
-            label = f"{name} (default)" if getattr(device, "is_default", False) else name
+            name = device.name
+            label = f"{name} (default)" if device.is_default else name
             if self.device.findData(name) < 0:
                 self.device.addItem(label, name)
         self.device.blockSignals(False)

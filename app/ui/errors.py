@@ -15,12 +15,13 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.logsetup import redactor
 from app.core.errors import AppError, AuthError
+from app.logsetup import redactor
 
 log = logging.getLogger("app.crash")
 
@@ -90,7 +91,7 @@ class CrashReporter(QObject):
         self.dialog: QMessageBox | None = None
         self.dialogs_shown = 0
         self.suppressed = 0
-        self._previous: tuple[object, object] | None = None
+        self._previous: tuple[Callable[..., Any], Callable[[threading.ExceptHookArgs], Any]] | None = None
 
     def install(self) -> None:
         self._previous = (sys.excepthook, threading.excepthook)
@@ -99,7 +100,7 @@ class CrashReporter(QObject):
 
     def uninstall(self) -> None:
         if self._previous is not None:
-            sys.excepthook, threading.excepthook = self._previous  # type: ignore[assignment]
+            sys.excepthook, threading.excepthook = self._previous
             self._previous = None
 
     # --- any thread ---------------------------------------------------------------------------

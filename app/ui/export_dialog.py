@@ -11,14 +11,27 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.errors import AppError
 from app.core.exports import Content, Entry, ExportOptions
+from app.core.languages import language_name
 from app.ui.look import Tone, tone
-from app.ui.transcript_model import language_name
 from app.workers.export import ExportJob, run_export
 from app.workers.tasks import BackgroundTask
 
@@ -139,8 +152,8 @@ class ExportDialog(QDialog):
                                           on_failure=self._failed, name="export")
 
     @Slot(object)
-    def _done(self, written: object) -> None:
-        self.exported.emit(list(written))  # type: ignore[call-overload]
+    def _done(self, written: list[Path]) -> None:
+        self.exported.emit(list(written))
         self.accept()
 
     @Slot(object)

@@ -9,11 +9,19 @@ from __future__ import annotations
 import unicodedata
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
-from PySide6.QtWidgets import (QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu, QPushButton,
-                               QVBoxLayout, QWidget, QWidgetAction)
+from PySide6.QtWidgets import (
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    QWidgetAction,
+)
 
-from app.core.languages import LANGUAGES
-from app.ui.transcript_model import language_name
+from app.core.languages import LANGUAGES, language_name
 
 CODE_ROLE = Qt.ItemDataRole.UserRole + 1
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app.audio.level import meter_fraction
+from app.core.level import meter_fraction
 from app.ui.look import Tone, blend, tone
 
 FRAME_MS = 33
@@ -31,7 +31,7 @@ class LevelMeter(QWidget):
         self.setToolTip("Microphone level")
         self.setAccessibleName("Microphone level")
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self) -> QSize:
         return QSize(120, 10)
 
     @property
@@ -62,7 +62,7 @@ class LevelMeter(QWidget):
             self._timer.stop()
         self._target = max(0.0, self._target - FALL_PER_FRAME)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event: QPaintEvent) -> None:
         palette = self.palette()
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -74,7 +74,8 @@ class LevelMeter(QWidget):
         painter.drawRoundedRect(rect, radius, radius)
         if self._shown > 0.0 and self.isEnabled():
             fill = rect.adjusted(0, 0, -(rect.width() * (1.0 - self._shown)), 0)
-            color = tone(palette, Tone.WARNING) if self._shown >= CLIP_FRACTION else palette.color(QPalette.ColorRole.Highlight)
+            clipping = self._shown >= CLIP_FRACTION
+            color = tone(palette, Tone.WARNING) if clipping else palette.color(QPalette.ColorRole.Highlight)
             painter.setBrush(color)
             painter.drawRoundedRect(fill, radius, radius)
         painter.end()

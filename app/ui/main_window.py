@@ -8,17 +8,17 @@ is ignored, the session is stopped, and the window closes itself once the sessio
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
-from app.core.errors import AppError
-from app.core.languages import resolve_language
-from app.core.settings import Settings
+from app.core.errors import AppError, ConfigError
+from app.core.settings import Settings, clamp_font_size
 from app.core.transcript import Gap, Turn
+from app.core.validate import resolve_targets, validate
 from app.logsetup import redactor
 from app.pipeline.events import SessionState, SessionSummary
 from app.settings.keystore import KeyStatus, KeyStore
@@ -32,7 +32,7 @@ from app.ui.settings_dialog import KeyChecker, SettingsDialog
 from app.ui.status import ERROR, IDLE, StatusPanel
 from app.ui.transcript_model import TranscriptModel
 from app.ui.transcript_view import EMPTY_HINT, TranscriptView
-from app.ui.window_dialogs import WindowDialogs
+from app.ui.window_dialogs import RecoveredLike, WindowDialogs
 from app.workers.controller import SessionController
 from app.workers.key_check import check_key
 
@@ -40,7 +40,7 @@ NO_KEY_TEXT = ("<b>Add your AssemblyAI API key to start.</b> Live Translate send
                "transcribe it and translate each turn.")
 NO_KEY_WHY = "Add your AssemblyAI API key in Settings (Ctrl+,) first."
 NO_KEY_HINT = "Add your AssemblyAI API key in Settings (Ctrl+,),\nthen press Record and start speaking."
-RecoveryLoader = Callable[[object], tuple[list[Turn | Gap], tuple[str, ...]]]
+RecoveryLoader = Callable[[RecoveredLike], tuple[list[Turn | Gap], tuple[str, ...]]]
 
 
 class MainWindow(QMainWindow):
@@ -176,7 +176,12 @@ class MainWindow(QMainWindow):
         if not self.has_key or self._hold_reason:
             self.status.show_message(self._hold_reason or NO_KEY_WHY)
             return
-        settings = self.settings
+        try:
+            # The same rules, in the same words, as the command line's (app.core.validate).
+            settings = validate(self.settings).settings
+        except ConfigError as exc:
+            self._on_start_failed(exc)
+            return
         self.model.clear()
         self.model.set_languages(settings.targets)
         self.error_dialogs.new_session()
@@ -232,7 +237,8 @@ class MainWindow(QMainWindow):
         if summary.error is not None:
             self.error_dialogs.show_error(summary.error, saved_in=summary.folder)  # once: it dedupes
         url = QUrl.fromLocalFile(str(summary.folder)).toString()
-        failed = f", {summary.translations_failed} translations failed (Session ▸ Retry)" if summary.translations_failed else ""
+        failed = (f", {summary.translations_failed} translations failed (Session ▸ Retry)"
+                  if summary.translations_failed else "")
         self.status.show_message(f'Saved {summary.turns} turns and {summary.audio_seconds:.0f} s of audio{failed} — '
                                  f'<a href="{html.escape(url)}">open folder</a>', timeout_ms=0)
         self.refresh()
@@ -296,7 +302,7 @@ class MainWindow(QMainWindow):
         self._change_settings(targets=codes)
         self.model.set_languages(codes)
         if self.controller.running:
-            self.controller.set_targets(tuple(resolve_language(c) for c in codes))
+            self.controller.set_targets(resolve_targets(codes))
 
     @Slot()
     def _bigger_text(self) -> None:
@@ -307,7 +313,7 @@ class MainWindow(QMainWindow):
         self._set_font_size(self.settings.font_size - 1)
 
     def _set_font_size(self, size: int) -> None:
-        size = max(8, min(48, size))
+        size = clamp_font_size(size)
         self._change_settings(font_size=size)
         self.view.set_text_size(size)
 
@@ -321,7 +327,7 @@ class MainWindow(QMainWindow):
     def open_export(self) -> ExportDialog | None:
         return self.dialogs.open_export()
 
-    def offer_recovered(self, sessions: list[object]) -> None:
+    def offer_recovered(self, sessions: Sequence[RecoveredLike]) -> None:
         self.dialogs.offer_recovered(sessions)
 
     def hold_recording(self, reason: str) -> None:
@@ -358,12 +364,12 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+    def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
             self.activated.emit()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.controller.running:
             # Never block here: stop, and close again once the session has been saved.
             event.ignore()

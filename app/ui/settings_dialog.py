@@ -10,19 +10,32 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.core.catalog import LLM_MODELS, TURN_PRESET_LABELS, region
 from app.core.errors import AppError, ConfigError
-from app.core.settings import REGIONS, Settings
+from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings
+from app.core.validate import llm_base_url, streaming_base_url
 from app.settings.keystore import KeyStatus
-from app.stt.protocol import REGION_URLS, SPEECH_MODELS, resolve_base_url
-from app.ui.choices import LLM_MODELS, REGION_LABELS, SPEECH_MODEL_LABELS, TURN_PRESET_LABELS, fill_combo
+from app.ui.choices import fill_combo, region_choices, speech_model_choices
 from app.ui.look import Tone, tone
 from app.workers.key_check import check_key
 from app.workers.tasks import BackgroundTask
@@ -66,7 +79,7 @@ class SettingsDialog(QDialog):
         self.key_note.setWordWrap(True)
 
         self.speech_model = QComboBox()
-        fill_combo(self.speech_model, [(SPEECH_MODEL_LABELS[m], m) for m in SPEECH_MODELS], settings.speech_model)
+        fill_combo(self.speech_model, speech_model_choices(), settings.speech_model)
         self.turn_preset = QComboBox()
         fill_combo(self.turn_preset, [(label, p) for p, label in TURN_PRESET_LABELS.items()], settings.turn_preset)
         self.format_turns = QCheckBox("Punctuate and capitalise finished turns")
@@ -80,11 +93,10 @@ class SettingsDialog(QDialog):
         self.llm_model.setCurrentText(settings.llm_model)
 
         self.region = QComboBox()
-        fill_combo(self.region, [(REGION_LABELS[r], r) for r in REGIONS], settings.region)
+        fill_combo(self.region, region_choices(), settings.region)
         self.streaming_url = QLineEdit(settings.streaming_url or "")
-        self.streaming_url.setPlaceholderText(REGION_URLS.get(settings.region, REGION_URLS["default"]))
         self.llm_url = QLineEdit(settings.llm_url or "")
-        self.llm_url.setPlaceholderText(settings.with_changes(llm_url=None).effective_llm_url())
+        self._update_placeholders()
         self.region.currentIndexChanged.connect(self._update_placeholders)
 
         self.sessions_dir = QLineEdit(str(settings.sessions_dir or ""))
@@ -92,7 +104,7 @@ class SettingsDialog(QDialog):
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_folder)
         self.font_size = QSpinBox()
-        self.font_size.setRange(8, 48)
+        self.font_size.setRange(FONT_SIZE_MIN, FONT_SIZE_MAX)
         self.font_size.setSuffix(" pt")
         self.font_size.setValue(settings.font_size)
 
@@ -149,12 +161,10 @@ class SettingsDialog(QDialog):
         """The edited settings; raises ``ConfigError`` for a value that cannot work."""
         streaming = self.streaming_url.text().strip() or None
         if streaming:
-            resolve_base_url(streaming)
+            streaming_base_url(streaming)
         llm = self.llm_url.text().strip() or None
         if llm:
-            parts = urlsplit(llm)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ConfigError(f"The LLM Gateway URL {llm!r} must start with https:// and name a host.")
+            llm_base_url(llm)
         model = self.llm_model.currentText().strip()
         if not model:
             raise ConfigError("Enter an LLM model, for example gemini-2.5-flash-lite.")
@@ -214,9 +224,9 @@ class SettingsDialog(QDialog):
 
     @Slot()
     def _update_placeholders(self) -> None:
-        region = str(self.region.currentData())
-        self.streaming_url.setPlaceholderText(REGION_URLS.get(region, REGION_URLS["default"]))
-        self.llm_url.setPlaceholderText(self._settings.with_changes(region=region, llm_url=None).effective_llm_url())
+        place = region(str(self.region.currentData()))
+        self.streaming_url.setPlaceholderText(place.streaming_url)
+        self.llm_url.setPlaceholderText(place.llm_url)
 
     @Slot()
     def _browse_folder(self) -> None:

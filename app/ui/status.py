@@ -11,7 +11,7 @@ import time
 from PySide6.QtCore import QEvent, QTimer, Slot
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
-from app.core.exports import clock
+from app.core.timefmt import clock
 from app.pipeline.events import SessionState
 from app.ui.look import Tone, tone
 
@@ -75,7 +75,7 @@ class StatusPanel(QWidget):
         self.state_label.setText(f'<span style="color:{color}">●</span>&nbsp;{text}')
         self.state_label.setAccessibleName(text)
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+    def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:  # light/dark switch: recolour the dot
             self.set_state(self.state, self.detail)

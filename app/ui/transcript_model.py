@@ -12,16 +12,17 @@ import copy
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Slot
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Slot
 
-from app.core.exports import clock
-from app.core.languages import resolve_language
+from app.core.languages import language_name
+from app.core.timefmt import span_label, time_label
 from app.core.transcript import Gap, Translation, TranslationStatus, Turn
 
 TRANSLATING = "translating…"
 NOT_TRANSLATED = "not translated — retry"
 TIME_COLUMN, ORIGINAL_COLUMN = 0, 1
 ModelIndex = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()  # the invalid index Qt passes for "no parent"; never mutated
 
 
 class Role(IntEnum):
@@ -54,24 +55,13 @@ class _Columns:
     names: dict[str, str] = field(default_factory=dict)
 
 
-def time_label(ms: int) -> str:
-    return clock(ms, sep="", hours=False)
-
-
 def gap_text(gap: Gap) -> str:
-    return f"no transcript {time_label(gap.start_ms)}–{time_label(gap.end_ms)}, audio kept"
-
-
-def language_name(code: str) -> str:
-    try:
-        return resolve_language(code).name
-    except ValueError:
-        return code
+    return f"no transcript {span_label(gap.start_ms, gap.end_ms)}, audio kept"
 
 
 class TranscriptModel(QAbstractTableModel):
-    def __init__(self, languages: tuple[str, ...] = (), parent: object | None = None) -> None:
-        super().__init__(parent)  # type: ignore[arg-type]
+    def __init__(self, languages: tuple[str, ...] = (), parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self._rows: list[_Row] = []
         self._by_index: dict[int, int] = {}  # turn index -> row
         self._cols = _Columns(languages, {c: language_name(c) for c in languages})
@@ -89,13 +79,13 @@ class TranscriptModel(QAbstractTableModel):
     def language_column(self, code: str) -> int:
         return 2 + self._cols.languages.index(code)
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def rowCount(self, parent: ModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def columnCount(self, parent: ModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else 3 + len(self._cols.languages)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API
+    def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if orientation != Qt.Orientation.Horizontal:
             return None
@@ -195,9 +185,11 @@ class TranscriptModel(QAbstractTableModel):
             state, text = CellState.FAILED, NOT_TRANSLATED
             tip = f"{tr.error or 'The translation failed.'}\nClick to try again."
         elif tr is not None or code in row.requested:
-            state, text, tip = CellState.TRANSLATING, TRANSLATING, f"Waiting for the {self._cols.names[code]} translation"
+            state, text = CellState.TRANSLATING, TRANSLATING
+            tip = f"Waiting for the {self._cols.names[code]} translation"
         else:
-            state, text, tip = CellState.SECONDARY, "—", f"{self._cols.names[code]} was not chosen when this turn was spoken"
+            state, text = CellState.SECONDARY, "—"
+            tip = f"{self._cols.names[code]} was not chosen when this turn was spoken"
         if role == Qt.ItemDataRole.DisplayRole:
             return text
         if role == Role.CELL_STATE:
@@ -208,7 +200,8 @@ class TranscriptModel(QAbstractTableModel):
 
     def _delay_data(self, turn: Turn, role: int) -> object:
         latencies = [tr.latency_ms for code, tr in turn.translations.items()
-                     if code in self._cols.languages and tr.status is TranslationStatus.DONE and tr.latency_ms is not None]
+                     if code in self._cols.languages and tr.status is TranslationStatus.DONE
+                     and tr.latency_ms is not None]
         if role == Qt.ItemDataRole.DisplayRole:
             return _seconds(max(latencies)) if latencies else ""
         if role == Role.CELL_STATE:

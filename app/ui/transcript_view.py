@@ -12,8 +12,17 @@ from functools import partial
 
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence, QPainter, QPaintEvent
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QMenu, QStyle, QStyledItemDelegate,
-                               QStyleOptionViewItem, QTableView, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from app.core.exports import Content, ExportOptions, render
 from app.ui.look import Tone, italic, muted, scaled, tone
@@ -28,7 +37,7 @@ class TranscriptDelegate(QStyledItemDelegate):
 
     PAD_X, PAD_Y = 8, 5
 
-    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
         super().initStyleOption(option, index)
         state = index.data(Role.CELL_STATE)
         palette = option.palette
@@ -45,7 +54,8 @@ class TranscriptDelegate(QStyledItemDelegate):
             option.displayAlignment = Qt.AlignmentFlag.AlignCenter
         option.palette = palette
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
         # Selection and hover fill the whole cell; the text sits inside the padding.
         full = QStyleOptionViewItem(option)
         self.initStyleOption(full, index)
@@ -57,7 +67,7 @@ class TranscriptDelegate(QStyledItemDelegate):
         inner.state &= ~QStyle.StateFlag.State_HasFocus
         super().paint(painter, inner, index)
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         inner = QStyleOptionViewItem(option)
         inner.rect = option.rect.adjusted(0, 0, -2 * self.PAD_X, 0)
         hint = super().sizeHint(inner, index)
@@ -135,7 +145,7 @@ class TranscriptView(QTableView):
             "QHeaderView::section { padding: 5px 8px; border: none; border-bottom: 1px solid palette(mid);"
             " background: palette(window); color: palette(window-text); }")
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+    def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:
             self._style_header()
@@ -265,7 +275,8 @@ class TranscriptView(QTableView):
         original = menu.addAction("Copy original text", partial(self._copy, rows, Content.ORIGINAL))
         original.setEnabled(has_rows)
         for code, name in names.items():
-            menu.addAction(f"Copy {name} text", partial(self._copy, rows, Content.TRANSLATION, code)).setEnabled(has_rows)
+            copy_one = menu.addAction(f"Copy {name} text", partial(self._copy, rows, Content.TRANSLATION, code))
+            copy_one.setEnabled(has_rows)
         menu.addSeparator()
         whole = menu.addMenu("Copy the whole transcript")
         whole.setEnabled(self._model.turn_count() > 0)
@@ -282,7 +293,7 @@ class TranscriptView(QTableView):
 
     # --- empty state --------------------------------------------------------------------------
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         if self._model.rowCount() == 0:
             painter = QPainter(self.viewport())

@@ -6,18 +6,19 @@ loading a recovered transcript) runs in a ``BackgroundTask``.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 
 from app.core.errors import AppError
+from app.core.timefmt import time_label
 from app.core.transcript import Gap, Turn
 from app.settings.keystore import KeyStatus, KeyStore
 from app.ui.export_dialog import ExportDialog
 from app.ui.settings_dialog import SettingsDialog
-from app.ui.transcript_model import time_label
 from app.workers.tasks import BackgroundTask
 
 if TYPE_CHECKING:
@@ -27,16 +28,22 @@ if TYPE_CHECKING:
 class RecoveredLike(Protocol):
     """What the window shows of ``app.pipeline.recovery.RecoveredSession``."""
 
-    session_id: int
-    folder: Path
-    audio_path: Path
-    audio_seconds: float
-    turns: int
-    problem: str
+    @property
+    def session_id(self) -> int: ...
+    @property
+    def folder(self) -> Path: ...
+    @property
+    def audio_path(self) -> Path: ...
+    @property
+    def audio_seconds(self) -> float: ...
+    @property
+    def turns(self) -> int: ...
+    @property
+    def problem(self) -> str: ...
 
 
 class WindowDialogs(QObject):
-    def __init__(self, window: "MainWindow", key_store: KeyStore) -> None:
+    def __init__(self, window: MainWindow, key_store: KeyStore) -> None:
         super().__init__(window)
         self._window = window
         self._key_store = key_store
@@ -116,10 +123,10 @@ class WindowDialogs(QObject):
 
     # --- crash recovery -----------------------------------------------------------------------
 
-    def offer_recovered(self, sessions: list[object]) -> None:
+    def offer_recovered(self, sessions: Sequence[RecoveredLike]) -> None:
         if not sessions:
             return
-        latest: RecoveredLike = sessions[-1]  # type: ignore[assignment]
+        latest = sessions[-1]
         self._recovered = latest
         more = f" ({len(sessions) - 1} earlier unfinished sessions were recovered too.)" if len(sessions) > 1 else ""
         problem = f" Note: {latest.problem}." if latest.problem else ""
@@ -146,11 +153,11 @@ class WindowDialogs(QObject):
                               on_failure=self._recovery_failed, name="recovery-load")
 
     @Slot(object)
-    def _recovered_loaded(self, loaded: object) -> None:
+    def _recovered_loaded(self, loaded: tuple[list[Turn | Gap], tuple[str, ...]]) -> None:
         w, session = self._window, self._recovered
         if session is None or w.controller.running:
             return
-        entries, languages = cast(tuple[list[Turn | Gap], tuple[str, ...]], loaded)
+        entries, languages = loaded
         w.model.load(list(entries), tuple(languages))
         w.audio_path, w.session_folder = session.audio_path, session.folder
         w.status.set_turns(w.model.turn_count())

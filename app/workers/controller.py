@@ -24,6 +24,7 @@ from app.core.languages import Language
 from app.core.settings import Settings
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
 from app.pipeline.factory import SessionRequest
+from app.store.db import SessionStore
 from app.workers.bridge import SessionBridge
 from app.workers.threads import AudioStreamerThread, RunnableSession, WebsocketWorkerThread
 
@@ -47,13 +48,13 @@ class ControlledSession(RunnableSession, Protocol):
 SessionFactory = Callable[[SessionRequest, SessionListener], ControlledSession]
 
 
-def pipeline_session_factory(store: object | None) -> SessionFactory:
+def pipeline_session_factory(store: SessionStore | None) -> SessionFactory:
     """The real thing: ``build_session`` with the app's session store (or none)."""
 
     def build(request: SessionRequest, listener: SessionListener) -> ControlledSession:
         from app.pipeline.factory import build_session  # imports the audio/network stack
 
-        return build_session(request, listener, store=store)  # type: ignore[arg-type]
+        return build_session(request, listener, store=store)
 
     return build
 
@@ -106,7 +107,7 @@ class SessionController(QObject):
         except AppError as exc:
             self.start_failed.emit(exc)
             return False
-        except Exception as exc:  # noqa: BLE001 - a bug in building must not kill the window
+        except Exception as exc:
             log.exception("building the session failed")
             self.start_failed.emit(AppError(f"The session could not be set up because of an unexpected error: {exc}"))
             return False

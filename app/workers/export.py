@@ -6,6 +6,7 @@ person can act on.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Sequence
@@ -41,10 +42,8 @@ def _write_text(path: Path, text: str) -> Path:
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, path)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):  # the folder itself is the problem: no partial file to remove
             partial.unlink(missing_ok=True)
-        except OSError:
-            pass  # the folder itself is the problem: there is no partial file to remove
         raise OutputError(f"Could not write {path} ({exc.strerror or exc}). Choose another folder.") from None
     return path
 

@@ -8,16 +8,26 @@ billed). A rejected key raises ``AuthError`` (close 1008 / HTTP 401); an unreach
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from app.core.errors import ConfigError
-from app.stt.protocol import StreamingParams, build_url, resolve_base_url
+from app.core.validate import streaming_base_url
+from app.stt.protocol import StreamingParams, build_url
 
 KEY_ACCEPTED = "The key works: the streaming service accepted it."
 CHECK_TIMEOUT_S = 10.0
 
 
+class _Connection(Protocol):
+    """The part of ``app.stt.client.StreamingClient`` a key check needs (tests hand in fakes)."""
+
+    def connect(self) -> object: ...
+
+    def abort(self) -> None: ...
+
+
 def check_key(key: str, streaming_url: str | None, region: str,
-              client_factory: Callable[..., object] | None = None) -> str:
+              client_factory: Callable[..., _Connection] | None = None) -> str:
     """Return ``KEY_ACCEPTED`` or raise an ``AppError`` saying what is wrong."""
     if not key.strip():
         raise ConfigError("Enter an API key first. You find it in your AssemblyAI dashboard.")
@@ -25,12 +35,12 @@ def check_key(key: str, streaming_url: str | None, region: str,
         from app.stt.client import StreamingClient  # the websocket stack, loaded only when used
 
         client_factory = StreamingClient
-    url = build_url(StreamingParams(), resolve_base_url(streaming_url, region))
+    url = build_url(StreamingParams(), streaming_base_url(streaming_url, region))
     client = client_factory(url, key.strip(), on_message=_ignore, begin_timeout=CHECK_TIMEOUT_S)
     try:
-        client.connect()  # type: ignore[attr-defined]
+        client.connect()
     finally:
-        client.abort()  # type: ignore[attr-defined]
+        client.abort()
     return KEY_ACCEPTED
 
 

@@ -29,7 +29,7 @@ class BackgroundTask(OwnedThread):
 
     @classmethod
     def launch(cls, work: Callable[[], object], *, on_success: Callable[[Any], object] | None = None,
-               on_failure: Callable[[AppError], object] | None = None, name: str = "task") -> "BackgroundTask":
+               on_failure: Callable[[AppError], object] | None = None, name: str = "task") -> BackgroundTask:
         """Create, connect (before starting: a fast task must not emit into the void) and start a
         task that deletes itself when done. Pass bound ``@Slot`` methods of GUI-thread objects."""
         task = cls(work, name=name)
@@ -45,8 +45,9 @@ class BackgroundTask(OwnedThread):
             result = self._work()
         except AppError as exc:
             self.failed.emit(exc)
-        except Exception as exc:  # noqa: BLE001 - one catch-all per worker
+        except Exception as exc:
             log.exception("background task %s failed", self.objectName())
-            self.failed.emit(AppError(f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log file."))
+            self.failed.emit(AppError(
+                f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log file."))
         else:
             self.succeeded.emit(result)

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from app.core.devices import InputDevice
 from app.core.errors import AppError
 
 log = logging.getLogger("app.workers")
@@ -32,7 +33,7 @@ class RunnableSession(Protocol):
     def run_streaming(self) -> None: ...
 
 
-_ALIVE: set["OwnedThread"] = set()  # GUI thread only
+_ALIVE: set[OwnedThread] = set()  # GUI thread only
 
 
 class OwnedThread(QThread):
@@ -73,14 +74,14 @@ class AudioStreamerThread(OwnedThread):
         except AppError as exc:
             self.prepare_failed.emit(exc)
             return
-        except Exception as exc:  # noqa: BLE001 - one catch-all per worker
+        except Exception as exc:
             log.exception("preparing the session failed")
             self.prepare_failed.emit(AppError(f"The recording could not start because of an unexpected error: {exc}"))
             return
         self.prepared.emit(str(folder))
         try:
             self._session.run_capture()
-        except Exception as exc:  # noqa: BLE001 - one catch-all per worker
+        except Exception as exc:
             log.exception("capture thread failed")
             self.failed.emit(AppError(f"Recording stopped because of an unexpected error: {exc}"))
 
@@ -98,15 +99,15 @@ class WebsocketWorkerThread(OwnedThread):
     def run(self) -> None:
         try:
             self._session.run_streaming()
-        except Exception as exc:  # noqa: BLE001 - one catch-all per worker
+        except Exception as exc:
             log.exception("websocket thread failed")
             self.failed.emit(AppError(f"The session stopped because of an unexpected error: {exc}"))
 
 
-def _list_input_devices() -> list[object]:
+def _list_input_devices() -> list[InputDevice]:
     from app.audio.microphone import list_input_devices  # imported here: PyAudio loads slowly
 
-    return list(list_input_devices())
+    return list_input_devices()
 
 
 class DeviceMonitor(QThread):
@@ -117,10 +118,10 @@ class DeviceMonitor(QThread):
     asks for a new listing at once. Stop with ``stop()`` and a bounded ``wait()``.
     """
 
-    devices_changed = Signal(list)  # list of app.audio.microphone devices (with a .name)
+    devices_changed = Signal(list)  # list[InputDevice]
     failed = Signal(object)  # AppError: listing failed (reported once until it works again)
 
-    def __init__(self, lister: Callable[[], Sequence[object]] = _list_input_devices, *,
+    def __init__(self, lister: Callable[[], Sequence[InputDevice]] = _list_input_devices, *,
                  interval_s: float = DEVICE_POLL_S, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("device-monitor")
@@ -148,7 +149,7 @@ class DeviceMonitor(QThread):
         self._wake.set()
 
     def run(self) -> None:
-        last: list[object] | None = None
+        last: list[InputDevice] | None = None
         reported = False
         while not self._stopping.is_set():
             self._wake.clear()  # before listing, so a refresh() asked for meanwhile is not lost

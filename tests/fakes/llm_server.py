@@ -30,6 +30,7 @@ from 1, including rejected ones.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -39,15 +40,15 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Union
+from typing import Any
 
 DEFAULT_MODELS = frozenset({"gemini-2.5-flash-lite", "gemini-2.5-flash", "claude-haiku-4-5-20251001", "gpt-5-nano"})
 CHAT_PATH = "/v1/chat/completions"
 RATE_LIMIT_WINDOW_S = 60.0
 
-Body = Union[dict[str, Any], list[Any], str, bytes]
+Body = dict[str, Any] | list[Any] | str | bytes
 Reply = tuple[int, dict[str, str], Body]
-Responder = Callable[[Any, int], Union[Reply, None]]
+Responder = Callable[[Any, int], Reply | None]
 _TARGET = re.compile(r"\binto ([^.\n]+)\.")
 
 
@@ -303,10 +304,8 @@ def _make_handler(gateway: FakeLlmGateway) -> type[BaseHTTPRequestHandler]:
             except BaseException as exc:  # surfaced by FakeLlmGateway.__exit__
                 with gateway._cond:
                     gateway._errors.append(exc)
-                try:
+                with contextlib.suppress(OSError):
                     self._send(500, {}, {"error": {"code": 500, "message": f"fake crashed: {exc!r}", "metadata": {}}})
-                except OSError:
-                    pass
 
         def _send(self, status: int, headers: dict[str, str], body: Body) -> None:
             if isinstance(body, (dict, list)):
@@ -323,7 +322,7 @@ def _make_handler(gateway: FakeLlmGateway) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: the recorded requests are the log
 
     return Handler

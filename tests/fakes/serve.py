@@ -16,8 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fakes.llm_server import FakeLlmGateway  # noqa: E402
-from fakes.streaming_server import FakeStreamingServer  # noqa: E402
+import contextlib
+
+from fakes.llm_server import FakeLlmGateway
+from fakes.streaming_server import FakeStreamingServer
 
 
 def main() -> int:
@@ -30,10 +32,8 @@ def main() -> int:
     with FakeStreamingServer(api_key=args.key, script=args.script, formatting=args.formatting) as stt, \
             FakeLlmGateway(api_key=args.key, delay_s=args.llm_delay) as llm:
         print(f"streaming: {stt.url}\nllm:       {llm.base_url}\nkey:       {args.key}", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -27,6 +27,7 @@ Usage::
 from __future__ import annotations
 
 import array
+import contextlib
 import json
 import math
 import re
@@ -689,10 +690,8 @@ class FakeStreamingServer:
     def _drop(self, conn: ServerConnection, rec: ConnectionRecord) -> NoReturn:
         """Vanish without a close frame, like a dead network path."""
         self._ended(rec, "dropped", None, "")
-        try:
+        with contextlib.suppress(OSError):
             conn.socket.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         conn.close_socket()
         raise _Closed
 

@@ -39,7 +39,7 @@ def _output_options(rate: int, channels: int, bits: int, encoding: str | None, f
     options = ["-r", str(rate), "-c", str(channels), "-b", str(bits)]
     if encoding is not None:
         options += ["-e", encoding]
-    return options + ["-t", file_type]
+    return [*options, "-t", file_type]
 
 
 def _cached(key: tuple[object, ...], path: Path, build: Callable[[Path], None]) -> Path:
@@ -145,10 +145,7 @@ def pcm_sine(
     frames = bytearray()
     for n in range(round(duration_s * rate)):
         value = round(peak * math.sin(2 * math.pi * frequency * n / rate))
-        if sample_width == 1:
-            sample = bytes([value + 128])
-        else:
-            sample = value.to_bytes(sample_width, "little", signed=True)
+        sample = bytes([value + 128]) if sample_width == 1 else value.to_bytes(sample_width, "little", signed=True)
         frames += sample * channels
     return bytes(frames)
 

@@ -1,7 +1,8 @@
 """Level-meter math for s16le audio: RMS in dBFS and its position on a meter.
 
 Pure functions, cheap enough to run on the audio capture thread once per block; the UI only reads
-the resulting float (and repaints from its own timer).
+the resulting float (and repaints from its own timer). In core because both the audio layer and the
+window use it.
 """
 from __future__ import annotations
 

@@ -1,0 +1,144 @@
+"""``validate(settings)``: what a combination of settings means, and which ones cannot work.
+
+Pure; any thread. The command line and the window both call it (the window through the session
+factory), so a combination refused in one is refused in the other, in the same words. It resolves
+language names to codes, drops repeated targets, checks that the speech model hears the spoken
+language, and checks every URL, preset and key-term limit before anything is recorded.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from app.core.catalog import (
+    MAX_KEYTERM_CHARS,
+    MAX_KEYTERMS,
+    SPEECH_MODELS,
+    TURN_PRESETS,
+    Region,
+    SpeechModel,
+    model_for_language,
+    region,
+    speech_model,
+)
+from app.core.errors import ConfigError
+from app.core.languages import Language, language_name, resolve_language
+from app.core.settings import Settings
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """Settings that passed ``validate``, with everything they imply spelled out."""
+
+    settings: Settings  # normalised: target and source codes resolved, the speech model decided
+    targets: tuple[Language, ...]
+    source: Language | None
+    model: SpeechModel
+    region: Region
+    streaming_url: str  # websocket base URL, no query
+    llm_url: str  # LLM Gateway base URL, up to /v1, no trailing slash
+    language_detection: bool  # ask the service for each turn's language
+
+
+def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
+    """Raise ``ConfigError`` for a combination that cannot work; otherwise return its plan.
+
+    ``explicit_model=False`` means the user named no speech model: the one that hears the spoken
+    language is chosen instead of refusing the combination."""
+    targets = resolve_targets(settings.targets)
+    if not targets:
+        raise ConfigError("Choose at least one target language (for example --to es).")
+    source = resolve_language(settings.source) if settings.source else None
+    model_id = settings.speech_model
+    if not explicit_model and source is not None and not speech_model(model_id).hears(source.code):
+        model_id = model_for_language(source.code)
+    model = speech_model(model_id)
+    if source is not None and not model.hears(source.code):
+        raise ConfigError(_model_cannot_hear(model, source))
+    check_turn_preset(settings.turn_preset)
+    keyterms = check_keyterms(settings.keyterms)
+    place = region(settings.region)
+    streaming = streaming_base_url(settings.streaming_url, place.id)
+    llm = llm_base_url(settings.llm_url or place.llm_url)
+    if not settings.llm_model.strip():
+        raise ConfigError("No LLM model given. Choose one in Settings or with --llm-model, "
+                          "for example gemini-2.5-flash-lite.")
+    normalised = settings.with_changes(
+        targets=tuple(t.code for t in targets), source=source.code if source else None, speech_model=model.id,
+        region=place.id, keyterms=keyterms, llm_model=settings.llm_model.strip())
+    return SessionPlan(normalised, targets, source, model, place, streaming, llm,
+                       language_detection=model.language_detection and source is None)
+
+
+def resolve_targets(codes: Sequence[str]) -> tuple[Language, ...]:
+    """Each target once, in the order given (``es`` and ``Spanish`` are the same target)."""
+    targets: list[Language] = []
+    for code in codes:
+        lang = resolve_language(code)
+        if lang not in targets:
+            targets.append(lang)
+    return tuple(targets)
+
+
+def _model_cannot_hear(model: SpeechModel, source: Language) -> str:
+    hearing = [m.id for m in SPEECH_MODELS if m.hears(source.code)]
+    heard = ", ".join(language_name(code) for code in model.languages or ())
+    return (f"The speech model {model.id} only hears {heard}, but the spoken language is {source.name}. "
+            f"Choose a model that hears {source.name}: {', '.join(hearing)}.")
+
+
+def check_turn_preset(preset: str | None) -> None:
+    if preset is not None and preset not in TURN_PRESETS:
+        raise ConfigError(f"Unknown turn-detection preset {preset!r}; use one of {', '.join(TURN_PRESETS)}.")
+
+
+def check_keyterms(keyterms: Sequence[str]) -> tuple[str, ...]:
+    """The key terms, stripped and without empty ones; refused past the service's limits [protocol §1.4]."""
+    terms = tuple(t.strip() for t in keyterms if t.strip())
+    if len(terms) > MAX_KEYTERMS:
+        raise ConfigError(f"At most {MAX_KEYTERMS} key terms are allowed; {len(terms)} were given.")
+    too_long = [t for t in terms if len(t) > MAX_KEYTERM_CHARS]
+    if too_long:
+        raise ConfigError(f"Key terms may have at most {MAX_KEYTERM_CHARS} characters; shorten {too_long[0]!r}.")
+    return terms
+
+
+def streaming_base_url(url: str | None, region_id: str = "default") -> str:
+    """The websocket URL without a query: an explicit ``url`` wins over the region's."""
+    if not url:
+        return region(region_id).streaming_url
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
+    except ValueError:
+        raise ConfigError(f"The streaming URL {url!r} has an invalid port number.") from None
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ConfigError(
+            f"The streaming URL {url!r} is not a websocket URL; it must start with wss:// or ws:// "
+            "and name a host, e.g. wss://streaming.eu.assemblyai.com/v3/ws."
+        )
+    if parts.query:
+        raise ConfigError("Give the streaming URL without a query string; settings are added by the app.")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/v3/ws", "", ""))
+
+
+def llm_base_url(url: str) -> str:
+    """An LLM Gateway base URL without a trailing slash; refused unless http(s) with a host."""
+    example = region("default").llm_url
+    parts = urlsplit(url.strip())
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ConfigError(f"The LLM URL {url!r} has an invalid port number.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"The LLM URL {url!r} is not a web address; it must start with https:// (or http://) "
+            f"and name a host, e.g. {example}."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"Give the LLM URL without a query string, e.g. {example}.")
+    if parts.username or parts.password:
+        # Credentials in the URL would end up in logs and error messages; the key goes in a header.
+        raise ConfigError("Give the LLM URL without a user name or password; the API key is sent separately.")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
