@@ -1,21 +1,26 @@
 """Command line: option parsing for both modes, and the headless session in the terminal.
 
 Composition root for ``--headless`` (plain threads run the same Qt-free loops as the window).
-The main thread only waits and prints; the capture, websocket and translation threads call the
-``TerminalListener``, which prints under a lock. Ctrl+C stops gracefully (the last turn is still
-received and translated); a second Ctrl+C leaves at once (the WAV header is fixed on the next
-start by crash recovery).
+The main thread only waits and handles signals; the capture, websocket and translation threads
+call the ``TerminalListener``, which prints under a lock. Ctrl+C, SIGTERM and SIGHUP all stop
+gracefully (the last turn is still received and translated, at most ``SIGNAL_FINISH_S`` seconds);
+a second signal quits within a second, open translations marked, exports written (exit 130).
+Output streams that fail never stop a recording: a closed pipe on stdout (``| head``) ends the
+session gracefully, a stream that cannot be written (``>/dev/full``, a terminal gone) is turned
+off, and text the stream cannot encode is escaped.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shutil
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -30,18 +35,21 @@ from app.core.settings import Paths, Settings
 from app.core.timefmt import clock
 from app.core.transcript import Gap, Translation, TranslationStatus, Turn
 from app.core.validate import validate
-from app.pipeline.events import SessionState, SessionSummary
+from app.pipeline.events import SIGNAL_FINISH_S, SessionState, SessionSummary
 
-EXIT_CODES = """exit codes:
-  0  the session ended normally (also after Ctrl+C)
+EXIT_NOT_TRANSCRIBED = 9
+EXIT_QUIT = 130
+EXIT_CODES = f"""exit codes:
+  0  the session ended normally (also after Ctrl+C, SIGTERM or SIGHUP)
   1  unexpected error (see the log file)
   2  bad option or setting (no API key, unknown language, bad URL ...)
   3  the --input file cannot be used (missing, empty, not WAV, compressed)
   4  microphone problem (no microphone, unknown device, device unplugged)
   5  the sessions folder cannot be written, or the disk is full
   6  the API key was rejected (close 1008 / HTTP 401)
-  7  the streaming service could not be reached or ended the session
- 130 interrupted twice (Ctrl+C Ctrl+C): left without waiting for the last turn
+  7  the streaming service ended the session with an error
+  {EXIT_NOT_TRANSCRIBED}  recorded, but the streaming service could never be reached: nothing was transcribed
+ {EXIT_QUIT} a second signal (Ctrl+C Ctrl+C): quit without waiting; open translations marked
 """
 
 
@@ -49,6 +57,16 @@ def app_paths(sessions_dir: Path | None = None) -> Paths:
     data = Path(user_data_dir("live-translate", appauthor=False))
     return Paths(data_dir=data, sessions_dir=sessions_dir or data / "sessions",
                  log_dir=Path(user_log_dir("live-translate", appauthor=False)))
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 3600")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="punctuated, cased finals (default on)")
     p.add_argument("--turn-detection", choices=tuple(TURN_PRESETS), help="end-of-turn preset")
     p.add_argument("--keyterm", action="append", metavar="TERM", help="word or phrase to boost (repeatable)")
+    p.add_argument("--stop-timeout", type=_positive_seconds, metavar="SECONDS", default=SIGNAL_FINISH_S,
+                   help=f"after SIGTERM, SIGHUP or Ctrl+C, finish the last turn and its translations within this "
+                        f"many seconds (default {SIGNAL_FINISH_S:g}); keep it below a service manager's kill timeout")
     p.add_argument("--no-realtime", action="store_true", help=argparse.SUPPRESS)  # for local tests only
     return p
 
@@ -114,24 +135,94 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
 # --- the headless session ---------------------------------------------------------------------
 
 
+FINISHING_REPEAT_S = 3.0
+
+
+def summary_line(summary: SessionSummary) -> str:
+    """The last line of a terminal session: where it is and what it holds, with true counts."""
+    where = f"Session saved in {summary.folder} ({summary.audio_seconds:.1f} s of audio"
+    if not summary.transcribed:
+        return (f"{where}). Nothing was transcribed: the streaming service could not be reached. "
+                f"Transcribe the recording later: live-translate --headless --input \"{summary.audio_path}\"")
+    not_done = (f", {summary.translations_failed} not translated (see the transcript)"
+                if summary.translations_failed else "")
+    gaps = f", {len(summary.gaps)} gaps without transcript" if summary.gaps else ""
+    return (f"{where}, {summary.turns} turns, {summary.translations_done} translations{not_done}{gaps}).")
+
+
+class OutputStream:
+    """One of the terminal's streams. Writing never raises: a stream that fails is turned off (and
+    its file descriptor pointed at /dev/null, so the interpreter's last flush stays quiet); a closed
+    pipe also calls ``on_closed`` once; text the stream cannot encode is written escaped."""
+
+    def __init__(self, stream: TextIO, on_closed: Callable[[], None] | None = None) -> None:
+        self._stream = stream
+        self._on_closed = on_closed
+        self.off = False
+        try:
+            self.tty = stream.isatty()
+        except (OSError, ValueError):
+            self.tty = False
+
+    def write(self, text: str) -> None:
+        if self.off:
+            return
+        try:
+            try:
+                self._stream.write(text)
+            except UnicodeEncodeError:
+                # A file name with bytes that are not UTF-8 (kept as surrogates), or a narrow
+                # terminal encoding: write it escaped rather than lose the line.
+                encoding = getattr(self._stream, "encoding", None) or "utf-8"
+                self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
+            self._stream.flush()
+        except BrokenPipeError:
+            self._turn_off()
+            if self._on_closed is not None:
+                self._on_closed()
+        except (OSError, ValueError):  # ENOSPC (/dev/full), EIO (terminal gone), a closed file
+            self._turn_off()
+
+    def _turn_off(self) -> None:
+        self.off = True
+        try:
+            fd = self._stream.fileno()
+        except (OSError, ValueError, AttributeError):
+            return  # not a real file (tests pass StringIO): nothing will flush it at exit
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+
+
 class TerminalListener:
     """Prints the session. Called from several threads; everything goes through one lock."""
 
-    def __init__(self, targets: Sequence[str], *, jsonl: bool, out: TextIO, err: TextIO) -> None:
+    def __init__(self, targets: Sequence[str], *, jsonl: bool, out: TextIO, err: TextIO,
+                 on_output_closed: Callable[[], None] | None = None) -> None:
         self.targets = list(targets)
         self.jsonl = jsonl
-        self.out = out
-        self.err = err
-        self.tty = out.isatty() and not jsonl
+        self.out = OutputStream(out, on_closed=on_output_closed)
+        self.err = OutputStream(err)
+        self.tty = self.out.tty and not jsonl
         self._lock = threading.Lock()
         self._turns: dict[int, Turn] = {}
         self._next_to_print = 0
         self._interim_shown = False
+        self._finishing_said_at = 0.0
         self.errors: list[AppError] = []
 
     def _emit(self, event: str, **fields: Any) -> None:
-        self.out.write(json.dumps({"event": event, "time": round(time.time(), 3), **fields}, ensure_ascii=False) + "\n")
-        self.out.flush()
+        line = json.dumps({"event": event, "time": round(time.time(), 3), **fields}, ensure_ascii=False)
+        # A file name whose bytes are not UTF-8 carries lone surrogates: as JSON escapes
+        # ("\udce9") the line stays valid UTF-8 and valid JSON.
+        self.out.write(line.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
+
+    def say(self, text: str) -> None:
+        """A line for the person at the terminal (stderr), from any thread."""
+        with self._lock:
+            self._clear_interim()
+            self.err.write(text + "\n")
 
     def _clear_interim(self) -> None:
         if self._interim_shown:
@@ -142,11 +233,17 @@ class TerminalListener:
         with self._lock:
             if self.jsonl:
                 self._emit("state", state=state.value, detail=detail)
-            elif state in (SessionState.CONNECTING, SessionState.RECONNECTING, SessionState.LIVE,
-                           SessionState.FINISHING):
+                return
+            if state is SessionState.FINISHING and detail:
+                # "finishing 48 translations…" counts down: say it at most every few seconds.
+                now = time.monotonic()
+                if now - self._finishing_said_at < FINISHING_REPEAT_S:
+                    return
+                self._finishing_said_at = now
+            if state in (SessionState.CONNECTING, SessionState.OFFLINE, SessionState.RECONNECTING,
+                         SessionState.LIVE, SessionState.FINISHING):
                 self._clear_interim()
                 self.err.write(f"[{detail or state.value}]\n")
-                self.err.flush()
 
     def interim_changed(self, text: str) -> None:
         with self._lock:
@@ -156,7 +253,6 @@ class TerminalListener:
                 width = max(20, shutil.get_terminal_size().columns - 1)
                 shown = text if len(text) <= width else "…" + text[-(width - 1):]
                 self.out.write("\r\033[K" + shown)
-                self.out.flush()
                 self._interim_shown = bool(text)
 
     def turn_finalized(self, turn: Turn) -> None:
@@ -196,7 +292,6 @@ class TerminalListener:
                 tr = turn.translations[lang]
                 text = tr.text if tr.status is TranslationStatus.DONE else f"(not translated: {tr.error})"
                 self.out.write(f"      {lang}: {text}\n")
-            self.out.flush()
             self._next_to_print += 1
 
     def gap_added(self, gap: Gap) -> None:
@@ -219,7 +314,6 @@ class TerminalListener:
             else:
                 self._clear_interim()
                 self.err.write(("error: " if error.fatal else "warning: ") + error.message + "\n")
-                self.err.flush()
 
     def session_ended(self, summary: SessionSummary) -> None:
         with self._lock:
@@ -228,15 +322,14 @@ class TerminalListener:
                            audio_seconds=round(summary.audio_seconds, 3), turns=summary.turns,
                            translations_done=summary.translations_done,
                            translations_failed=summary.translations_failed, reconnects=summary.reconnects,
-                           gaps=len(summary.gaps), error=summary.error.message if summary.error else None)
+                           gaps=len(summary.gaps), transcribed=summary.transcribed, quit=summary.quit,
+                           error=summary.error.message if summary.error else None)
             else:
                 self._clear_interim()
-                self.err.write(f"Session saved in {summary.folder} ({summary.audio_seconds:.1f} s of audio, "
-                               f"{summary.turns} turns, {summary.translations_failed} translations failed).\n")
-                self.err.flush()
+                self.err.write(summary_line(summary) + "\n")
 
 
-def list_devices(out: TextIO) -> int:
+def list_devices(out: OutputStream) -> int:
     from app.audio.microphone import list_input_devices
 
     devices = list_input_devices()
@@ -249,10 +342,15 @@ def list_devices(out: TextIO) -> int:
     return 0
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+QUIT_WAIT_S = 3.0  # after a second signal the session ends in well under a second; never hang here
+
+
 def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api_key: str | None,
                  out: TextIO | None = None, err: TextIO | None = None) -> int:
     from app.pipeline.factory import SessionRequest, build_session
     from app.pipeline.recovery import recover_unfinished
+    from app.pipeline.session import LiveSession
     from app.store.db import SessionStore
 
     out = out or sys.stdout
@@ -260,48 +358,66 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
     if not api_key:
         raise ConfigError("No AssemblyAI API key. Set ASSEMBLYAI_API_KEY (export ASSEMBLYAI_API_KEY=...) "
                           "or save one in the window's Settings (Ctrl+,).")
+    session: LiveSession | None = None
+    signals = 0
+
+    deadline_s = float(args.stop_timeout)
+
+    def stop_gracefully() -> None:
+        if session is not None:
+            session.stop(deadline_s=deadline_s)
+
+    listener = TerminalListener(settings.targets, jsonl=args.jsonl, out=out, err=err,
+                                on_output_closed=stop_gracefully)
+
+    def on_signal(signum: int, frame: object) -> None:
+        # Runs on the main thread between two of its bytecodes (it only waits for the session).
+        nonlocal signals
+        signals += 1
+        if session is None:
+            raise SystemExit(EXIT_QUIT)  # nothing is being recorded yet
+        if signals == 1:
+            listener.say(f"\nStopping ({signal.Signals(signum).name}): waiting for the last turn and its "
+                         f"translations, at most {deadline_s:g} s (Ctrl+C again to quit now)…")
+            session.stop(deadline_s=deadline_s)
+        elif signals == 2:
+            listener.say("Quitting now: translations still open are marked not translated.")
+            session.quit_now()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     store = SessionStore(paths.db_path)
     try:
         if store.notice:
-            err.write(f"warning: {store.notice}\n")
+            listener.say(f"warning: {store.notice}")
         for rec in recover_unfinished(store):
-            err.write(f"Recovered an unfinished session ({rec.turns} turns, {rec.audio_seconds:.1f} s of audio) "
-                      f"in {rec.folder}{': ' + rec.problem if rec.problem else ''}\n")
-        listener = TerminalListener(settings.targets, jsonl=args.jsonl, out=out, err=err)
+            listener.say(f"Recovered an unfinished session ({rec.turns} turns, {rec.audio_seconds:.1f} s of audio) "
+                         f"in {rec.folder}{': ' + rec.problem if rec.problem else ''}")
         request = SessionRequest(settings=settings, api_key=api_key, sessions_dir=paths.sessions_dir,
                                  input_file=args.input, realtime=not args.no_realtime)
-        session = build_session(request, listener, store=store)
-        folder = session.prepare()
+        built = build_session(request, listener, store=store)
+        folder = built.prepare()
+        session = built
         if args.jsonl:
             listener._emit("session_started", folder=str(folder), targets=list(settings.targets),
                            speech_model=settings.speech_model, input=str(args.input) if args.input else "microphone")
         else:
-            err.write(f"Recording {'from ' + str(args.input) if args.input else 'from the microphone'} into {folder}. "
-                      "Press Ctrl+C to stop.\n")
-        interrupts = 0
-
-        def on_sigint(signum: int, frame: object) -> None:
-            nonlocal interrupts
-            interrupts += 1
-            if interrupts == 1:
-                err.write("\nStopping: waiting for the last turn and its translations (Ctrl+C again to quit now)…\n")
-                session.stop()
-            else:
-                raise KeyboardInterrupt
-
-        previous = signal.signal(signal.SIGINT, on_sigint)
-        try:
-            session.start_threads()
-            while not session.ended.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            return 130
-        finally:
-            signal.signal(signal.SIGINT, previous)
+            listener.say(f"Recording {'from ' + str(args.input) if args.input else 'from the microphone'} into "
+                         f"{folder}. Press Ctrl+C to stop.")
+        session.start_threads()
+        while not session.ended.wait(0.2):
+            if signals >= 2:
+                session.ended.wait(QUIT_WAIT_S)
+                break
+        if signals >= 2:
+            return EXIT_QUIT
         summary = session.summary
         assert summary is not None
-        return summary.error.exit_code if summary.error else 0
+        if summary.error is not None:
+            return summary.error.exit_code
+        return 0 if summary.transcribed else EXIT_NOT_TRANSCRIBED
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         store.close()
 
 
@@ -310,11 +426,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.list_languages:
+            out = OutputStream(sys.stdout)
             for lang in LANGUAGES:
-                sys.stdout.write(f"{lang.code:6s} {lang.label()}\n")
+                out.write(f"{lang.code:6s} {lang.label()}\n")
             return 0
         if args.list_devices:
-            return list_devices(sys.stdout)
+            return list_devices(OutputStream(sys.stdout))
         settings = settings_from_args(args, Settings())
         paths = app_paths(settings.sessions_dir)
         if not args.headless:
@@ -334,5 +451,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         redactor.add(key)
         return run_headless(args, settings, paths, key)
     except AppError as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
+        OutputStream(sys.stderr).write(f"error: {exc.message}\n")
         return exc.exit_code

@@ -9,6 +9,7 @@ so a new session is never mistaken for an unfinished one.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Mapping
 
@@ -19,6 +20,7 @@ from app.core.errors import AppError
 from app.core.settings import Paths, Settings
 from app.core.transcript import Gap, Turn
 from app.logsetup import redactor, setup_logging
+from app.pipeline.events import SIGNAL_FINISH_S
 from app.pipeline.recovery import RecoveredSession, recover_unfinished
 from app.settings.keystore import KeyStore
 from app.settings.qt_store import QtSettingsStore
@@ -27,6 +29,7 @@ from app.ui.errors import CrashReporter
 from app.ui.main_window import MainWindow, RecoveryLoader
 from app.ui.window_dialogs import RecoveredLike
 from app.workers.controller import SessionController, pipeline_session_factory
+from app.workers.os_signals import StopSignals
 from app.workers.tasks import BackgroundTask
 from app.workers.threads import DeviceMonitor, wait_for_owned_threads
 
@@ -35,6 +38,7 @@ log = logging.getLogger("app.gui")
 APP_NAME = "Live Translate"
 ORG = "live-translate"
 EXIT_WAIT_MS = 3000
+EXIT_QUIT = 130  # as in the terminal: a second signal quit without waiting
 
 
 def app_qsettings() -> QSettings:
@@ -94,6 +98,26 @@ class _Startup:
         self.window.status.show_message(error.message)
 
 
+class _SignalEnding:
+    """SIGTERM, SIGHUP or Ctrl+C in the terminal end the window like closing it does: the session
+    is finished (within SIGNAL_FINISH_S) and saved first; a second signal quits now (exit 130)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.count = 0
+        self.quit = False
+
+    @Slot(int)
+    def received(self, signum: int) -> None:
+        self.count += 1
+        log.info("signal %s received (%d)", signal.Signals(signum).name, self.count)
+        if self.count == 1:
+            self.window.close_after_session(SIGNAL_FINISH_S)
+        else:
+            self.quit = True
+            self.window.quit_now()
+
+
 def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
                argv: list[str] | None = None) -> int:
     root = logging.getLogger()
@@ -132,11 +156,15 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
                               on_failure=startup.recovery_failed, name="recovery")
     if store_notice:
         window.status.show_message(store_notice, timeout_ms=20000)
+    stop_signals = StopSignals()
+    ending = _SignalEnding(window)
+    stop_signals.received.connect(ending.received)
     window.show()
     log.info("window started")
     try:
         code = app.exec()
     finally:
+        stop_signals.uninstall()
         monitor.stop()
         controller.shutdown(EXIT_WAIT_MS)
         monitor.wait(EXIT_WAIT_MS)
@@ -147,4 +175,4 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
         for handler in [h for h in root.handlers if h not in handlers_before]:
             root.removeHandler(handler)
             handler.close()
-    return int(code)
+    return EXIT_QUIT if ending.quit else int(code)

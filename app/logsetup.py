@@ -57,7 +57,8 @@ def setup_logging(log_dir: Path, *, console_level: int | None = logging.WARNING)
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
         handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8",
+            errors="backslashreplace")  # a file name that is not UTF-8 is escaped, never a traceback
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
         handler.setLevel(logging.INFO)
         handler.addFilter(redactor)

@@ -21,11 +21,12 @@ from app.core.languages import Language, resolve_language
 from app.core.transcript import TranslationStatus
 from app.translate.gateway import ChatTranslator, TranslationResult
 from app.translate.prompt import TranslationRequest
-from app.translate.queue import TranslationQueue, TranslationUpdate
+from app.translate.queue import NOT_FINISHED, TranslationQueue, TranslationUpdate
 
 pytestmark = pytest.mark.timeout(20)
 
 GERMAN = resolve_language("de")
+SPANISH = resolve_language("es")
 FRENCH = resolve_language("fr")
 JAPANESE = resolve_language("ja")
 DONE, FAILED, PENDING = TranslationStatus.DONE, TranslationStatus.FAILED, TranslationStatus.PENDING
@@ -420,7 +421,7 @@ def test_close_waits_for_outstanding_turns(make_queue: Callable[..., Translation
     assert translate_threads() == []
 
 
-def test_close_is_bounded_when_a_request_hangs() -> None:
+def test_close_is_bounded_when_a_request_hangs_and_marks_the_cell_not_translated() -> None:
     release = threading.Event()
 
     def behaviour(request: TranslationRequest, n: int) -> None:
@@ -432,12 +433,52 @@ def test_close_is_bounded_when_a_request_hangs() -> None:
     started = time.monotonic()
     assert queue.close(timeout=0.1) is False
     assert time.monotonic() - started < 3
-    assert queue.pending() == 1
+    assert queue.pending() == 0, "nothing is left translating once close() returns"
+    assert [(u.translation.status, u.translation.error) for u in updates.all] == [(FAILED, NOT_FINISHED)]
 
     release.set()
     for thread in translate_threads():
         thread.join(WAIT)
-    assert [u.translation.status for u in updates.all] == [DONE]  # the late result still arrives
+    assert [u.translation.status for u in updates.all] == [FAILED], "the late answer is dropped, not delivered"
+
+
+def test_close_waits_without_a_limit_and_reports_how_many_cells_are_still_open() -> None:
+    gates = [threading.Event() for _ in range(3)]
+
+    def behaviour(request: TranslationRequest, n: int) -> None:
+        gates[int(request.text.split()[-1])].wait(WAIT)
+
+    updates = Updates()
+    queue = TranslationQueue(FakeTranslator(behaviour), [GERMAN], updates)
+    for index in range(3):
+        queue.submit(index, f"turn {index}")
+    progress: list[int] = []
+
+    def on_progress(open_cells: int) -> None:
+        progress.append(open_cells)
+        if open_cells:
+            gates[3 - open_cells].set()  # each report lets one more request finish
+
+    assert queue.close(timeout=None, on_progress=on_progress) is True
+    assert progress == [3, 2, 1, 0]
+    assert [u.translation.status for u in updates.all] == [DONE, DONE, DONE]
+
+
+def test_abandon_from_another_thread_ends_close_at_once_with_every_open_cell_marked_in_order() -> None:
+    release = threading.Event()
+    updates = Updates()
+    queue = TranslationQueue(FakeTranslator(lambda request, n: release.wait(WAIT)), [GERMAN, SPANISH], updates,
+                             max_workers=2)
+    for index in range(4):
+        queue.submit(index, f"turn {index}")
+    threading.Timer(0.05, queue.abandon).start()
+    started = time.monotonic()
+    assert queue.close(timeout=None) is False
+    assert time.monotonic() - started < 3
+    release.set()
+    by_language = {code: [u.index for u in updates.all if u.translation.language == code] for code in ("de", "es")}
+    assert by_language == {"de": [0, 1, 2, 3], "es": [0, 1, 2, 3]}
+    assert all(u.translation.status is FAILED for u in updates.all)
 
 
 def test_close_interrupts_a_backoff_wait_and_reports_the_turn_failed() -> None:
@@ -450,10 +491,10 @@ def test_close_interrupts_a_backoff_wait_and_reports_the_turn_failed() -> None:
     updates.wait_for(lambda ups: len(ups) == 1)  # PENDING "retrying": it is now in its 60 s backoff
 
     started = time.monotonic()
-    assert queue.close(timeout=0.1) is True
+    assert queue.close(timeout=0.1) is False, "the cell did not settle by itself: close() marked it"
     assert time.monotonic() - started < 3
     assert updates.all[-1].translation.status is FAILED
-    assert updates.all[-1].translation.error == "Not translated: the session ended first. Last error: rate limited (429)"
+    assert updates.all[-1].translation.error == f"{NOT_FINISHED} Last error: rate limited (429)"
 
 
 def test_turns_submitted_after_close_are_ignored() -> None:

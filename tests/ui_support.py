@@ -109,6 +109,8 @@ class FakeSession:
     summary: SessionSummary | None = None
     threads: dict[str, str] = field(default_factory=dict)  # method -> QThread objectName that ran it
     end_error: AppError | None = None
+    stop_deadlines: list[float | None] = field(default_factory=list)
+    quit_calls: int = 0
     _actions: queue.Queue[Action] = field(default_factory=queue.Queue)
     _stop: threading.Event = field(default_factory=threading.Event)
     _turns: int = 0
@@ -151,7 +153,12 @@ class FakeSession:
         self.listener.session_ended(self.summary)
         self.ended.set()
 
-    def stop(self) -> None:
+    def stop(self, deadline_s: float | None = None) -> None:
+        self.stop_deadlines.append(deadline_s)
+        self._stop.set()
+
+    def quit_now(self) -> None:
+        self.quit_calls += 1
         self._stop.set()
 
     def retry_translation(self, index: int, language: str | None = None) -> None:

@@ -47,8 +47,7 @@ class Settings:
 class ReconnectPolicy(Backoff):
     """Backoff for reconnecting the streaming socket, and how many tries a session gets."""
 
-    initial_attempts: int = 3  # a session that never connected gives up after this many tries
-    max_attempts: int | None = None  # mid-session: keep trying while capture goes on
+    max_attempts: int | None = None  # None: keep trying while the recording goes on
 
 
 @dataclass(frozen=True)

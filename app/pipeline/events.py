@@ -15,13 +15,18 @@ from typing import Protocol
 from app.core.errors import AppError
 from app.core.transcript import Gap, Translation, Turn
 
+# After a signal the ending may take this long: a service manager sends SIGKILL some seconds after
+# SIGTERM (systemd: 90 s by default, many others less), and the person who closed a terminal waits.
+SIGNAL_FINISH_S = 20.0
+
 
 class SessionState(str, Enum):
     STARTING = "starting"  # folder, WAV and device being opened
     CONNECTING = "connecting"
+    OFFLINE = "offline"  # recording, but the service cannot be reached yet: not transcribing
     LIVE = "live"
     RECONNECTING = "reconnecting"
-    FINISHING = "finishing"  # capture stopped; waiting for the last turn and translations
+    FINISHING = "finishing"  # capture stopped; the last turn and translations ("finishing 4 translations…")
     ENDED = "ended"
     FAILED = "failed"  # ended because of a fatal error (everything recorded is still saved)
 
@@ -40,6 +45,8 @@ class SessionSummary:
     reconnects: int = 0
     overflows: int = 0
     dropped_audio_ms: int = 0  # audio the network never received (it is in the WAV)
+    transcribed: bool = True  # False: the service was never reached, nothing could be transcribed
+    quit: bool = False  # ended by quit_now(): open translations were marked, not waited for
 
 
 class SessionListener(Protocol):

@@ -19,8 +19,10 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from app.audio.source import AudioSource
@@ -37,16 +39,26 @@ from app.pipeline.events import SessionListener, SessionState, SessionSummary
 from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, check_writable, new_session_folder
 from app.store.db import SessionStore
 from app.stt.client import CloseInfo, StreamingClient
-from app.stt.protocol import Begin, ServerError, ServerMessage, StreamingParams, Termination, TurnMessage, build_url
+from app.stt.protocol import (
+    SEND_AHEAD_TOLERANCE_S,
+    Begin,
+    ServerError,
+    ServerMessage,
+    StreamingParams,
+    Termination,
+    TurnMessage,
+    build_url,
+)
 from app.translate.gateway import Translator
 from app.translate.queue import TranslationQueue, TranslationUpdate
 
 log = logging.getLogger("app.pipeline")
 
-INITIAL_BACKLOG_MS = 1000  # audio captured while the first connection opens, sent when it is up
 GAP_MIN_MS = 200  # shorter outages are not worth a marker
 CAPTURE_STOP_TIMEOUT_S = 5.0
+QUIT_CAPTURE_WAIT_S = 0.3  # after quit_now(): the capture loop notices the stop within one block
 AUTO_RETRIES = 2  # automatic retries of a failed translation cell (the user can always retry by hand)
+OFFLINE_TEXT = "offline — recording; not transcribing"
 
 
 @dataclass
@@ -61,8 +73,10 @@ class SessionConfig:
     title: str = ""
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
     terminate_timeout_s: float = 5.0
-    translation_drain_s: float = 30.0
     begin_timeout_s: float = 10.0
+    # Audio captured while no connection is up (start-up, a reconnect) that is sent when one opens:
+    # the service accepts only this much ahead of real time [protocol §2.1]; older audio is a gap.
+    send_ahead_s: float = SEND_AHEAD_TOLERANCE_S
     min_free_bytes: int = MIN_FREE_BYTES
 
 
@@ -94,14 +108,18 @@ class LiveSession:
                                        source=config.source_language)
         # Connection state, shared by the capture and websocket threads.
         self._lock = threading.Lock()
-        self._client: StreamingClient | None = None
+        self._client: StreamingClient | None = None  # the connection the audio goes to
+        self._current: StreamingClient | None = None  # the one connecting or running (stop/abort it)
+        self._connection_offset_ms = 0  # where the current connection's audio starts in the WAV
         self._connected_once = False
-        self._backlog: list[bytes] = []
+        self._backlog: deque[bytes] = deque()  # captured while no connection is up, newest last
         self._backlog_bytes = 0
         self._position_bytes = 0  # bytes of session audio captured (== written to the WAV)
         self._gap_start_ms: int | None = 0  # audio not being transcribed since this position
         self._dropped_bytes = 0
         self._stop = threading.Event()
+        self._quitting = threading.Event()  # quit_now(): end within a second, mark what is open
+        self._deadline: threading.Timer | None = None
         self._capture_done = threading.Event()
         self._fatal: AppError | None = None
         self._store_failed = False
@@ -142,10 +160,34 @@ class LiveSession:
                 self._store_error(exc)
         return self.folder
 
-    def stop(self) -> None:
+    def stop(self, deadline_s: float | None = None) -> None:
         """Graceful stop, from any thread; returns at once. The last turn is still received and
-        translated before the session ends (``ended`` is set, ``session_ended`` is called)."""
+        every open translation finished before the session ends (``ended`` is set,
+        ``session_ended`` is called). With ``deadline_s`` (after a signal) the ending takes at most
+        about that long: then the connection is closed and open cells are marked not translated."""
         self._stop.set()
+        if deadline_s is not None:
+            with self._lock:
+                if self._deadline is None:
+                    self._deadline = threading.Timer(deadline_s, self._hurry)
+                    self._deadline.name = "session-deadline"
+                    self._deadline.daemon = True
+                    self._deadline.start()
+
+    def quit_now(self) -> None:
+        """From any thread: end within about a second, without waiting for the service or the LLM.
+        The WAV, the exports and the journal are still finished; open cells are marked."""
+        self._quitting.set()
+        self._stop.set()
+        self._hurry()
+
+    def _hurry(self) -> None:
+        """The ending may not wait any longer: stop waiting for Termination and for translations."""
+        with self._lock:
+            client = self._current
+        if client is not None:
+            client.abort()
+        self._queue.abandon()
 
     def retry_translation(self, index: int, language: str | None = None) -> None:
         self._queue.retry(index, language)
@@ -190,16 +232,16 @@ class LiveSession:
             if client is not None:
                 client.send_audio(block)
                 return
-            if not self._connected_once:
-                # Keep the first second for the first connection, so the first words are heard.
-                self._backlog.append(block)
-                self._backlog_bytes += len(block)
-                while self._backlog_bytes > INITIAL_BACKLOG_MS * BYTES_PER_MS:
-                    dropped = len(self._backlog.pop(0))
-                    self._backlog_bytes -= dropped
-                    self._dropped_bytes += dropped
-            else:
-                self._dropped_bytes += len(block)
+            # No connection is up: keep the newest audio for the next one (it is sent faster than
+            # real time, within the service's tolerance); what falls out of the window is not sent
+            # and ends up inside a gap row (the WAV has it).
+            self._backlog.append(block)
+            self._backlog_bytes += len(block)
+            limit = int(self.config.send_ahead_s * 1000) * BYTES_PER_MS
+            while self._backlog_bytes > limit:
+                dropped = len(self._backlog.popleft())
+                self._backlog_bytes -= dropped
+                self._dropped_bytes += dropped
 
     def _tick(self) -> None:
         with self._assembly_lock:
@@ -218,31 +260,30 @@ class LiveSession:
             self._finish()
 
     def _connection_loop(self) -> None:
-        segment = 0
-        attempt = 0
+        segment = 0  # successful connections so far; turn_order restarts with each
+        attempt = 0  # failed tries since the last connection that worked (or since the start)
         url = build_url(self.config.params, self.config.streaming_base_url)
-        while True:
+        while not self._quitting.is_set():
             if self._capture_done.is_set() and not self._has_unsent_audio():
                 return
             if attempt and self._connected_once:
                 self.listener.state_changed(SessionState.RECONNECTING, f"reconnecting ({attempt})")
-            elif attempt:
-                self.listener.state_changed(SessionState.CONNECTING, f"connecting (attempt {attempt + 1})")
-            else:
+            elif not attempt:
                 self.listener.state_changed(SessionState.CONNECTING, "")
             client = self._client_factory(url, self.config.api_key, on_message=self._on_message,
-                                          begin_timeout=self.config.begin_timeout_s)
+                                          begin_timeout=self.config.begin_timeout_s,
+                                          max_lead_s=self.config.send_ahead_s)
+            with self._lock:
+                self._current = client
             try:
-                client.connect()
-            except AuthError as exc:
-                self._fail(exc)
-                return
-            except StreamingError as exc:
-                if not exc.retryable or self._gave_up(attempt + 1):
+                client.connect(on_open=partial(self._attach, client))
+            except (AuthError, StreamingError) as exc:
+                self._detach(client)  # what it was sent before Begin was never transcribed: a gap
+                if isinstance(exc, AuthError) or not exc.retryable or self._gave_up(attempt + 1):
                     self._fail(exc)
                     return
                 attempt += 1
-                self.listener.error_occurred(_transient(exc, attempt))
+                self._connect_failed(exc, attempt)
                 if self._backoff(attempt):
                     return
                 continue
@@ -260,21 +301,49 @@ class LiveSession:
             if self._backoff(attempt):
                 return
 
+    def _connect_failed(self, error: StreamingError, attempt: int) -> None:
+        """A try failed; the recording goes on while the loop keeps trying with the backoff."""
+        if self._connected_once:
+            self.listener.error_occurred(_transient(error, attempt))
+            return
+        # Never connected: the network may be down at Record. Record anyway, say so once, and
+        # mark what is not transcribed as gaps (the audio is in the WAV, to transcribe later).
+        self.listener.state_changed(SessionState.OFFLINE, f"{OFFLINE_TEXT} (tried {attempt}×)")
+        if attempt == 1:
+            offline = StreamingError(f"{error.message} Recording anyway; the app keeps trying to connect, "
+                                     "and what it cannot transcribe is kept as gaps in the recording.",
+                                     close_code=error.close_code, retryable=True, detail=error.detail)
+            offline.fatal = False
+            self.listener.error_occurred(offline)
+
+    def _attach(self, client: StreamingClient) -> None:
+        """The socket is open (``Begin`` may take a second): from now on the audio goes to it,
+        starting with what was captured while no connection was up (the connecting thread)."""
+        with self._lock:
+            backlog = b"".join(self._backlog)
+            self._backlog.clear()
+            self._backlog_bytes = 0
+            self._connection_offset_ms = (self._position_bytes - len(backlog)) // BYTES_PER_MS
+            if backlog:
+                client.send_audio(backlog)
+            self._client = client
+
+    def _detach(self, client: StreamingClient) -> None:
+        with self._lock:
+            if self._client is client:
+                self._client = None
+            if self._current is client:
+                self._current = None
+
     def _run_connection(self, client: StreamingClient, segment: int) -> CloseInfo:
         with self._lock:
-            offset_ms = self._position_bytes // BYTES_PER_MS
-            if not self._connected_once:
-                backlog = b"".join(self._backlog)
-                self._backlog.clear()
-                self._backlog_bytes = 0
-                offset_ms -= len(backlog) // BYTES_PER_MS
-                if backlog:
-                    client.send_audio(backlog)
+            offset_ms = self._connection_offset_ms
             gap_start, self._gap_start_ms = self._gap_start_ms, None
-            self._client = client
             self._connected_once = True
-        if gap_start is not None and segment > 0 and offset_ms - gap_start >= GAP_MIN_MS:
-            self._add_gap(Gap(gap_start, offset_ms, "connection lost"))
+        if gap_start is not None and offset_ms - gap_start >= GAP_MIN_MS:
+            # Not transcribed: a drop, a stretch before the first connection began, or audio
+            # older than the backlog the service accepts at once.
+            self._add_gap(Gap(gap_start, offset_ms, "connection lost" if segment else "not connected yet"))
         with self._assembly_lock:
             events = self._assembler.start_segment(segment, offset_ms)
         self._dispatch(events)
@@ -284,8 +353,8 @@ class LiveSession:
         if self._capture_done.is_set():
             self._terminate_current()
         info = client.run()
+        self._detach(client)
         with self._lock:
-            self._client = None
             position_ms = self._position_bytes // BYTES_PER_MS
         with self._assembly_lock:
             events = self._assembler.flush()
@@ -302,8 +371,7 @@ class LiveSession:
             return bool(self._backlog) and not self._connected_once
 
     def _gave_up(self, attempt: int) -> bool:
-        policy = self.config.reconnect
-        limit = policy.max_attempts if self._connected_once else policy.initial_attempts
+        limit = self.config.reconnect.max_attempts
         return limit is not None and attempt >= limit
 
     def _backoff(self, attempt: int) -> bool:
@@ -316,7 +384,7 @@ class LiveSession:
         """Ask the current connection to finish: Terminate, then Termination or the timeout.
         ``StreamingClient.stop`` does not block (it arms a deadline), so any thread may call this."""
         with self._lock:
-            client = self._client
+            client = self._current
         if client is not None:
             client.stop(timeout=self.config.terminate_timeout_s)
 
@@ -414,15 +482,23 @@ class LiveSession:
         self.listener.state_changed(SessionState.FINISHING, "")
         # The capture loop checks the stop flag every block; a sound server that died can still
         # hang a read inside the audio library, so this wait is bounded too.
-        if not self._capture_done.wait(CAPTURE_STOP_TIMEOUT_S):
-            log.error("the audio capture did not stop within %s s; finishing without it", CAPTURE_STOP_TIMEOUT_S)
+        wait = QUIT_CAPTURE_WAIT_S if self._quitting.is_set() else CAPTURE_STOP_TIMEOUT_S
+        if not self._capture_done.wait(wait):
+            log.error("the audio capture did not stop within %s s; finishing without it", wait)
         with self._assembly_lock:
             events = self._assembler.flush()
         self._dispatch(events)
-        position_ms = self._position_bytes // BYTES_PER_MS
-        if self._gap_start_ms is not None and self._connected_once and position_ms - self._gap_start_ms >= GAP_MIN_MS:
-            self._add_gap(Gap(self._gap_start_ms, position_ms, "connection lost"))
-        self._queue.close(timeout=self.config.translation_drain_s)
+        with self._lock:
+            position_ms = self._position_bytes // BYTES_PER_MS
+        if self._gap_start_ms is not None and position_ms - self._gap_start_ms >= GAP_MIN_MS:
+            reason = "connection lost" if self._connected_once else "not transcribed: the service was not reachable"
+            self._add_gap(Gap(self._gap_start_ms, position_ms, reason))
+        # Every open translation is finished (there is no time limit but a deadline given to
+        # stop() or quit_now()); whatever is still open then is marked, never left "translating".
+        self._queue.close(timeout=None, on_progress=self._report_finishing)
+        with self._lock:
+            if self._deadline is not None:
+                self._deadline.cancel()
         assert self.wav is not None and self.folder is not None
         try:
             self.wav.close()
@@ -450,6 +526,8 @@ class LiveSession:
             reconnects=self._reconnects,
             overflows=self.source.overflows,
             dropped_audio_ms=self._dropped_bytes // BYTES_PER_MS,
+            transcribed=self._connected_once,
+            quit=self._quitting.is_set(),
         )
         if self.store is not None and self.session_id is not None and not self._store_failed:
             try:
@@ -461,6 +539,10 @@ class LiveSession:
         self.listener.state_changed(SessionState.FAILED if self._fatal else SessionState.ENDED, "")
         self.listener.session_ended(summary)
         self.ended.set()
+
+    def _report_finishing(self, open_cells: int) -> None:
+        detail = f"finishing {open_cells} translation{'s' if open_cells != 1 else ''}…" if open_cells else ""
+        self.listener.state_changed(SessionState.FINISHING, detail)
 
     def metadata(self) -> dict[str, object]:
         return {

@@ -52,6 +52,7 @@ from app.stt.errors import (
 )
 from app.stt.framing import FrameBuffer
 from app.stt.protocol import (
+    SEND_AHEAD_TOLERANCE_S,
     TERMINATE,
     Begin,
     MalformedMessage,
@@ -82,7 +83,7 @@ class StreamingClient:
         open_timeout: float = 10.0,
         begin_timeout: float = 10.0,
         send_queue_frames: int = 600,
-        max_lead_s: float = 1.0,
+        max_lead_s: float = SEND_AHEAD_TOLERANCE_S,
     ) -> None:
         self._url = url
         self._api_key = api_key
@@ -100,7 +101,7 @@ class StreamingClient:
         self._wake = threading.Condition(self._lock)  # wakes the sender: audio, stop, abort, closed
         self._chunks: deque[bytes] = deque()
         self._queued_bytes = 0
-        self._state = "new"  # new -> connecting -> open -> running -> closed
+        self._state = "new"  # new -> connecting -> opened (sending) -> open (Begin) -> running -> closed
         self._stop_requested = False
         self._aborted = False
         self._finished = threading.Event()
@@ -117,8 +118,13 @@ class StreamingClient:
 
     # --- worker thread ---------------------------------------------------------------------
 
-    def connect(self) -> Begin:
-        """Open the socket and wait for ``Begin``; then start the sender. Raises AppError."""
+    def connect(self, on_open: Callable[[], None] | None = None) -> Begin:
+        """Open the socket, start sending at once, and wait for ``Begin``. Raises AppError.
+
+        Audio flows as soon as the socket is open, like the reference clients do: ``Begin`` can
+        take a second [protocol §9.8], and the first words must not wait for it. ``on_open`` is
+        called (on this thread) the moment the socket is open, so the caller can hand over the
+        audio it captured meanwhile; if ``Begin`` never comes, that audio was not transcribed."""
         with self._lock:
             if self._state != "new":
                 raise RuntimeError("connect() is called once per StreamingClient")
@@ -128,24 +134,45 @@ class StreamingClient:
                 raise cancelled_error()
             self._state = "connecting"
         try:
-            begin = self._open()
+            self._open()
+            with self._wake:
+                if self._aborted:
+                    raise cancelled_error()
+                self._state = "opened"  # sending allowed; Begin not yet received
+                self._sender = threading.Thread(target=self._send_loop, name="stt-sender", daemon=True)
+                self._sender.start()
+                if self._stop_requested and self._stop_timer is None:
+                    self._arm_stop_timer()
+            if on_open is not None:
+                on_open()
+            begin = self._wait_for_begin()
+            self._ws.settimeout(None)  # from here on, stop()/abort() bound every wait
+            log.info("Streaming session %s started (model %s, expires_at %s)", begin.id, begin.model,
+                     begin.expires_at)
         except BaseException:
-            _ws_shutdown(self._ws)
-            with self._lock:
-                self._state = "closed"
-            self._finished.set()
+            self._connect_failed()
             raise
         with self._wake:
             self.begin = begin
             self._state = "open"
-            self._sender = threading.Thread(target=self._send_loop, name="stt-sender", daemon=True)
-            self._sender.start()
             if self._stop_requested and self._stop_timer is None:
                 self._arm_stop_timer()  # stop() raced with the end of connect(): keep it bounded
             self._wake.notify_all()
         return begin
 
-    def _open(self) -> Begin:
+    def _connect_failed(self) -> None:
+        with self._wake:
+            self._state = "closed"
+            self._wake.notify_all()
+            sender, timer = self._sender, self._stop_timer
+        _ws_shutdown(self._ws)
+        if timer is not None:
+            timer.cancel()
+        if sender is not None:
+            sender.join(SENDER_JOIN_S)
+        self._finished.set()
+
+    def _open(self) -> None:
         headers = auth_headers(self._api_key)  # ConfigError without a key
         where = _check_url(self._url)
         log.info("Connecting to %s", _redact(self._url))
@@ -157,10 +184,6 @@ class StreamingClient:
             raise connect_error(exc, where, self._open_timeout) from exc
         if self._aborted or self._stop_requested:
             raise cancelled_error()
-        begin = self._wait_for_begin()
-        self._ws.settimeout(None)  # from here on, stop()/abort() bound every wait
-        log.info("Streaming session %s started (model %s, expires_at %s)", begin.id, begin.model, begin.expires_at)
-        return begin
 
     def _wait_for_begin(self) -> Begin:
         deadline = time.monotonic() + self._begin_timeout
@@ -302,7 +325,7 @@ class StreamingClient:
             self._stop_requested = True
             state = self._state
             self._stop_timeout = timeout
-            if state in ("open", "running"):
+            if state in ("opened", "open", "running"):
                 self._arm_stop_timer()
             self._wake.notify_all()
         if state == "connecting":

@@ -22,6 +22,10 @@ ENCODINGS = ("pcm_s16le", "pcm_mulaw")
 
 MIN_CHUNK_MS = 50
 MAX_CHUNK_MS = 1000
+# How far ahead of real time audio may be sent (a backlog after connecting): the docs give no
+# figure, a third party guessed minutes [protocol §2.1, §8]; our imitation allows 2 s, and 1.5 s
+# keeps a margin below it. The client paces to it and the session keeps no more backlog than it.
+SEND_AHEAD_TOLERANCE_S = 1.5
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """Translates every final turn into every chosen language, several requests at a time, and hands
 the results over in turn order.
 
-Threads: ``submit``, ``set_targets``, ``retry``, ``retry_failed``, ``pending`` and ``close`` may be
-called from any thread (``submit`` comes from the websocket thread, ``retry`` from the UI); none
-of them blocks except ``close``. Requests, backoff waits and every ``on_update`` call run on the
-queue's own worker threads ("translate_*"), so the caller marshals updates to its UI.
-``on_update`` is never called while an internal lock is held, and calls never overlap: it may
-call back into the queue (``retry`` etc.) but must not call ``close``.
+Threads: ``submit``, ``set_targets``, ``retry``, ``retry_failed``, ``pending``, ``abandon`` and
+``close`` may be called from any thread (``submit`` comes from the websocket thread, ``retry`` from
+the UI); none of them blocks except ``close``, which the session's end calls once. Requests,
+backoff waits and every ``on_update`` call run on the queue's own worker threads ("translate_*"),
+so the caller marshals updates to its UI. ``on_update`` is never called while an internal lock is
+held, and calls never overlap: it may call back into the queue (``retry`` etc.) but must not call
+``close``.
 
 Delivery rule, per target language:
 1. Results are delivered in increasing turn ``index`` (submission order): a turn that finishes
@@ -19,6 +20,8 @@ Delivery rule, per target language:
 3. Turns that were released as PENDING get their final DONE/FAILED update whenever they settle,
    which may be after later turns (the one case where updates arrive out of order).
 4. ``retry`` of a FAILED cell delivers PENDING (``error="retrying"``) and then its new outcome.
+5. ``close`` settles every cell: what did not settle in time (or before ``abandon``) is delivered
+   FAILED "not translated", so every cell of every turn ends DONE or FAILED, none "translating".
 
 Retries: a retryable ``TranslationError`` is retried up to ``max_attempts`` times with the
 ``backoff`` (``app.core.backoff.TRANSLATION_BACKOFF``: 0.5 s doubling, capped at 20 s, jittered to
@@ -46,8 +49,10 @@ log = logging.getLogger(__name__)
 
 # A server asking for a very long pause (or a broken header) must not park a turn for minutes.
 MAX_RETRY_AFTER = 120.0
-# After close()'s timeout, how long interrupted backoff waits get to report FAILED.
-_CLOSE_GRACE = 0.5
+NOT_FINISHED = "Not translated: the session ended before its translation arrived."
+_PROGRESS_WAIT = 0.25  # close() re-reads the open count at least this often
+_DELIVERY_WAIT = 5.0  # on_update calls are quick; this only guards against a stuck one
+_CLOSE_GRACE = 0.2  # how long close() lets woken workers leave before shutting the pool down
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class _Job:
     status: TranslationStatus = TranslationStatus.PENDING
     attempts: int = 0  # over the cell's whole life, manual retries included
     released: bool = False  # its language's in-order delivery has moved past it
+    last_error: str = ""  # the last failed attempt's message, for the cell close() marks
 
 
 @dataclass
@@ -121,6 +127,7 @@ class TranslationQueue:
         self._active_tasks = 0  # scheduled on the executor and not yet returned
         self._pending = 0
         self._closing = False
+        self._abandoned = threading.Event()
         self._warned_clock = False
 
     # --- public API (any thread) --------------------------------------------------------------
@@ -186,24 +193,62 @@ class TranslationQueue:
         with self._cond:
             return self._pending
 
-    def close(self, timeout: float = 30.0) -> bool:
-        """Stop taking turns, wait up to ``timeout`` s for the outstanding ones, then stop the
-        workers. Returns True when every cell settled and every update was delivered. Cells still
-        waiting to retry at the deadline are delivered as FAILED (allow about half a second more);
-        a request still on the wire is abandoned to its own HTTP timeout."""
+    def close(self, timeout: float | None = None, *, on_progress: Callable[[int], object] | None = None,
+              reason: str = NOT_FINISHED) -> bool:
+        """Stop taking turns and finish the outstanding ones; blocks (the session's end, never the GUI).
+
+        Waits until every cell has settled, ``timeout`` seconds have passed (None: no limit; every
+        request is bounded by its own attempts) or ``abandon()`` is called, telling ``on_progress``
+        the number of cells still open whenever it changes (on this thread, no lock held). Then
+        every cell still open is settled as FAILED with ``reason`` and delivered in order like any
+        result, so nothing the session shows or saves is left "translating"; the late answer of a
+        request still on the wire is dropped. Returns True when every cell settled by itself."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        reported: int | None = None
         with self._cond:
             self._closing = True
-            finished = self._cond.wait_for(lambda: self._active_tasks == 0, timeout=max(0.0, timeout))
-        self._stop.set()
-        if not finished:
+        while True:
             with self._cond:
-                finished = self._cond.wait_for(lambda: self._active_tasks == 0, timeout=_CLOSE_GRACE)
+                left = None if deadline is None else deadline - time.monotonic()
+                open_cells = self._pending
+                done = open_cells == 0 or self._abandoned.is_set() or (left is not None and left <= 0)
+                if not done and open_cells == reported:
+                    self._cond.wait(_PROGRESS_WAIT if left is None else min(_PROGRESS_WAIT, left))
+                    continue
+            if on_progress is not None and open_cells != reported:
+                on_progress(open_cells)
+            reported = open_cells
+            if done:
+                break
+        finished = self._mark_open_cells(reason) == 0
+        self._stop.set()  # wakes backoff waits; their workers find their cells already settled
+        self._deliver()
+        with self._cond:
+            # Another worker may be the one delivering: wait until every update is out.
+            self._cond.wait_for(lambda: not self._outbox and not self._delivering, timeout=_DELIVERY_WAIT)
+            # Workers woken from a backoff wait leave at once; one with a request on the wire does not.
+            idle = self._cond.wait_for(lambda: self._active_tasks == 0, timeout=_CLOSE_GRACE)
         # With no task left the threads only have to notice the shutdown, so waiting is instant;
-        # otherwise leave them to finish on their own rather than block the caller.
-        self._executor.shutdown(wait=finished)
+        # otherwise a request is still on the wire: leave it to its own timeout, unanswered.
+        self._executor.shutdown(wait=idle)
         if not finished:
-            log.warning("Translation queue closed with %d translations unfinished", self.pending())
+            log.warning("Translation queue closed with open cells marked not translated: %s", reason)
         return finished
+
+    def abandon(self) -> None:
+        """Any thread: make a running (or the next) ``close()`` stop waiting and mark what is open."""
+        with self._cond:
+            self._abandoned.set()
+            self._cond.notify_all()
+
+    def _mark_open_cells(self, reason: str) -> int:
+        with self._cond:
+            open_jobs = sorted((j for j in self._jobs.values() if j.status is TranslationStatus.PENDING),
+                               key=lambda j: (j.index, j.language.code))
+            for job in open_jobs:
+                why = f" Last error: {job.last_error}" if job.last_error else ""
+                self._settle_locked(job, TranslationStatus.FAILED, error=reason + why)
+        return len(open_jobs)
 
     # --- scheduling (caller holds self._cond) -------------------------------------------------
 
@@ -265,12 +310,10 @@ class TranslationQueue:
         if not job.text.strip():
             self._settle(job, TranslationStatus.DONE)
             return
-        last_error: TranslationError | None = None
         for attempt in range(1, self._max_attempts + 1):
             if self._stop.is_set():
-                why = f" Last error: {last_error.message}" if last_error is not None else ""
-                self._settle(job, TranslationStatus.FAILED, error=f"Not translated: the session ended first.{why}")
-                return
+                return  # close() has marked the cell not translated
+
             with self._cond:
                 job.attempts += 1
             try:
@@ -283,7 +326,8 @@ class TranslationQueue:
             else:
                 self._settle(job, TranslationStatus.DONE, text=result.text, model=result.model)
                 return
-            last_error = error
+            with self._cond:
+                job.last_error = error.message
             if not error.retryable or attempt == self._max_attempts:
                 self._settle(job, TranslationStatus.FAILED, error=error.message)
                 return
@@ -303,12 +347,22 @@ class TranslationQueue:
     def _settle(
         self, job: _Job, status: TranslationStatus, *, text: str = "", model: str = "", error: str = ""
     ) -> None:
-        latency_ms = max(0, round((self._clock() - job.started_at) * 1000))
         with self._cond:
-            job.status = status
-            self._pending -= 1
-            translation = self._translation(job, text=text, model=model, error=error, latency_ms=latency_ms)
-            self._publish_locked(job, translation)
+            if job.status is not TranslationStatus.PENDING:
+                # close() marked it while the request was on the wire: the session has moved on.
+                log.info("Dropping the late %s result of turn %d (%s)", status.value, job.index, job.language.code)
+                return
+            self._settle_locked(job, status, text=text, model=model, error=error)
+
+    def _settle_locked(
+        self, job: _Job, status: TranslationStatus, *, text: str = "", model: str = "", error: str = ""
+    ) -> None:
+        latency_ms = max(0, round((self._clock() - job.started_at) * 1000))
+        job.status = status
+        self._pending -= 1
+        translation = self._translation(job, text=text, model=model, error=error, latency_ms=latency_ms)
+        self._publish_locked(job, translation)
+        self._cond.notify_all()
 
     def _translation(
         self, job: _Job, *, text: str = "", model: str = "", error: str = "", latency_ms: int | None = None
@@ -350,6 +404,7 @@ class TranslationQueue:
                         # Cleared in the same critical section that saw the outbox empty: an update
                         # added a moment later finds no deliverer and delivers itself.
                         self._delivering = False
+                        self._cond.notify_all()  # close() waits for the outbox to empty
                         return
                     update = self._outbox.popleft()
                 try:
@@ -359,6 +414,7 @@ class TranslationQueue:
         except BaseException:
             with self._cond:
                 self._delivering = False  # let the next worker carry on delivering
+                self._cond.notify_all()
             raise
 
 

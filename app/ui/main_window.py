@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         c.session_started.connect(self._on_session_started)
         c.start_failed.connect(self._on_start_failed)
         c.state_changed.connect(self._on_state_changed)
+        self.status.quit_button.clicked.connect(self.quit_now)
         c.interim_text_changed.connect(self.model.set_interim)
         c.turn_finalized.connect(self._on_turn)
         c.translation_updated.connect(self.model.set_translation)
@@ -189,6 +190,27 @@ class MainWindow(QMainWindow):
         self.status.set_turns(0)
         self.status.clear_message()
         self.controller.start(settings, self.key_status.key or "", self.sessions_dir, self._input_file)
+
+    @Slot()
+    def quit_now(self) -> None:
+        """Stop waiting for the end of the session: open translations are marked, all is saved."""
+        if self.controller.running:
+            self._stopping = True
+            self.controller.quit_now()
+            self.refresh()
+
+    def close_after_session(self, deadline_s: float) -> None:
+        """A signal (SIGTERM, SIGHUP, Ctrl+C in the terminal that started the app): finish the
+        session within ``deadline_s`` seconds, save it, and close."""
+        if not self.controller.running:
+            self.close()
+            return
+        if not self._stopping:
+            self._stopping = True
+            self.controller.stop(deadline_s)
+            self.refresh()
+        self._close_when_ended = True  # _on_running_changed closes the window once it is saved
+        self.status.show_message("Finishing the session: the window closes as soon as it is saved.", timeout_ms=0)
 
     @property
     def sessions_dir(self) -> Path:
@@ -237,10 +259,15 @@ class MainWindow(QMainWindow):
         if summary.error is not None:
             self.error_dialogs.show_error(summary.error, saved_in=summary.folder)  # once: it dedupes
         url = QUrl.fromLocalFile(str(summary.folder)).toString()
-        failed = (f", {summary.translations_failed} translations failed (Session ▸ Retry)"
-                  if summary.translations_failed else "")
-        self.status.show_message(f'Saved {summary.turns} turns and {summary.audio_seconds:.0f} s of audio{failed} — '
-                                 f'<a href="{html.escape(url)}">open folder</a>', timeout_ms=0)
+        link = f'<a href="{html.escape(url)}">open folder</a>'
+        if not summary.transcribed:
+            self.status.show_message(f"Saved {summary.audio_seconds:.0f} s of audio; nothing was transcribed: the "
+                                     f"streaming service could not be reached — {link}", timeout_ms=0)
+        else:
+            failed = (f", {summary.translations_failed} not translated (Session ▸ Retry)"
+                      if summary.translations_failed else "")
+            self.status.show_message(f"Saved {summary.turns} turns and {summary.audio_seconds:.0f} s of audio{failed}"
+                                     f" — {link}", timeout_ms=0)
         self.refresh()
 
     @Slot()
@@ -371,8 +398,12 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.controller.running:
-            # Never block here: stop, and close again once the session has been saved.
+            # Never block here: stop, and close again once the session has been saved. Closing
+            # again while it finishes is "quit now", like a second Ctrl+C in the terminal.
             event.ignore()
+            if self._close_when_ended:
+                self.quit_now()
+                return
             self._close_when_ended = True
             if not self._stopping:
                 self.toggle_recording()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QEvent, QTimer, Slot
-from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QToolButton, QWidget
 
 from app.core.timefmt import clock
 from app.pipeline.events import SessionState
@@ -22,6 +22,7 @@ _LABELS: dict[str, tuple[str, Tone]] = {
     IDLE: ("Ready", Tone.NEUTRAL),
     SessionState.STARTING.value: ("Starting…", Tone.WARNING),
     SessionState.CONNECTING.value: ("Connecting…", Tone.WARNING),
+    SessionState.OFFLINE.value: ("Offline — recording, not transcribing", Tone.WARNING),
     SessionState.LIVE.value: ("Live", Tone.GOOD),
     SessionState.RECONNECTING.value: ("Reconnecting", Tone.WARNING),
     SessionState.FINISHING.value: ("Finishing…", Tone.WARNING),
@@ -50,7 +51,14 @@ class StatusPanel(QWidget):
             label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         # A long message is cut, never the state beside it.
         self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # While the end of a session waits for translations, the user may stop waiting.
+        self.quit_button = QToolButton(status_bar)
+        self.quit_button.setText("Quit now")
+        self.quit_button.setToolTip("Stop waiting: the translations still open are marked not translated "
+                                    "(they can be retried later); everything recorded is saved")
+        self.quit_button.hide()
         status_bar.addWidget(self.state_label)
+        status_bar.addWidget(self.quit_button)
         status_bar.addWidget(self.message_label, 1)
         status_bar.addPermanentWidget(self.turns_label)
         status_bar.addPermanentWidget(self.clock_label)
@@ -69,8 +77,9 @@ class StatusPanel(QWidget):
     def set_state(self, state: str, detail: str = "") -> None:
         self.state, self.detail = state, detail
         text, kind = _LABELS.get(state, (state.capitalize(), Tone.NEUTRAL))
-        if state == SessionState.RECONNECTING.value and detail:
-            text = detail[0].upper() + detail[1:]  # "Reconnecting (2)"
+        if state in (SessionState.RECONNECTING.value, SessionState.FINISHING.value) and detail:
+            text = detail[0].upper() + detail[1:]  # "Reconnecting (2)", "Finishing 48 translations…"
+        self.quit_button.setVisible(state == SessionState.FINISHING.value and bool(detail))
         color = tone(self.palette(), kind).name()
         self.state_label.setText(f'<span style="color:{color}">●</span>&nbsp;{text}')
         self.state_label.setAccessibleName(text)

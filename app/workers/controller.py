@@ -36,7 +36,9 @@ class ControlledSession(RunnableSession, Protocol):
 
     ended: threading.Event
 
-    def stop(self) -> None: ...
+    def stop(self, deadline_s: float | None = None) -> None: ...
+
+    def quit_now(self) -> None: ...
 
     def retry_translation(self, index: int, language: str | None = None) -> None: ...
 
@@ -126,10 +128,16 @@ class SessionController(QObject):
         self._track(audio)
         return True
 
-    def stop(self) -> None:
-        """Graceful, non-blocking: the last turn is still received, translated and saved."""
+    def stop(self, deadline_s: float | None = None) -> None:
+        """Graceful, non-blocking: the last turn is still received, translated and saved (within
+        ``deadline_s`` seconds when given, e.g. after SIGTERM)."""
         if self._session is not None and self._running:
-            self._session.stop()
+            self._session.stop(deadline_s)
+
+    def quit_now(self) -> None:
+        """Non-blocking: end within about a second; open translations are marked, all is saved."""
+        if self._session is not None and self._running:
+            self._session.quit_now()
 
     @Slot(int, str)
     def retry(self, index: int, language: str | None = None) -> None:

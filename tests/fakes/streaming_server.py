@@ -366,6 +366,9 @@ class FakeStreamingServer:
         reject_first: tuple[int, int] | tuple[int, int, str] | None = None,
         faults: Sequence[Fault | Mapping[str, Any] | None] = (),
         after_begin: Sequence[str] = (),
+        begin_delay_s: float = 0.0,
+        handshake_delay_s: float = 0.0,
+        port: int = 0,
     ) -> None:
         if any(not _word_pairs(s) for s in script):
             raise ValueError("every script sentence needs at least one word")
@@ -383,6 +386,11 @@ class FakeStreamingServer:
         self.vad_window_ms = vad_window_ms
         self.max_lead_s = max_lead_s
         self.after_begin = list(after_begin)  # raw text frames sent right after Begin (tolerance tests)
+        # Connect -> Begin took about a second in one measurement [protocol §9.8]; audio sent
+        # meanwhile is received and transcribed like the rest.
+        self.begin_delay_s = begin_delay_s
+        self.handshake_delay_s = handshake_delay_s  # a slow network: the upgrade answer is late
+        self.requested_port = port
         self._base_fault = Fault(no_begin=no_begin, drop_after_s=drop_after_s, error_at_s=error_at_s,
                                  expire_after_s=expire_after_s, ignore_terminate=ignore_terminate)
         self._reject_first = reject_first
@@ -414,7 +422,7 @@ class FakeStreamingServer:
         # No compression and no server pings: keep frames plain and the test timeline quiet.
         # max_queue=None: when the fake closes a session with frames still unread (3007 after a
         # burst), flow control would stall reading and so the closing handshake, for close_timeout.
-        self._server = serve(self._handle, "127.0.0.1", 0, process_request=self._process_request,
+        self._server = serve(self._handle, "127.0.0.1", self.requested_port, process_request=self._process_request,
                              compression=None, ping_interval=None, close_timeout=2, max_size=None,
                              max_queue=None)
         self.port = self._server.socket.getsockname()[1]
@@ -519,6 +527,8 @@ class FakeStreamingServer:
     # --- handshake (server threads) ---
 
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        if self.handshake_delay_s:
+            time.sleep(self.handshake_delay_s)
         try:
             return self._check_request(conn, request)
         except BaseException as exc:
@@ -588,7 +598,16 @@ class FakeStreamingServer:
         if not rec.authorized:
             self._error(conn, rec, 1008, AUTH_REASON, frame=self.auth_error_frame)
         expires: float | None = None
+        recognizer = _Recognizer(self, rec.params)
+        first_frame_at: float | None = None
+        early: list[tuple[str | bytes, float]] = []  # what arrived before Begin, handled after it
         if not fault.no_begin:
+            deadline = time.monotonic() + self.begin_delay_s
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    early.append((conn.recv(timeout=left), time.monotonic()))
+                except TimeoutError:
+                    break
             rec.session_id = str(uuid.uuid4())
             ttl = fault.expire_after_s if fault.expire_after_s is not None else 10800
             begin: dict[str, Any] = {"type": "Begin", "id": rec.session_id, "expires_at": int(time.time() + ttl),
@@ -598,8 +617,12 @@ class FakeStreamingServer:
                 conn.send(text)
             if fault.expire_after_s is not None:
                 expires = time.monotonic() + fault.expire_after_s
-        recognizer = _Recognizer(self, rec.params)
-        first_frame_at: float | None = None
+        for data, arrived in early:
+            if isinstance(data, bytes):
+                first_frame_at = arrived if first_frame_at is None else first_frame_at
+                self._on_audio(conn, rec, recognizer, data, arrived - first_frame_at)
+            else:
+                self._on_text(conn, rec, recognizer, data)
         while True:
             try:
                 data = conn.recv(timeout=None if expires is None else max(0.0, expires - time.monotonic()))
@@ -627,6 +650,8 @@ class FakeStreamingServer:
         if audio_s - wall_s > self.max_lead_s:
             self._error(conn, rec, 3007,
                         f"Audio Transmission Rate Exceeded: Received {audio_s:.1f} sec. audio in {wall_s:.6f} sec")
+        if rec.session_id is None:
+            return  # no Begin, no session: audio is received but nothing is transcribed
         for msg in recognizer.feed(data):
             self._send(conn, rec, msg)
         fault = rec.fault
