@@ -330,9 +330,9 @@ class TerminalListener:
 
 
 def list_devices(out: OutputStream) -> int:
-    from app.audio.microphone import list_input_devices
+    from app.audio.portaudio import PORTAUDIO
 
-    devices = list_input_devices()
+    devices = PORTAUDIO.devices()
     if not devices:
         out.write("No input devices found. Connect a microphone, or use --input FILE.wav.\n")
         return 4

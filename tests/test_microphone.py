@@ -10,12 +10,8 @@ import pytest
 from support.pulse import VirtualMicrophone, virtual_microphone
 from support.speech import make_speech_wav, zero_crossing_frequency
 
-from app.audio.microphone import (
-    NO_MICROPHONE_MESSAGE,
-    MicrophoneSource,
-    find_device,
-    list_input_devices,
-)
+from app.audio.microphone import MicrophoneSource
+from app.audio.portaudio import NO_MICROPHONE_MESSAGE, PORTAUDIO, find_device, list_input_devices
 from app.audio.source import AudioSource
 from app.audio.wav_source import WavFileSource
 from app.core.devices import InputDevice
@@ -243,14 +239,14 @@ def test_a_nonexistent_index_is_refused_before_portaudio_opens_anything() -> Non
     with pytest.raises(DeviceError, match=r"no microphone number 7\. The microphones are:\n  1: USB Headset \(default\)"):
         source.open()
     assert module.opened == [] and module.format_checks == []
-    assert module.terminated == 1
+    assert source.portaudio.open_streams == 0  # nothing is left open
 
 
 def test_opening_with_no_input_devices_says_to_connect_one_or_use_a_file() -> None:
     module = FakePyAudioModule([device_info(0, "HDMI Output", 0, outputs=8)], default=None)
     with pytest.raises(DeviceError, match=r"No microphone was found\. Connect one, or use --input FILE\.wav"):
         MicrophoneSource(pyaudio_module=module).open()
-    assert module.opened == [] and module.terminated == 1
+    assert module.opened == []
 
 
 def test_a_device_that_offers_16_khz_mono_is_recorded_as_is() -> None:
@@ -285,15 +281,15 @@ def test_a_device_with_no_usable_format_is_refused() -> None:
     module = FakePyAudioModule(supported=set())
     with pytest.raises(DeviceError, match='The microphone "USB Headset" offers no 16-bit recording format'):
         MicrophoneSource(pyaudio_module=module).open()
-    assert module.opened == [] and module.terminated == 1
+    assert module.opened == []
 
 
 def test_a_device_that_cannot_be_opened_says_what_to_check() -> None:
     module = FakePyAudioModule()
     module.open_error = OSError(-9985, "Device unavailable")
     with pytest.raises(DeviceError, match=r'"USB Headset" could not be opened \(Device unavailable\)\. It may be in use'):
-        MicrophoneSource(pyaudio_module=module).open()
-    assert module.terminated == 1
+        (source := MicrophoneSource(pyaudio_module=module)).open()
+    assert source.portaudio.open_streams == 0  # nothing is left open
 
 
 def test_a_microphone_that_disappears_mid_session_raises_device_error() -> None:
@@ -307,7 +303,7 @@ def test_a_microphone_that_disappears_mid_session_raises_device_error() -> None:
         source.read()
     source.close()
     source.close()
-    assert module.streams[0].closed and module.terminated == 1
+    assert module.streams[0].closed and source.portaudio.open_streams == 0
 
 
 def overflows_after(module: FakePyAudioModule, stalls: dict[int, float], reads: int = 60) -> int:
@@ -382,7 +378,7 @@ def test_the_virtual_microphone_hears_speech_played_into_it(virtual_mic: Virtual
     played.close()
     played_levels = block_levels(played_blocks)
 
-    assert virtual_mic.device_name in [d.name for d in list_input_devices()]
+    assert virtual_mic.device_name in [d.name for d in PORTAUDIO.devices()]
     source = MicrophoneSource(virtual_mic.device_name)
     source.open()
     try:

@@ -178,3 +178,36 @@ def test_end_to_end_speech_through_the_virtual_microphone_is_transcribed_transla
         assert (folder / name).stat().st_size > 0, name
     assert KEY not in "".join(p.read_text(encoding="utf-8", errors="replace") for p in folder.glob("transcript*"))
     save_screenshot(w, "window-e2e-after-session.png")
+
+
+@pytest.mark.microphone
+@pytest.mark.timeout(90)
+def test_record_clicked_as_the_window_is_activated_never_races_the_device_rescan(
+        qtbot, tmp_path, virtual_mic) -> None:
+    """The everyday click on Record in a background window: the activation re-scan of devices and
+    the recording's open used to run PortAudio on two threads at once and kill the process."""
+    monitor = DeviceMonitor(interval_s=60.0)  # only the activation refresh lists devices
+    try:
+        with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm:
+            settings = Settings(targets=("es",), device=virtual_mic.device_name, streaming_url=stt.url,
+                                llm_url=llm.base_url, sessions_dir=tmp_path / "sessions")
+            parts = pipeline_window(qtbot, tmp_path, settings, input_file=None)
+            w = parts.window
+            w.activated.connect(monitor.refresh)
+            monitor.devices_changed.connect(w.controls.set_devices)
+            parts.controller.running_changed.connect(monitor.pause)
+            with qtbot.waitSignal(monitor.devices_changed, timeout=20000):
+                monitor.start()
+            w.show()
+            for _ in range(5):
+                w.activated.emit()  # what a click into the background window does first
+                with qtbot.waitSignal(parts.controller.session_started, timeout=20000):
+                    w.toggle_recording()  # ... and then Record
+                w.activated.emit()
+                qtbot.waitUntil(lambda: w.status.state == "live", timeout=20000)
+                with qtbot.waitSignal(parts.controller.session_ended, timeout=30000) as ended:
+                    w.toggle_recording()
+                assert ended.args[0].error is None and ended.args[0].audio_seconds > 0
+    finally:
+        monitor.stop()
+        monitor.wait(5000)

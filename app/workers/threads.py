@@ -105,9 +105,9 @@ class WebsocketWorkerThread(OwnedThread):
 
 
 def _list_input_devices() -> list[InputDevice]:
-    from app.audio.microphone import list_input_devices  # imported here: PyAudio loads slowly
+    from app.audio.portaudio import PORTAUDIO  # imported here: PyAudio loads slowly
 
-    return list_input_devices()
+    return PORTAUDIO.devices()
 
 
 class DeviceMonitor(QThread):

@@ -1,0 +1,294 @@
+"""The one owner of PortAudio (PyAudio) in the process: starting it, listing devices, opening and
+closing streams, one call at a time.
+
+Why one owner: PortAudio is not safe to drive from two threads at once. The window re-scans devices
+on a worker thread when it is activated, and the recording opens its stream on the audio thread;
+when both ran together (a click on Record in a background window) the process died with SIGSEGV or
+a heap error, with no dialog and nothing in the log. Every PortAudio call of the app goes through
+``PortAudio`` (``PORTAUDIO``, the process's instance), under one lock, so they never overlap.
+
+Listing devices needs a fresh PortAudio (its device list is fixed when it starts), and restarting it
+would pull the rug from under an open stream; so while a stream is open, ``devices()`` answers from
+the last listing. Reading an open stream is the only call made outside the lock: a stream has one
+reader (the capture thread) and the other calls never touch it.
+
+Any thread may call it; a call waits at most ``LOCK_TIMEOUT_S`` for another to finish (a sound server
+that died can hang a call inside ALSA) and then raises ``DeviceError``. Every device index is checked
+against the listing before use: opening an index PortAudio does not know crashes the process.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.audio.format import MAX_CHANNELS
+from app.core.devices import InputDevice
+from app.core.errors import DeviceError
+from app.core.units import SAMPLE_RATE
+
+log = logging.getLogger("app.audio")
+
+NO_MICROPHONE_MESSAGE = (
+    "No microphone was found. Connect one, or use --input FILE.wav to transcribe a recording instead."
+)
+LOCK_TIMEOUT_S = 10.0
+
+
+def load_pyaudio() -> Any:
+    try:
+        import pyaudio
+    except ImportError as exc:
+        raise DeviceError(
+            "The microphone cannot be used because PyAudio is not installed. "
+            "Reinstall Live Translate, or use --input FILE.wav.",
+            detail=repr(exc),
+        ) from exc
+    return pyaudio
+
+
+def reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return str(exc.strerror)
+    return str(exc) or type(exc).__name__
+
+
+# The ctypes callbacks handed to ALSA and JACK, kept alive for as long as the libraries may call them.
+_quiet_handlers: dict[str, Any] = {}
+
+
+def _quiet_alsa() -> None:
+    """PortAudio probes every ALSA device it knows when PyAudio starts, and ALSA prints a line to
+    stderr for each one that is missing (dozens on a machine without a sound card), flooding the
+    terminal each time devices are listed. Install a no-op ALSA error handler, once. Errors that
+    matter still reach us as PyAudio exceptions."""
+    if "alsa" in _quiet_handlers or not sys.platform.startswith("linux"):
+        return
+    try:
+        asound = ctypes.cdll.LoadLibrary("libasound.so.2")
+    except OSError:
+        return
+    handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                                    ctypes.c_char_p)
+    _quiet_handlers["alsa"] = handler_type(lambda *_args: None)
+    asound.snd_lib_error_set_handler(_quiet_handlers["alsa"])
+    # PortAudio's JACK back end would otherwise try to start a JACK server and say so on stderr.
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")
+    try:
+        jack = ctypes.cdll.LoadLibrary("libjack.so.0")
+    except OSError:
+        return
+    _quiet_handlers["jack"] = ctypes.CFUNCTYPE(None, ctypes.c_char_p)(lambda _msg: None)
+    jack.jack_set_error_function(_quiet_handlers["jack"])
+    jack.jack_set_info_function(_quiet_handlers["jack"])
+
+
+def list_input_devices(pa: Any) -> list[InputDevice]:
+    """The devices of a running PyAudio that have input channels, in PortAudio's order."""
+    try:
+        default_index = int(pa.get_default_input_device_info()["index"])
+    except (OSError, KeyError):  # PortAudio raises IOError when there is no default input
+        default_index = None
+    devices = []
+    for index in range(int(pa.get_device_count())):
+        try:
+            info = pa.get_device_info_by_index(index)
+        except OSError:
+            continue
+        channels = int(info.get("maxInputChannels", 0))
+        if channels <= 0:
+            continue
+        device_index = int(info.get("index", index))
+        devices.append(InputDevice(
+            index=device_index,
+            name=str(info.get("name", f"Device {device_index}")),
+            default_sample_rate=int(info.get("defaultSampleRate") or 0),
+            max_input_channels=channels,
+            is_default=device_index == default_index,
+        ))
+    return devices
+
+
+def _describe(devices: Sequence[InputDevice]) -> str:
+    return "\n".join(f"  {d.index}: {d.name}{' (default)' if d.is_default else ''}" for d in devices)
+
+
+def find_device(spec: str | int | None, devices: Sequence[InputDevice]) -> InputDevice:
+    """Pick a device: None -> the default input; a number -> that index; text -> a name.
+
+    Names match exactly first, then case-insensitively in full, then as a case-insensitive part of
+    the name. Several partial matches are normal (Windows lists one microphone under each host API),
+    so the default device wins among them, otherwise the lowest index.
+    """
+    if not devices:
+        raise DeviceError(NO_MICROPHONE_MESSAGE)
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        return next((d for d in devices if d.is_default), devices[0])
+    if isinstance(spec, int) or spec.strip().isdecimal():
+        index = int(spec)
+        for device in devices:
+            if device.index == index:
+                return device
+        raise DeviceError(
+            f"There is no microphone number {index}. The microphones are:\n{_describe(devices)}\n"
+            "Choose one of these by number or name."
+        )
+    for device in devices:
+        if device.name == spec:
+            return device
+    wanted = spec.strip().casefold()
+    matches = [d for d in devices if d.name.casefold() == wanted]
+    matches = matches or [d for d in devices if wanted in d.name.casefold()]
+    if matches:
+        return next((d for d in matches if d.is_default), matches[0])
+    raise DeviceError(
+        f'There is no microphone called "{spec}". The microphones are:\n{_describe(devices)}\n'
+        "Choose one of these by number or name."
+    )
+
+
+@dataclass(frozen=True)
+class OpenedStream:
+    """An input stream opened by the owner; only its ``stream.read`` may be called directly."""
+
+    stream: Any
+    device: InputDevice
+    rate: int
+    channels: int
+    frames_per_block: int
+    latency_s: float
+
+
+class PortAudio:
+    """See the module docstring. ``module`` is the ``pyaudio`` module (tests hand in a stand-in)."""
+
+    def __init__(self, module: Any = None) -> None:
+        self._module = module
+        self._lock = threading.Lock()
+        self._pa: Any = None
+        self._open: set[int] = set()  # id() of the streams this owner opened and has not closed
+        self._devices: list[InputDevice] | None = None
+
+    @property
+    def open_streams(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+    def devices(self) -> list[InputDevice]:
+        """The input devices now: a fresh listing when no stream is open, else the last one."""
+        with self._owned("list the audio devices"):
+            if not self._open or self._devices is None:
+                self._restart_locked()
+                self._devices = list_input_devices(self._pa)
+            return list(self._devices)
+
+    def open_input(self, spec: str | int | None, *, block_ms: int) -> OpenedStream:
+        """Find the device (by name or index; None: the default) and open a 16-bit input stream,
+        16 kHz mono when the device offers it, else its own rate and channels. Raises DeviceError."""
+        with self._owned("open the microphone"):
+            if not self._open:
+                self._restart_locked()  # a fresh PortAudio sees devices plugged in since it started
+            devices = list_input_devices(self._pa)
+            self._devices = devices
+            device = find_device(spec, devices)
+            rate, channels = self._choose_format_locked(device)
+            frames = max(1, round(rate * block_ms / 1000))
+            module = self._pyaudio()
+            try:
+                stream = self._pa.open(format=module.paInt16, channels=channels, rate=rate, input=True,
+                                       input_device_index=device.index, frames_per_buffer=frames)
+            except (OSError, ValueError) as exc:
+                raise DeviceError(
+                    f'The microphone "{device.name}" could not be opened ({reason(exc)}). It may be in use '
+                    "by another program or blocked by the system's privacy settings; close other programs "
+                    "using it, check it is plugged in, and try again.",
+                    detail=repr(exc),
+                ) from exc
+            self._open.add(id(stream))
+            try:
+                latency_s = float(stream.get_input_latency() or 0.0)
+            except OSError:
+                latency_s = 0.0  # only tunes overflow detection
+            return OpenedStream(stream, device, rate, channels, frames, latency_s)
+
+    def close_stream(self, opened: OpenedStream) -> None:
+        """Stop and close a stream this owner opened; safe to call once per stream."""
+        with self._owned("close the microphone"):
+            if id(opened.stream) not in self._open:
+                return
+            self._open.discard(id(opened.stream))
+            # A vanished device can fail to stop; the stream is forgotten regardless.
+            for step in (opened.stream.stop_stream, opened.stream.close):
+                with contextlib.suppress(OSError):
+                    step()
+
+    def shutdown(self) -> None:
+        """End PortAudio (at exit, or in tests); a later call starts it again."""
+        with self._owned("stop the audio system"):
+            self._terminate_locked()
+
+    # --- under the lock -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _owned(self, what: str) -> Any:
+        if not self._lock.acquire(timeout=LOCK_TIMEOUT_S):
+            raise DeviceError(f"The audio system is not responding, so the app could not {what}. "
+                              "Restart the sound server (or the computer), then try again.")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _pyaudio(self) -> Any:
+        if self._module is None:
+            self._module = load_pyaudio()
+        return self._module
+
+    def _restart_locked(self) -> None:
+        self._terminate_locked()
+        _quiet_alsa()
+        try:
+            self._pa = self._pyaudio().PyAudio()
+        except OSError as exc:
+            raise DeviceError(
+                f"The audio system could not be started ({reason(exc)}). Check the sound settings, "
+                "or use --input FILE.wav.",
+                detail=repr(exc),
+            ) from exc
+
+    def _terminate_locked(self) -> None:
+        pa, self._pa = self._pa, None
+        if pa is not None:
+            if self._open:
+                log.warning("stopping PortAudio with %d streams still open", len(self._open))
+                self._open.clear()
+            pa.terminate()
+
+    def _choose_format_locked(self, device: InputDevice) -> tuple[int, int]:
+        module = self._pyaudio()
+        native_rate = device.default_sample_rate
+        candidates = [(SAMPLE_RATE, 1)]
+        if native_rate > 0:
+            most = min(device.max_input_channels, MAX_CHANNELS)
+            candidates += [(native_rate, channels) for channels in dict.fromkeys((1, min(2, most), most))]
+        for rate, channels in candidates:
+            try:
+                if self._pa.is_format_supported(
+                    rate, input_device=device.index, input_channels=channels, input_format=module.paInt16
+                ):
+                    return rate, channels
+            except (ValueError, OSError):  # PyAudio raises ValueError for "not supported"
+                continue
+        raise DeviceError(
+            f'The microphone "{device.name}" offers no 16-bit recording format this app can use '
+            f"(tried {SAMPLE_RATE} Hz and {native_rate} Hz). Choose another microphone."
+        )
+
+
+PORTAUDIO = PortAudio()  # the process's owner: every PortAudio call of the app goes through it
