@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="target language (repeatable; name or ISO code), default es")
     p.add_argument("--from", dest="source", metavar="LANG", help="spoken language (picks the speech model)")
     p.add_argument("--speech-model", choices=SPEECH_MODEL_IDS, help="AssemblyAI streaming model")
-    p.add_argument("--out", metavar="DIR", type=Path, help="sessions folder (default: under the user's data dir)")
+    p.add_argument("--out", metavar="DIR", help="sessions folder (default: under the user's data dir)")
     p.add_argument("--jsonl", action="store_true", help="headless: one JSON object per event on stdout")
     p.add_argument("--region", choices=REGION_IDS, help="AssemblyAI region for both services")
     p.add_argument("--streaming-url", metavar="URL", help="streaming endpoint (e.g. a local server)")
@@ -126,7 +126,9 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
     if args.keyterm:
         changes["keyterms"] = tuple(args.keyterm)
     if args.out is not None:
-        changes["sessions_dir"] = args.out.expanduser()
+        if not str(args.out).strip():
+            raise ConfigError('--out needs a folder: "" is not one. Leave --out out to use the default folder.')
+        changes["sessions_dir"] = Path(args.out).expanduser()
     # The same rules as the window's: names become codes, and a spoken language without a model
     # picks the model that hears it (an explicit model that cannot hear it is refused).
     return validate(replace(base, **changes), explicit_model=args.speech_model is not None).settings

@@ -9,6 +9,7 @@ so a new session is never mistaken for an unfinished one.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from PySide6.QtCore import QCoreApplication, QSettings, Slot
 from PySide6.QtWidgets import QApplication
 
-from app.core.errors import AppError
+from app.core.errors import AppError, ConfigError
 from app.core.settings import Paths, Settings
 from app.core.transcript import Gap, Turn
 from app.logsetup import redactor, setup_logging
@@ -118,8 +119,31 @@ class _SignalEnding:
             self.window.quit_now()
 
 
+NO_DISPLAY = ("There is no display to open the window on ({why}). To use Live Translate without a window, "
+              "run it in the terminal: live-translate --headless --to es (live-translate --help lists the options).")
+
+
+def check_display(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> None:
+    """Raise ConfigError instead of letting Qt abort the process when no display can be reached."""
+    if not platform.startswith("linux"):
+        return
+    qpa = environ.get("QT_QPA_PLATFORM", "")
+    if qpa and not qpa.startswith(("xcb", "wayland")):
+        return  # offscreen, vnc, eglfs ...: the user chose a platform that needs no desktop
+    wayland, x11 = environ.get("WAYLAND_DISPLAY", ""), environ.get("DISPLAY", "")
+    if wayland and not qpa.startswith("xcb"):
+        return
+    if not x11:
+        raise ConfigError(NO_DISPLAY.format(why="DISPLAY and WAYLAND_DISPLAY are not set"))
+    host, _, number = x11.partition(":")
+    number = number.split(".")[0]
+    if not host and number.isdigit() and not os.path.exists(f"/tmp/.X11-unix/X{number}"):
+        raise ConfigError(NO_DISPLAY.format(why=f"no X server is running on display {x11}"))
+
+
 def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
                argv: list[str] | None = None) -> int:
+    check_display()
     root = logging.getLogger()
     handlers_before = list(root.handlers)
     log_file = setup_logging(paths.log_dir, console_level=logging.WARNING)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import re
 from pathlib import Path
 
 LOG_NAME = "live-translate.log"
 REDACTED = "[redacted]"
+# user:password@ inside any URL (a proxy setting, a URL typed with credentials), and a token query.
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@:]+:[^/\s@]*@")
+_TOKEN_QUERY = re.compile(r"(?<=[?&]token=)[^&\s]+")
 
 
 class RedactSecrets(logging.Filter):
@@ -27,21 +31,19 @@ class RedactSecrets(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        return text
+        text = _URL_CREDENTIALS.sub(REDACTED + "@", text)
+        return _TOKEN_QUERY.sub(REDACTED, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            if any(s in text for s in self.secrets):
-                for s in self.secrets:
-                    text = text.replace(s, REDACTED)
-                record.msg, record.args = text, None
-            if record.exc_info and record.exc_info[1] is not None:
-                exc_text = logging.Formatter().formatException(record.exc_info)
-                if any(s in exc_text for s in self.secrets):
-                    for s in self.secrets:
-                        exc_text = exc_text.replace(s, REDACTED)
-                    record.exc_info, record.exc_text = None, exc_text
+        text = record.getMessage()
+        clean = self.redact(text)
+        if clean != text:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            exc_text = logging.Formatter().formatException(record.exc_info)
+            clean = self.redact(exc_text)
+            if clean != exc_text:
+                record.exc_info, record.exc_text = None, clean
         return True
 
 

@@ -12,6 +12,8 @@ Catalogue (42 cases; more in the unit tests named at the end):
 from __future__ import annotations
 
 import json
+import logging
+import os
 import struct
 from pathlib import Path
 
@@ -59,6 +61,12 @@ FLAG_CASES = [
     ("keyterm-too-long", ["--keyterm", "x" * 51], 2, "at most 50 characters"),
     ("too-many-keyterms", [a for i in range(101) for a in ("--keyterm", f"t{i}")], 2, "At most 100 key terms"),
     ("out-is-a-file", ["--out", "__FILE__"], 5, "Cannot create the sessions folder"),
+    ("out-is-empty", ["--out", ""], 2, '--out needs a folder: "" is not one'),
+    ("streaming-url-with-credentials", ["--streaming-url", "wss://me:s3cret-pw@h.invalid/v3/ws"], 2,
+     "without a user name or password"),
+    ("streaming-port-out-of-range", ["--streaming-url", "ws://127.0.0.1:70000/v3/ws"], 2, "invalid port number"),
+    ("llm-url-with-credentials", ["--llm-url", "https://me:s3cret-pw@h.invalid/v1"], 2,
+     "without a user name or password"),
 ]
 
 
@@ -143,6 +151,16 @@ def _file_case(tmp: Path, name: str) -> Path:
         p.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfm")
     elif name == "folder":
         p.mkdir()
+    elif name == "fifo":
+        os.mkfifo(p)  # opening it for reading would wait for a writer forever
+    elif name == "device":
+        return Path("/dev/zero")
+    elif name in ("frame-size-lies", "byte-rate-lies"):
+        block_align, byte_rate = (4, 64000) if name == "frame-size-lies" else (2, 44100)
+        fmt = struct.pack("<IHHIIHH", 16, 1, 1, 16000, byte_rate, block_align, 16)
+        pcm = bytes(32000)
+        p.write_bytes(b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " + fmt + b"data"
+                      + struct.pack("<I", len(pcm)) + pcm)
     return p
 
 
@@ -150,6 +168,9 @@ FILE_CASES = [
     ("missing", "does not exist"), ("empty", "is empty (0 bytes)"), ("text", "is a text file"),
     ("mp3", "MP3"), ("float", "floating-point"), ("adpcm", "ADPCM"),
     ("no-frames", "contains no audio"), ("truncated-header", "damaged"), ("folder", "is a folder"),
+    ("fifo", "is a named pipe (FIFO), not a recording saved in a file"), ("device", "is a device"),
+    ("frame-size-lies", "header that contradicts itself: 1 channel(s) of 16-bit samples need 2 bytes per frame"),
+    ("byte-rate-lies", "header that contradicts itself: 16000 Hz with 2 bytes per frame is 32000 bytes"),
 ]
 
 
@@ -232,3 +253,111 @@ def test_llm_failures_leave_turns_untranslated_and_marked_while_the_session_goes
 # or newer session archive (test_store.py), out-of-range turn-detection values and inactivity
 # timeout (test_stt_protocol.py), every LLM error status and Retry-After form
 # (test_translate_gateway.py), corrupt saved settings (test_ui_settings.py).
+
+
+# --- more inputs that are not what they claim --------------------------------------------------
+
+@pytest.mark.parametrize("declared", [0, 1000, 0xFFFFFFFF], ids=["zero", "too-small", "streaming"])
+def test_a_data_chunk_whose_size_is_wrong_is_read_to_the_end_of_the_audio(declared: int, tmp_path: Path) -> None:
+    from app.audio.wav_source import WavFileSource
+
+    pcm = pcm_frames(make_tone_wav(tmp_path / "tone.wav"))
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+    lying = tmp_path / "lying.wav"
+    lying.write_bytes(b"RIFF" + struct.pack("<I", 36) + b"WAVEfmt " + fmt + b"data" + struct.pack("<I", declared) + pcm)
+    source = WavFileSource(lying, realtime=False)
+    source.open()
+    read = b"".join(iter(source.read, None))
+    source.close()
+    assert read == pcm
+
+
+def test_a_data_chunk_followed_by_another_chunk_keeps_its_declared_size(tmp_path: Path) -> None:
+    from app.audio.wav_source import WavFileSource
+
+    pcm = bytes(3200)
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+    tagged = tmp_path / "tagged.wav"
+    tagged.write_bytes(b"RIFF" + struct.pack("<I", 0) + b"WAVEfmt " + fmt + b"data" + struct.pack("<I", len(pcm))
+                       + pcm + b"LIST" + struct.pack("<I", 4) + b"INFO")
+    source = WavFileSource(tagged, realtime=False)
+    source.open()
+    assert source.info is not None and source.info.data_bytes == len(pcm)
+    source.close()
+
+
+@pytest.mark.parametrize(("tag", "code"), [("es-MX", "es"), ("en-US", "en"), ("fr_CA", "fr"), ("pt-BR", "pt-BR")])
+def test_a_region_tag_maps_to_its_language(tag: str, code: str) -> None:
+    from app.core.languages import resolve_language
+
+    assert resolve_language(tag).code == code
+
+
+@pytest.mark.parametrize(("status", "words"), [(414, "too many or too long key terms"),
+                                               (431, "the API key is far too long")])
+def test_http_414_and_431_at_the_handshake_name_their_real_cause(status: int, words: str) -> None:
+    from app.stt.client import StreamingClient
+
+    with FakeStreamingServer(api_key=KEY, reject_first=(1, status)) as stt:
+        client = StreamingClient(stt.url + "?sample_rate=16000", KEY, on_message=lambda m: None)
+        with pytest.raises(Exception, match=words) as info:
+            client.connect()
+    assert f"HTTP {status}" in str(info.value) and KEY not in str(info.value)
+
+
+def test_credentials_inside_any_url_never_reach_the_log(tmp_path: Path) -> None:
+    from app.logsetup import redactor, setup_logging
+
+    log_file = setup_logging(tmp_path, console_level=None)
+    logging.getLogger("app.test").warning("proxy https://alice:hunter2-secret@proxy.example:3128 failed; "
+                                          "url wss://h.example/v3/ws?token=tok-123456789&x=1")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = log_file.read_text()
+    assert "hunter2-secret" not in text and "alice:" not in text and "tok-123456789" not in text
+    assert "proxy.example:3128" in text, "the rest of the line is kept"
+    assert redactor.redact("ws://u:p@h/x") == "ws://[redacted]@h/x"
+    for handler in list(logging.getLogger().handlers):
+        if getattr(handler, "baseFilename", None) == str(log_file):
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+
+
+@pytest.mark.parametrize(("env", "words"), [({}, "DISPLAY and WAYLAND_DISPLAY are not set"),
+                                             ({"DISPLAY": ":97"}, "no X server is running on display :97")])
+def test_the_window_without_a_display_says_how_to_run_in_the_terminal(
+        env: dict[str, str], words: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli_main([]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "live-translate --headless" in err and "Traceback" not in err
+
+
+@pytest.mark.realtime
+@pytest.mark.timeout(60)
+def test_a_session_folder_deleted_mid_session_is_made_again_with_everything_recorded(
+        speech: Path, tmp_path: Path) -> None:
+    import shutil
+    import threading
+
+    with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm:
+        session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=speech)
+        folder = session.prepare()
+        session.start_threads()
+
+        def delete_when_the_first_turn_is_in() -> None:
+            while not rec.ended.is_set() and not rec.turns:
+                rec.ended.wait(0.05)
+            shutil.rmtree(folder)
+
+        threading.Thread(target=delete_when_the_first_turn_is_in, daemon=True).start()
+        assert rec.ended.wait(45)
+    summary = rec.summary
+    assert summary is not None and summary.folder == folder and folder.is_dir()
+    assert pcm_frames(folder / "audio.wav") == pcm_frames(speech), "every byte was read back from the open file"
+    assert json.loads((folder / "transcript.json").read_text())["turns"]
+    [said] = [e for e in rec.errors if "was deleted during the session" in e.message]
+    assert not said.fatal and "it was made again" in said.message

@@ -10,6 +10,8 @@ and because every way a file can be unusable needs its own message saying how to
 """
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import time
 from collections.abc import Callable
@@ -103,6 +105,19 @@ def _sniff_non_wav(head: bytes) -> str:
     return "not a WAV file"
 
 
+def _chunk_follows(handle: BinaryIO, offset: int) -> bool:
+    """True if a RIFF chunk header (four printable ASCII characters) starts at ``offset`` (or at the
+    padded offset): then the data chunk's size is honest and what follows is not audio."""
+    for start in (offset, offset + (offset & 1)):
+        handle.seek(start)
+        chunk_id = handle.read(4)
+        if len(chunk_id) == 4 and all(32 <= b < 127 for b in chunk_id):
+            handle.seek(offset)
+            return True
+    handle.seek(offset)
+    return False
+
+
 def read_wav_info(path: Path, handle: BinaryIO, file_size: int) -> WavInfo:
     """Parse and validate the header; raises InputFileError naming the file and the fix."""
     head = handle.read(12)
@@ -134,15 +149,18 @@ def read_wav_info(path: Path, handle: BinaryIO, file_size: int) -> WavInfo:
                 )
             data_offset = handle.tell()
             # A recorder that was killed leaves a size larger than the file (or 0xFFFFFFFF when it
-            # streamed): read what is there.
+            # streamed), one that streamed may leave 0, and one killed mid-way a size smaller
+            # than the audio that is there: read the audio that is there.
             data_bytes = min(chunk_size, file_size - data_offset)
+            if data_bytes < file_size - data_offset and not _chunk_follows(handle, data_offset + data_bytes):
+                data_bytes = file_size - data_offset
             break
         else:
             handle.seek(chunk_size + (chunk_size & 1), 1)
     assert fmt is not None  # the loop only leaves through the data chunk, which checks it
     if len(fmt) < 16:
         raise InputFileError(f'"{path}" is damaged: its format chunk is too short. Record it again.')
-    format_code, channels, sample_rate, _byte_rate, block_align, bits = struct.unpack_from("<HHIIHH", fmt)
+    format_code, channels, sample_rate, byte_rate, block_align, bits = struct.unpack_from("<HHIIHH", fmt)
     if format_code == _EXTENSIBLE and len(fmt) >= 26:
         format_code = struct.unpack_from("<H", fmt, 24)[0]  # the first field of the SubFormat GUID
     if format_code != _PCM:
@@ -155,6 +173,11 @@ def read_wav_info(path: Path, handle: BinaryIO, file_size: int) -> WavInfo:
         )
     if channels == 0 or sample_rate == 0 or block_align == 0 or block_align % channels:
         raise InputFileError(f'"{path}" is damaged: its format chunk is inconsistent. Record it again.')
+    if byte_rate != sample_rate * block_align:
+        raise InputFileError(
+            f'"{path}" has a header that contradicts itself: {sample_rate} Hz with {block_align} bytes per '
+            f"frame is {sample_rate * block_align} bytes a second, but it says {byte_rate}. "
+            + _convert_hint(path))
     if channels > MAX_CHANNELS:
         raise InputFileError(
             f'"{path}" has {channels} channels; at most {MAX_CHANNELS} can be read. '
@@ -166,6 +189,12 @@ def read_wav_info(path: Path, handle: BinaryIO, file_size: int) -> WavInfo:
             f'"{path}" uses {bits}-bit samples; only 8, 16, 24 or 32-bit PCM can be read. '
             + _convert_hint(path)
         )
+    # A header that contradicts itself would be read as noise: refuse it and say which part is wrong.
+    if (bits + 7) // 8 != sample_width:
+        raise InputFileError(
+            f'"{path}" has a header that contradicts itself: {channels} channel(s) of {bits}-bit samples '
+            f"need {channels * ((bits + 7) // 8)} bytes per frame, but it says {block_align}. "
+            + _convert_hint(path))
     if not _MIN_RATE <= sample_rate <= _MAX_RATE:
         raise InputFileError(
             f'"{path}" has an unusable sample rate of {sample_rate} Hz. '
@@ -175,6 +204,23 @@ def read_wav_info(path: Path, handle: BinaryIO, file_size: int) -> WavInfo:
     if data_bytes <= 0:
         raise InputFileError(f'"{path}" contains no audio (its length is zero). Choose another recording.')
     return WavInfo(sample_rate, channels, sample_width, data_offset, data_bytes)
+
+
+def _check_regular_file(path: Path) -> None:
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputFileError(f'The file "{path}" does not exist. Check the path and the file name.') from None
+    except OSError as exc:
+        raise InputFileError(f'"{path}" cannot be opened ({exc.strerror}).', detail=repr(exc)) from exc
+    if stat.S_ISDIR(mode):
+        raise InputFileError(f'"{path}" is a folder, not a WAV file. Give the path of a .wav file.')
+    if not stat.S_ISREG(mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or
+                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise InputFileError(
+            f'"{path}" is {kind}, not a recording saved in a file. --input reads WAV files only: save the '
+            "audio to a .wav file first and give its path (for the live microphone, leave out --input).")
 
 
 class WavFileSource:
@@ -216,6 +262,7 @@ class WavFileSource:
     def open(self) -> None:
         self.close()
         path = self.path
+        _check_regular_file(path)  # opening a FIFO would block until a writer comes, maybe forever
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed by close(); kept open while streaming
         except FileNotFoundError:

@@ -43,7 +43,9 @@ class WritableFile(Protocol):
 
 
 def _open_unbuffered(path: Path) -> WritableFile:
-    return open(path, "wb", buffering=0)
+    # Readable too: if the session folder is deleted under the open file, save_copy() can still
+    # read the recording back from it.
+    return open(path, "w+b", buffering=0)
 
 
 def _reason(exc: OSError) -> str:
@@ -190,6 +192,21 @@ class WavWriter:
             message = f"Writing the recording failed ({_reason(exc)}): recording stopped. {saved}"
         self._failure = OutputError(message, detail=repr(exc))
         raise self._failure from exc
+
+    def save_copy(self, target: Path) -> None:
+        """Copy the recording so far, header up to date, to ``target``, read back through the open
+        file: it still holds every byte even when its folder was deleted. Raises OSError."""
+        if self._file is None:
+            raise ValueError(f"save_copy() of a closed WavWriter ({self.path})")
+        self._rewrite_header()
+        fd = self._file.fileno()
+        with open(target, "wb") as out:
+            offset = 0
+            while chunk := os.pread(fd, 1 << 20, offset):
+                out.write(chunk)
+                offset += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
 
     def close(self) -> None:
         """Finalise the header and close the file; safe to call again. A failure already reported by

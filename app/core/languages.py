@@ -108,6 +108,9 @@ def resolve_language(text: str) -> Language:
     key = _fold(text)
     if key in _ALIASES:
         return _ALIASES[key]
+    base = key.split("-")[0]
+    if "-" in key and base in _ALIASES:
+        return _ALIASES[base]  # a region tag: es-MX, en-US, fr-CA are the language they tag
     suggestions = difflib.get_close_matches(key, list(_ALIASES), n=3, cutoff=0.6)
     names = ", ".join(f"{_ALIASES[s].name} ({_ALIASES[s].code})" for s in suggestions)
     hint = f" Did you mean {names}?" if suggestions else ""

@@ -120,6 +120,8 @@ def streaming_base_url(url: str | None, region_id: str = "default") -> str:
         )
     if parts.query:
         raise ConfigError("Give the streaming URL without a query string; settings are added by the app.")
+    if parts.username or parts.password:
+        raise ConfigError("Give the streaming URL without a user name or password; the API key is sent separately.")
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/v3/ws", "", ""))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
+import tempfile
 import threading
 import time
 from collections import deque
@@ -500,6 +501,8 @@ class LiveSession:
             if self._deadline is not None:
                 self._deadline.cancel()
         assert self.wav is not None and self.folder is not None
+        if not self.folder.is_dir():
+            self._rescue_deleted_folder()
         try:
             self.wav.close()
         except AppError as exc:
@@ -514,7 +517,7 @@ class LiveSession:
                                    "The audio is saved; the session archive has the transcript."))
         summary = SessionSummary(
             folder=self.folder,
-            audio_path=self.wav.path,
+            audio_path=self.folder / AUDIO_NAME,
             audio_seconds=self.wav.duration_s,
             turns=len(turns),
             translations_done=sum(tr.status is TranslationStatus.DONE for t in turns for tr in t.translations.values()),
@@ -540,6 +543,30 @@ class LiveSession:
         self.listener.session_ended(summary)
         self.ended.set()
 
+    def _rescue_deleted_folder(self) -> None:
+        """The session folder was deleted while recording. The WAV is still open, so every byte is
+        still readable: make the folder again (or, failing that, one in the temporary folder),
+        save the recording there, and say what happened."""
+        assert self.wav is not None and self.folder is not None
+        gone = self.folder
+        for folder in (gone, Path(tempfile.gettempdir()) / "live-translate-rescued" / gone.name):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                self.wav.save_copy(folder / AUDIO_NAME)
+            except OSError as exc:
+                log.error("could not save the recording in %s: %s", folder, exc)
+                continue
+            self.folder = folder
+            where = "it was made again" if folder == gone else f"it could not be made again, so it is in {folder}"
+            self.listener.error_occurred(_notice(
+                f"The session folder {gone} was deleted during the session; {where} and everything recorded "
+                "was saved in it."))
+            if self.store is not None and self.session_id is not None and folder != gone:
+                self._journal(partial(_move_in_journal, folder=folder))
+            return
+        self._fail(OutputError(f"The session folder {gone} was deleted during the session, and the recording "
+                               "could not be saved anywhere else."))
+
     def _report_finishing(self, open_cells: int) -> None:
         detail = f"finishing {open_cells} translation{'s' if open_cells != 1 else ''}…" if open_cells else ""
         self.listener.state_changed(SessionState.FINISHING, detail)
@@ -563,6 +590,16 @@ class LiveSession:
         capture.start()
         streaming.start()
         return capture, streaming
+
+
+def _move_in_journal(store: SessionStore, session_id: int, *, folder: Path) -> None:
+    store.move_session(session_id, folder, folder / AUDIO_NAME)
+
+
+def _notice(message: str) -> AppError:
+    notice = OutputError(message)
+    notice.fatal = False
+    return notice
 
 
 def _transient(error: AppError | None, attempt: int) -> AppError:

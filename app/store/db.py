@@ -247,6 +247,11 @@ class SessionStore:
             (SessionStatus.RECOVERED.value, duration_ms, duration_ms, session_id),
         )
 
+    def move_session(self, session_id: int, folder: Path | str, audio_path: Path | str) -> None:
+        """The session's files are now somewhere else (rescued from a deleted folder)."""
+        self._update_session("UPDATE sessions SET folder = ?, audio_path = ? WHERE id = ?",
+                             (str(folder), str(audio_path), session_id))
+
     def delete_session(self, session_id: int) -> bool:
         """Delete the session's rows (turns, translations, gaps cascade); its folder is not touched."""
         with self._writing("updated") as conn:

@@ -108,6 +108,17 @@ def connect_error(exc: BaseException, where: str, timeout: float) -> AppError:
         if status == 429:
             return StreamingError("The streaming service is rate-limiting new sessions (HTTP 429). "
                                   "Wait a minute and record again.", retryable=True, detail=detail)
+        if status == 414:
+            # Every setting travels in the query string; only the key terms can make it this long.
+            return StreamingError("The streaming service refused the connection because its address is too long "
+                                  "(HTTP 414): there are too many or too long key terms. Use fewer, shorter key "
+                                  "terms in Settings or with --keyterm.", retryable=False, detail=detail)
+        if status == 431:
+            # The only large header the app sends is Authorization, the API key.
+            return StreamingError("The streaming service refused the connection because a request header is too "
+                                  "large (HTTP 431): the API key is far too long. Paste the key again in Settings "
+                                  "or ASSEMBLYAI_API_KEY; it is a short code from the AssemblyAI dashboard.",
+                                  retryable=False, detail=detail)
         return StreamingError(f"The streaming service at {where} refused the connection (HTTP {status}). "
                               "Check the streaming URL in Settings, or try again later.",
                               retryable=status >= 500 or status == 408, detail=detail)
