@@ -6,6 +6,7 @@ from __future__ import annotations
 import array
 import threading
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,9 +89,14 @@ def make_session(tmp: Path, *, stt_url: str, llm_url: str, input_wav: Path | Non
     return session, recorder
 
 
-def run_to_end(session: LiveSession, recorder: Recorder, timeout: float = 90.0) -> SessionSummary:
+def run_to_end(session: LiveSession, recorder: Recorder, timeout: float = 90.0,
+               during: Callable[[], None] | None = None) -> SessionSummary:
+    """Run the session on its threads until it ends; ``during`` runs on the test thread meanwhile
+    (to inject a fault at a chosen moment)."""
     session.prepare()
     capture, streaming = session.start_threads()
+    if during is not None:
+        during()
     assert recorder.ended.wait(timeout), "the session did not end"
     capture.join(10)
     streaming.join(10)

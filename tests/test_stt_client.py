@@ -82,12 +82,12 @@ def make_client(srv: FakeStreamingServer, inbox: Inbox | None = None, key: str =
 
 
 def client_threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if t.name in ("stt-sender", "stt-stop-deadline")}
+    return {t for t in threading.enumerate() if t.name in ("stt-sender", "stt-stop-deadline", "stt-liveness")}
 
 
 @pytest.fixture(autouse=True)
 def no_client_threads_left() -> Iterator[None]:
-    """Every test must leave no sender or stop-timer thread behind (bounded wait, then fail)."""
+    """Every test must leave no sender, watchdog or stop-timer thread behind (bounded wait, then fail)."""
     before = client_threads()
     yield
     started = client_threads() - before

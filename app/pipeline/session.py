@@ -36,7 +36,7 @@ from app.core.units import BYTES_PER_MS
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
 from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, check_writable, new_session_folder
 from app.store.db import SessionStore
-from app.stt.client import CloseInfo, StreamingClient
+from app.stt.client import LIVENESS_TIMEOUT_S, PING_INTERVAL_S, CloseInfo, StreamingClient
 from app.stt.protocol import Begin, ServerError, ServerMessage, StreamingParams, Termination, TurnMessage, build_url
 from app.translate.gateway import Translator
 from app.translate.queue import TranslationQueue, TranslationUpdate
@@ -63,6 +63,8 @@ class SessionConfig:
     terminate_timeout_s: float = 5.0
     translation_drain_s: float = 30.0
     begin_timeout_s: float = 10.0
+    liveness_timeout_s: float = LIVENESS_TIMEOUT_S  # a silent, unanswering connection counts as a drop
+    ping_interval_s: float = PING_INTERVAL_S
     min_free_bytes: int = MIN_FREE_BYTES
 
 
@@ -231,7 +233,9 @@ class LiveSession:
             else:
                 self.listener.state_changed(SessionState.CONNECTING, "")
             client = self._client_factory(url, self.config.api_key, on_message=self._on_message,
-                                          begin_timeout=self.config.begin_timeout_s)
+                                          begin_timeout=self.config.begin_timeout_s,
+                                          liveness_timeout_s=self.config.liveness_timeout_s,
+                                          ping_interval_s=self.config.ping_interval_s)
             try:
                 client.connect()
             except AuthError as exc:

@@ -10,11 +10,23 @@ Threads:
   kept every sample anyway.
 - ``stop()`` and ``abort()``: any thread (the GUI included); neither blocks. ``wait_closed()``
   blocks, with a timeout, until ``run()`` has returned.
-- Started here: a sender thread ("stt-sender") that owns the outgoing audio: it re-cuts chunks into
-  50-1000 ms frames (FrameBuffer, protocol §2.1), keeps them near real-time pace (§2.1, §6.4) and
-  sends ``Terminate`` after the last frame; and, after ``stop()``, a timer ("stt-stop-deadline")
-  that closes the socket abruptly if the service has not finished in time. Both have exited when
+- Started here: a sender thread ("stt-sender") that owns the outgoing frames: it re-cuts chunks into
+  50-1000 ms frames (FrameBuffer, protocol §2.1), keeps them near real-time pace (§2.1, §6.4),
+  sends the liveness pings and ``Terminate`` after the last frame; a liveness watchdog
+  ("stt-liveness", while ``run()`` reads); and, after ``stop()``, a timer ("stt-stop-deadline")
+  that closes the socket abruptly if the service has not finished in time. All have exited when
   ``run()`` returns.
+
+Liveness [protocol §9.1]: the service sends nothing while nobody speaks, so a dead network path
+(Wi-Fi change, sleep and resume, VPN reconnect, NAT timeout) looks like a quiet room until TCP
+gives up, minutes later. So whenever nothing has arrived for ``ping_interval_s`` the sender sends a
+WebSocket ping (the service answers with a pong, as every websocket server must; PYSDK relies on
+it with a 20 s keepalive), and the watchdog declares the connection dead when nothing at all,
+pongs included, has arrived for ``liveness_timeout_s``. It then closes the socket without a close
+frame and ``run()`` returns a ``CloseInfo`` with no code (a drop) and ``silent_for_s`` set. The
+watchdog never touches the send path: a send blocked on a dead socket holds websocket-client's
+send lock, so only the socket shutdown is guaranteed to get through. The service's opt-in
+``session_heartbeat`` is not used: pings work with every model and need nothing from the server.
 
 The API key only ever travels in the ``Authorization`` header [protocol §1.2]; it is never put in
 the URL, a log line or an error message. How a session ended (``CloseInfo``) and the message for
@@ -67,6 +79,12 @@ log = logging.getLogger("app.stt")
 # After Termination the service closes at once; if its close frame is lost, stop waiting soon.
 CLOSE_AFTER_TERMINATION_S = 2.0
 SENDER_JOIN_S = 2.0
+# A dead path is noticed within LIVENESS_TIMEOUT_S + LIVENESS_CHECK_S (under the 10 s the README
+# promises); a ping goes out after PING_INTERVAL_S without a frame, so a live but quiet service has
+# answered three or four pings before the deadline, which tolerates a slow link.
+PING_INTERVAL_S = 2.0
+LIVENESS_TIMEOUT_S = 8.0
+LIVENESS_CHECK_S = 0.25
 
 
 class StreamingClient:
@@ -83,6 +101,8 @@ class StreamingClient:
         begin_timeout: float = 10.0,
         send_queue_frames: int = 600,
         max_lead_s: float = 1.0,
+        ping_interval_s: float = PING_INTERVAL_S,
+        liveness_timeout_s: float | None = LIVENESS_TIMEOUT_S,
     ) -> None:
         self._url = url
         self._api_key = api_key
@@ -94,6 +114,8 @@ class StreamingClient:
         self._framer = FrameBuffer(self.sample_rate, frame_ms)
         self._max_queue_bytes = send_queue_frames * self._framer.frame_size
         self._max_lead_s = max_lead_s
+        self._ping_interval_s = ping_interval_s
+        self._liveness_timeout_s = liveness_timeout_s  # None: no liveness check
         self._ws = websocket.WebSocket(enable_multithread=True)  # locks sends: two threads write
 
         self._lock = threading.Lock()
@@ -109,6 +131,11 @@ class StreamingClient:
         self._stop_timeout = 5.0
         self._last_error: ServerError | None = None
         self._terminated = False
+        self._watchdog: threading.Thread | None = None
+        self._last_rx = time.monotonic()  # any frame at all, pongs included (reader thread writes)
+        self._last_ping_request = 0.0
+        self._ping_due = False
+        self._silent_for_s: float | None = None
 
         self.begin: Begin | None = None
         self.frames_sent = 0
@@ -202,6 +229,10 @@ class StreamingClient:
             if self._state == "closed":  # abort() came between connect() and run()
                 return self._close_info(None, "")
             self._state = "running"
+            self._last_rx = time.monotonic()
+            if self._liveness_timeout_s is not None:
+                self._watchdog = threading.Thread(target=self._watch_liveness, name="stt-liveness", daemon=True)
+                self._watchdog.start()
         code: int | None = None
         reason = ""
         try:
@@ -218,9 +249,10 @@ class StreamingClient:
                 log.info("No close frame after Termination; closing the connection")
                 return None, ""
             except (websocket.WebSocketException, OSError) as exc:
-                if not (self._aborted or self._terminated):
+                if not (self._aborted or self._terminated or self._silent_for_s is not None):
                     log.warning("Connection to the streaming service lost: %s", exc)
                 return None, ""
+            self._last_rx = time.monotonic()
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 return _close_payload(frame.data)
             if opcode == websocket.ABNF.OPCODE_TEXT:
@@ -228,7 +260,8 @@ class StreamingClient:
                 if msg is not None:
                     self._note(msg)
                     self._on_message(msg)
-            # Binary, ping and pong frames need nothing from us (websocket-client answers pings).
+            # Binary, ping and pong frames need nothing more (websocket-client answers pings);
+            # receiving them was the point: the path is alive.
 
     def _parse(self, data: bytes | str) -> ServerMessage | None:
         try:
@@ -253,8 +286,10 @@ class StreamingClient:
         with self._wake:
             self._state = "closed"
             self._wake.notify_all()
-            sender, timer = self._sender, self._stop_timer
+            sender, timer, watchdog = self._sender, self._stop_timer, self._watchdog
         _ws_shutdown(self._ws)
+        if watchdog is not None and watchdog is not threading.current_thread():
+            watchdog.join(SENDER_JOIN_S)
         if timer is not None:
             timer.cancel()
             if timer is not threading.current_thread():
@@ -272,7 +307,34 @@ class StreamingClient:
 
     def _close_info(self, code: int | None, reason: str) -> CloseInfo:
         return CloseInfo(code, reason, self._last_error, self._terminated,
-                         requested=self._stop_requested or self._aborted)
+                         requested=self._stop_requested or self._aborted,
+                         silent_for_s=self._silent_for_s if code is None else None)
+
+    # --- liveness watchdog thread ----------------------------------------------------------
+
+    def _watch_liveness(self) -> None:
+        """Ask the sender for a ping when the line has been quiet; declare the connection dead
+        when nothing has arrived for ``liveness_timeout_s`` (see the module docstring)."""
+        assert self._liveness_timeout_s is not None
+        timeout = self._liveness_timeout_s
+        check = min(LIVENESS_CHECK_S, timeout / 4)
+        with self._wake:
+            while self._state != "closed" and not self._aborted:
+                now = time.monotonic()
+                idle = now - self._last_rx
+                if idle >= timeout:
+                    self._silent_for_s = idle
+                    break
+                if idle >= self._ping_interval_s and now - self._last_ping_request >= self._ping_interval_s:
+                    self._last_ping_request = now
+                    self._ping_due = True
+                    self._wake.notify_all()
+                self._wake.wait(check)
+            else:
+                return
+        log.warning("Nothing received from the streaming service for %.1f s (pings unanswered); "
+                    "treating the connection as lost", self._silent_for_s)
+        _ws_abort(self._ws)  # no close frame: the path is dead, and a send could block forever
 
     # --- capture thread --------------------------------------------------------------------
 
@@ -349,15 +411,19 @@ class StreamingClient:
         try:
             while True:
                 with self._wake:
-                    while not (self._chunks or self._stop_requested or self._aborted or self._state == "closed"):
+                    while not (self._chunks or self._stop_requested or self._aborted or self._state == "closed"
+                               or self._ping_due):
                         self._wake.wait()
                     if self._aborted or self._state == "closed":
                         return
+                    ping = self._take_ping()
                     chunks = list(self._chunks)
                     self._chunks.clear()
                     self._queued_bytes = 0
                     # Decided in the same locked block as the drain: no chunk can follow stop().
                     last = self._stop_requested
+                if ping:
+                    self._ws.ping()
                 frames = [frame for chunk in chunks for frame in self._framer.push(chunk)]
                 tail = self._framer.flush() if last else None
                 if tail is not None:
@@ -390,7 +456,16 @@ class StreamingClient:
             with self._wake:
                 if self._aborted or self._state == "closed":
                     return False
-                self._wake.wait(wait)
+                ping = self._take_ping()
+                if not ping:
+                    self._wake.wait(wait)
+            if ping:
+                self._ws.ping()
+
+    def _take_ping(self) -> bool:
+        """Caller holds the lock: True once per ping the watchdog asked for."""
+        due, self._ping_due = self._ping_due, False
+        return due
 
 
 # --- helpers -------------------------------------------------------------------------------------

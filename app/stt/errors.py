@@ -40,6 +40,7 @@ class CloseInfo:
     error: ServerError | None  # the last Error frame, which carries the full text [protocol §3.3]
     terminated: bool  # Termination was received: every turn was delivered
     requested: bool = False  # the app ended it (stop() or abort())
+    silent_for_s: float | None = None  # set when the liveness check gave up on a silent connection
 
     @property
     def effective_code(self) -> int | None:
@@ -64,6 +65,10 @@ class CloseInfo:
         text = self.error.message if self.error is not None else self.reason
         if self.requested and code in (None, NORMAL_CLOSE, NO_STATUS_CLOSE):
             return None
+        if code is None and self.silent_for_s is not None:
+            return StreamingError(
+                f"The streaming service stopped answering (nothing received for {self.silent_for_s:.0f} s); "
+                "the network connection was probably lost.", retryable=True, detail="liveness check")
         message = describe_close(code, text)
         if code == AUTH_CLOSE and "too many" not in text.lower():
             return AuthError(message, detail=f"close {code}: {text}")
