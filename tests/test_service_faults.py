@@ -8,16 +8,25 @@ from pathlib import Path
 import pytest
 from fakes.llm_server import FakeLlmGateway
 from fakes.relay import TcpRelay
-from fakes.streaming_server import FakeStreamingServer
+from fakes.streaming_server import INCORRECT_PADDING, FakeStreamingServer, Fault
 from session_rig import KEY, make_session, pcm_frames, run_to_end
 from support.speech import make_speech_wav
 
+from app.core.errors import AuthError
 from app.pipeline.events import SessionState
 
 pytestmark = pytest.mark.realtime  # sessions at real time (the fast tier leaves them out)
 
 SENTENCES = ["Good morning everyone.", "Let us begin with the first item.",
              "The numbers look good this quarter.", "Thank you, that is all."]
+
+
+PADDING = Fault(reject=1008, reject_reason=INCORRECT_PADDING)
+
+
+@pytest.fixture(scope="module")
+def two_sentences(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_speech_wav(tmp_path_factory.mktemp("speech") / "two.wav", SENTENCES[:2], pause_s=0.8)
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +62,45 @@ def test_a_network_path_that_dies_mid_sentence_is_noticed_reconnected_and_marked
     later = [t.text for t in session.transcript.turns() if t.segment == 1]
     assert SENTENCES[-1] in later
     assert (summary.folder / "transcript.txt").read_text().count("[no transcript, audio kept]") == 1
+
+
+# --- a transient 1008 [protocol §9.2] ----------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("faults", "reconnects"), [
+    pytest.param([PADDING], 0, id="at-start"),
+    pytest.param([Fault(drop_after_s=1.5), PADDING], 1, id="on-a-reconnect"),
+])
+def test_one_transient_1008_is_retried_and_the_session_goes_on(
+    two_sentences: Path, tmp_path: Path, faults: list[Fault], reconnects: int
+) -> None:
+    with FakeStreamingServer(api_key=KEY, script=SENTENCES[:2], faults=faults) as stt, \
+            FakeLlmGateway(api_key=KEY) as llm:
+        session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=two_sentences)
+        summary = run_to_end(session, rec)
+        codes = [c.close_code for c in stt.connections]
+    assert codes[len(faults) - 1] == 1008 and len(codes) == len(faults) + 1
+    assert summary.error is None and summary.reconnects == reconnects
+    assert not [e for e in rec.errors if e.fatal]
+    assert summary.turns >= 1
+    assert pcm_frames(summary.audio_path) == pcm_frames(two_sentences)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("auth_mode", "connections", "words"), [
+    pytest.param("close", 2, "rejected (1008", id="1008-twice"),
+    pytest.param("http401", 1, "rejected (HTTP 401)", id="http-401"),
+])
+def test_a_rejected_key_is_said_once_after_at_most_one_retry_and_nothing_is_lost(
+    two_sentences: Path, tmp_path: Path, auth_mode: str, connections: int, words: str
+) -> None:
+    with FakeStreamingServer(api_key="the-right-key", script=SENTENCES[:2], auth_mode=auth_mode) as stt, \
+            FakeLlmGateway(api_key=KEY) as llm:
+        session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=two_sentences)
+        summary = run_to_end(session, rec)
+        assert len(stt.connections) == connections
+    assert isinstance(summary.error, AuthError) and words in summary.error.message
+    assert rec.errors == [summary.error], "one message, no warnings before it"
+    got = pcm_frames(summary.audio_path)
+    assert pcm_frames(two_sentences).startswith(got) and (summary.folder / "transcript.json").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes.streaming_server import FakeStreamingServer
+from fakes.streaming_server import INCORRECT_PADDING, FakeStreamingServer, Fault
 from ui_support import build_window, ini_settings, memory_keyring, qt_hygiene  # noqa: F401 - autouse fixture
 
 from app.core.errors import AuthError
@@ -144,7 +144,15 @@ def test_check_key_against_the_fake_service_accepts_the_key_and_rejects_a_wrong_
         assert check_key("right-key", server.url, "default") == KEY_ACCEPTED
         with pytest.raises(AuthError) as rejected:
             check_key("wrong-key", server.url, "default")
+        assert [c.close_code for c in server.connections[1:]] == [1008, 1008], "a 1008 is tried twice"
     assert "wrong-key" not in rejected.value.message
+
+
+def test_check_key_does_not_call_a_valid_key_rejected_on_one_transient_1008() -> None:
+    with FakeStreamingServer(api_key="right-key", faults=[Fault(reject=1008, reject_reason=INCORRECT_PADDING)]) as server:
+        assert check_key("right-key", server.url, "default") == KEY_ACCEPTED
+        first, second = server.connections
+        assert first.close_code == 1008 and second.session_id is not None  # the retry got a Begin
 
 
 def test_command_line_presets_apply_to_this_run_but_are_not_saved(qtbot, tmp_path) -> None:

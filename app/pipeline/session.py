@@ -222,6 +222,7 @@ class LiveSession:
     def _connection_loop(self) -> None:
         segment = 0
         attempt = 0
+        auth_closed = False  # the last connect ended in a 1008 close
         url = build_url(self.config.params, self.config.streaming_base_url)
         while True:
             if self._capture_done.is_set() and not self._has_unsent_audio():
@@ -239,8 +240,18 @@ class LiveSession:
             try:
                 client.connect()
             except AuthError as exc:
-                self._fail(exc)
-                return
+                # Valid keys are sometimes closed with a transient 1008 ("Incorrect padding") and
+                # the next connection works: one retry after a short wait. A second 1008 in a row,
+                # or an HTTP 401 at the handshake, is the key [protocol §9.2].
+                if exc.close_code is None or auth_closed or self._gave_up(attempt + 1):
+                    self._fail(exc)
+                    return
+                auth_closed = True
+                attempt += 1
+                log.warning("the service closed the connection with 1008 (%s); trying once more", exc.detail)
+                if self._backoff(1):
+                    return
+                continue
             except StreamingError as exc:
                 if not exc.retryable or self._gave_up(attempt + 1):
                     self._fail(exc)
@@ -250,6 +261,7 @@ class LiveSession:
                 if self._backoff(attempt):
                     return
                 continue
+            auth_closed = False
             info = self._run_connection(client, segment)
             if info.terminated or self._capture_done.is_set():
                 return  # graceful end (or the stop timed out: nothing more can arrive)

@@ -56,6 +56,9 @@ DEFAULT_REASONS = {
     3008: "Session Expired: Maximum session duration exceeded",
     3009: "Unauthorized Connection: Too many concurrent sessions",
 }
+# The sporadic close valid keys get; the next connection works (NODESDK issue #97) [protocol §9.2].
+# Use it as ``Fault(reject=1008, reject_reason=INCORRECT_PADDING)`` on the connection that should get it.
+INCORRECT_PADDING = "Unauthorized connection: Incorrect padding"
 MAX_REASON_BYTES = 123
 LONG_REASON = "See Error message for details"
 CONTROL_TYPES = ("Terminate", "ForceEndpoint", "UpdateConfiguration", "KeepAlive")
