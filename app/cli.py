@@ -23,7 +23,17 @@ from typing import Any, TextIO
 from platformdirs import user_data_dir, user_log_dir
 
 from app import __version__
-from app.core.catalog import DEFAULT_LLM_MODEL, REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
+from app.core.catalog import (
+    DEFAULT_LLM_MODEL,
+    DEFAULT_SPEECH_MODEL,
+    MODES,
+    REGION_IDS,
+    SPEECH_MODEL_IDS,
+    SPEECH_MODELS,
+    TURN_PRESETS,
+    model_for_language,
+    models_hearing,
+)
 from app.core.errors import AppError, ConfigError
 from app.core.languages import LANGUAGES
 from app.core.settings import Paths, Settings
@@ -66,11 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="transcribe a WAV recording instead of the microphone")
     p.add_argument("--device", metavar="NAME|INDEX", help="input device by name (or part of it) or index")
     p.add_argument("--list-devices", action="store_true", help="list input devices and exit")
-    p.add_argument("--list-languages", action="store_true", help="list target languages and exit")
+    p.add_argument("--list-languages", action="store_true",
+                   help="list the languages (targets, and which model hears each spoken one) and exit")
+    p.add_argument("--list-models", action="store_true",
+                   help="list the speech models with the languages each hears and exit")
     p.add_argument("--to", metavar="LANG", action="append",
                    help="target language (repeatable; name or ISO code), default es")
-    p.add_argument("--from", dest="source", metavar="LANG", help="spoken language (picks the speech model)")
-    p.add_argument("--speech-model", choices=SPEECH_MODEL_IDS, help="AssemblyAI streaming model")
+    p.add_argument("--from", dest="source", metavar="LANG",
+                   help="spoken language; picks the speech model that hears it (live words first)")
+    p.add_argument("--speech-model", choices=SPEECH_MODEL_IDS, metavar="ID",
+                   help="AssemblyAI streaming model: " + "; ".join(f"{m.id} ({m.label})" for m in SPEECH_MODELS)
+                   + f". Default {DEFAULT_SPEECH_MODEL}; --list-models lists every language each hears")
+    p.add_argument("--mode", choices=MODES,
+                   help="universal-3-5-pro only: min_latency (text sooner), balanced (the service's default) "
+                        "or max_accuracy")
     p.add_argument("--out", metavar="DIR", type=Path, help="sessions folder (default: under the user's data dir)")
     p.add_argument("--jsonl", action="store_true", help="headless: one JSON object per event on stdout")
     p.add_argument("--region", choices=REGION_IDS, help="AssemblyAI region for both services")
@@ -102,6 +121,8 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
             changes[name] = value
     if args.turn_detection:
         changes["turn_preset"] = args.turn_detection
+    if args.mode:
+        changes["mode"] = args.mode
     if args.keyterm:
         changes["keyterms"] = tuple(args.keyterm)
     if args.out is not None:
@@ -249,6 +270,26 @@ def list_devices(out: TextIO) -> int:
     return 0
 
 
+def list_languages(out: TextIO) -> None:
+    """Every language: a target for translation; as a spoken language, the model --from picks."""
+    out.write("Any of these can be a target (--to). "
+              "As the spoken language (--from), the model in brackets hears it.\n")
+    for lang in LANGUAGES:
+        heard = models_hearing(lang.code)
+        spoken = f"[--from: {model_for_language(lang.code)}]" if heard else "[not heard by any model]"
+        out.write(f"{lang.code:6s} {lang.label():40s} {spoken}\n")
+
+
+def list_models(out: TextIO) -> None:
+    for model in SPEECH_MODELS:
+        default = "  (default)" if model.id == DEFAULT_SPEECH_MODEL else ""
+        options = (("turn detection", model.turn_threshold or model.turn_silences), ("key terms", model.keyterms),
+                   ("language detection", model.language_detection), ("--mode", model.modes))
+        honours = [name for name, on in options if on]
+        out.write(f"{model.id}{default}\n  {model.label}\n  uses: {', '.join(honours) or 'none of the options'}\n"
+                  f"  hears: {model.heard_names()}\n")
+
+
 def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api_key: str | None,
                  out: TextIO | None = None, err: TextIO | None = None) -> int:
     from app.pipeline.factory import SessionRequest, build_session
@@ -267,6 +308,8 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
         for rec in recover_unfinished(store):
             err.write(f"Recovered an unfinished session ({rec.turns} turns, {rec.audio_seconds:.1f} s of audio) "
                       f"in {rec.folder}{': ' + rec.problem if rec.problem else ''}\n")
+        for note in validate(settings).unused:
+            err.write(f"note: {note}\n")
         listener = TerminalListener(settings.targets, jsonl=args.jsonl, out=out, err=err)
         request = SessionRequest(settings=settings, api_key=api_key, sessions_dir=paths.sessions_dir,
                                  input_file=args.input, realtime=not args.no_realtime)
@@ -310,8 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.list_languages:
-            for lang in LANGUAGES:
-                sys.stdout.write(f"{lang.code:6s} {lang.label()}\n")
+            list_languages(sys.stdout)
+            return 0
+        if args.list_models:
+            list_models(sys.stdout)
             return 0
         if args.list_devices:
             return list_devices(sys.stdout)

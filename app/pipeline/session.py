@@ -90,7 +90,8 @@ class LiveSession:
         self.transcript = Transcript()
         self._client_factory = client_factory
         self._rng = rng
-        self._assembler = TurnAssembler(format_turns=config.params.format_turns)
+        # None: the model always formats (u3 family), so no formatted copy is worth waiting for.
+        self._assembler = TurnAssembler(format_turns=bool(config.params.format_turns))
         self._assembly_lock = threading.Lock()
         self._queue = TranslationQueue(translator, config.targets, self._on_translation,
                                        source=config.source_language)

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from app.core.catalog import DEFAULT_SPEECH_MODEL, TURN_PRESETS, region
 from app.core.errors import ConfigError
 from app.core.units import SAMPLE_RATE
-from app.core.validate import check_keyterms, check_turn_preset
+from app.core.validate import check_keyterms, check_mode, check_turn_preset
 
 DEFAULT_URL = region("default").streaming_url
 ENCODINGS = ("pcm_s16le", "pcm_mulaw")
@@ -26,18 +26,22 @@ MAX_CHUNK_MS = 1000
 
 @dataclass(frozen=True)
 class StreamingParams:
-    """Every query parameter the client sends. ``None`` means "leave it to the service"."""
+    """Every query parameter the client sends. ``None`` (or empty) means "not sent: leave it to the
+    service". Which model honours which parameter is decided before this, by the session factory
+    from ``app.core.catalog``; this class only serialises and range-checks."""
 
     sample_rate: int = SAMPLE_RATE
     encoding: str = "pcm_s16le"
     speech_model: str = DEFAULT_SPEECH_MODEL
-    format_turns: bool = True
+    format_turns: bool | None = True
     turn_preset: str | None = None  # aggressive / balanced / conservative
     end_of_turn_confidence_threshold: float | None = None
     min_turn_silence: int | None = None
     max_turn_silence: int | None = None
     keyterms_prompt: tuple[str, ...] = ()
     language_detection: bool = False
+    language_codes: tuple[str, ...] = ()  # expected languages (u3 family), a JSON list on the wire
+    mode: str | None = None  # min_latency / balanced / max_accuracy (universal-3-5-pro)
     inactivity_timeout: int | None = None
 
     def query(self) -> dict[str, str]:
@@ -54,8 +58,9 @@ class StreamingParams:
             # Always sent: the spec marks it required and misspelled/missing params are silently
             # ignored by the service [protocol §6.11].
             "speech_model": self.speech_model,
-            "format_turns": _bool(self.format_turns),
         }
+        if self.format_turns is not None:
+            q["format_turns"] = _bool(self.format_turns)
         threshold = self.end_of_turn_confidence_threshold
         min_silence, max_silence = self.min_turn_silence, self.max_turn_silence
         check_turn_preset(self.turn_preset)
@@ -82,6 +87,14 @@ class StreamingParams:
             q["keyterms_prompt"] = json.dumps(list(terms), ensure_ascii=False)
         if self.language_detection:
             q["language_detection"] = "true"
+        if self.language_codes:
+            # A JSON list, as the SDKs send lists [protocol §1.4]; the service takes at most 10.
+            if len(self.language_codes) > 10:
+                raise ConfigError(f"At most 10 language codes can be sent, not {len(self.language_codes)}.")
+            q["language_codes"] = json.dumps(list(self.language_codes))
+        check_mode(self.mode)
+        if self.mode is not None:
+            q["mode"] = self.mode
         if self.inactivity_timeout is not None:
             if not 5 <= self.inactivity_timeout <= 3600:
                 raise ConfigError(f"inactivity_timeout must be 5-3600 seconds, not {self.inactivity_timeout}.")
