@@ -37,7 +37,16 @@ from app.pipeline.events import SessionListener, SessionState, SessionSummary
 from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, check_writable, new_session_folder
 from app.store.db import SessionStore
 from app.stt.client import LIVENESS_TIMEOUT_S, PING_INTERVAL_S, CloseInfo, StreamingClient
-from app.stt.protocol import Begin, ServerError, ServerMessage, StreamingParams, Termination, TurnMessage, build_url
+from app.stt.protocol import (
+    Begin,
+    ServerError,
+    ServerMessage,
+    ServerWarning,
+    StreamingParams,
+    Termination,
+    TurnMessage,
+    build_url,
+)
 from app.translate.gateway import Translator
 from app.translate.queue import TranslationQueue, TranslationUpdate
 
@@ -349,6 +358,8 @@ class LiveSession:
             self._dispatch(events)
         elif isinstance(msg, ServerError):
             log.warning("server error %s: %s", msg.code, msg.message)
+        elif isinstance(msg, ServerWarning):
+            log.warning("streaming service warning %s: %s", msg.code, msg.message)
         elif isinstance(msg, Begin):
             log.info("session began: %s", msg.id)
 

@@ -71,6 +71,7 @@ from app.stt.protocol import (
     ServerMessage,
     Termination,
     auth_headers,
+    configuration_differences,
     parse_message,
 )
 
@@ -186,7 +187,10 @@ class StreamingClient:
             raise cancelled_error()
         begin = self._wait_for_begin()
         self._ws.settimeout(None)  # from here on, stop()/abort() bound every wait
-        log.info("Streaming session %s started (model %s, expires_at %s)", begin.id, begin.model, begin.expires_at)
+        log.info("Streaming session %s started (model %s, mode %s, expires_at %s)", begin.id, begin.model,
+                 begin.mode, begin.expires_at)
+        for difference in configuration_differences(_query(self._url), begin):
+            log.warning("Streaming session %s: %s", begin.id, difference)
         return begin
 
     def _wait_for_begin(self) -> Begin:
@@ -498,10 +502,15 @@ def _redact(url: str) -> str:
     return _TOKEN.sub("***", url)
 
 
+def _query(url: str) -> dict[str, str]:
+    """The URL's query, last value of each name."""
+    return {name: values[-1] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
 def _sample_rate(url: str) -> int:
     try:
-        values = parse_qs(urlsplit(url).query).get("sample_rate")
-        rate = int(values[-1]) if values else SAMPLE_RATE
+        value = _query(url).get("sample_rate")
+        rate = int(value) if value else SAMPLE_RATE
     except ValueError:
         return SAMPLE_RATE
     return rate if rate > 0 else SAMPLE_RATE

@@ -134,7 +134,10 @@ class WireWord:
 class Begin:
     id: str
     expires_at: int | str | None
-    model: str | None = None  # Begin.configuration.model on newer servers
+    # Begin.configuration on newer servers: what the service applied [protocol §3.1, §9.7].
+    model: str | None = None
+    mode: str | None = None
+    api_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,14 +168,22 @@ class ServerError:
 
 
 @dataclass(frozen=True)
+class ServerWarning:
+    """``{"type":"Warning","warning_code":int,"warning":str}``: the session goes on; worth a log line."""
+
+    message: str
+    code: int | None = None
+
+
+@dataclass(frozen=True)
 class Ignored:
-    """A message this client does not use (unknown type, Warning, Heartbeat, ...)."""
+    """A message this client does not use (unknown type, SpeechStarted, Heartbeat, SpeakerRevision, ...)."""
 
     type: str
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
-ServerMessage = Begin | TurnMessage | Termination | ServerError | Ignored
+ServerMessage = Begin | TurnMessage | Termination | ServerError | ServerWarning | Ignored
 
 
 class MalformedMessage(ValueError):
@@ -193,10 +204,11 @@ def parse_message(text: str | bytes) -> ServerMessage:
         return ServerError(message=str(data.get("error")), code=_int_or_none(data.get("error_code")))
     if kind == "Begin":
         cfg = data.get("configuration")
-        model = cfg.get("model") if isinstance(cfg, dict) else None
+        cfg = cfg if isinstance(cfg, dict) else {}
         expires = data.get("expires_at")
         return Begin(id=str(data.get("id", "")), expires_at=expires if isinstance(expires, (int, str)) else None,
-                     model=model if isinstance(model, str) else None)
+                     model=_str_or_none(cfg.get("model")), mode=_str_or_none(cfg.get("mode")),
+                     api_version=_str_or_none(cfg.get("api_version")))
     if kind == "Turn":
         return _parse_turn(data)
     if kind == "Termination":
@@ -206,7 +218,23 @@ def parse_message(text: str | bytes) -> ServerMessage:
         )
     if kind == "Error":
         return ServerError(message=str(data.get("error", "")), code=_int_or_none(data.get("error_code")))
+    if kind == "Warning":
+        return ServerWarning(message=str(data.get("warning", "")), code=_int_or_none(data.get("warning_code")))
     return Ignored(type=str(kind), raw=data)
+
+
+def configuration_differences(query: dict[str, str], begin: Begin) -> list[str]:
+    """Where ``Begin.configuration`` says the service applied something other than what the query
+    asked for: a misspelt or unsupported parameter is ignored, not refused, so this is the only way
+    to notice [protocol §1.4, §6.10, §9.7]. Nothing to compare on servers without it."""
+    differences = []
+    asked_model = query.get("speech_model")
+    if begin.model is not None and asked_model is not None and begin.model != asked_model:
+        differences.append(f"asked for speech model {asked_model}, the service applied {begin.model}")
+    asked_mode = query.get("mode")
+    if begin.mode is not None and asked_mode is not None and begin.mode != asked_mode:
+        differences.append(f"asked for mode {asked_mode}, the service applied {begin.mode}")
+    return differences
 
 
 def _parse_turn(data: dict[str, Any]) -> TurnMessage:
@@ -245,6 +273,10 @@ def _parse_turn(data: dict[str, Any]) -> TurnMessage:
 
 def _str(v: Any) -> str:
     return v if isinstance(v, str) else ""
+
+
+def _str_or_none(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
 
 
 def _int(v: Any) -> int:
