@@ -78,8 +78,12 @@ class Recorder:
 def make_session(tmp: Path, *, stt_url: str, llm_url: str, input_wav: Path | None = None,
                  source: AudioSource | None = None, targets: tuple[str, ...] = ("es",),
                  store: SessionStore | None = None, reconnect: ReconnectPolicy = FAST_RECONNECT,
-                 format_turns: bool = True, key: str = KEY) -> tuple[LiveSession, Recorder]:
-    settings = Settings(targets=targets, streaming_url=stt_url, llm_url=llm_url, format_turns=format_turns)
+                 format_turns: bool = True, key: str = KEY, spoken: str | None = None,
+                 **settings_changes: object) -> tuple[LiveSession, Recorder]:
+    """A session on the fakes. ``spoken`` is the spoken language (``Settings.source``); other
+    ``settings_changes`` go into its ``Settings`` as they are (speech_model=..., mode=...)."""
+    settings = Settings(targets=targets, streaming_url=stt_url, llm_url=llm_url, format_turns=format_turns,
+                        source=spoken, **settings_changes)  # type: ignore[arg-type]
     request = SessionRequest(settings=settings, api_key=key, sessions_dir=tmp / "sessions",
                              input_file=input_wav, reconnect=reconnect)
     recorder = Recorder()

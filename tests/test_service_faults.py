@@ -14,6 +14,7 @@ from support.speech import make_speech_wav
 
 from app.core.errors import AuthError
 from app.pipeline.events import SessionState
+from app.store.db import SessionStore
 
 pytestmark = pytest.mark.realtime  # sessions at real time (the fast tier leaves them out)
 
@@ -104,3 +105,68 @@ def test_a_rejected_key_is_said_once_after_at_most_one_retry_and_nothing_is_lost
     assert rec.errors == [summary.error], "one message, no warnings before it"
     got = pcm_frames(summary.audio_path)
     assert pcm_frames(two_sentences).startswith(got) and (summary.folder / "transcript.json").exists()
+
+
+# --- per-model behaviour ---------------------------------------------------------------------------
+
+SONG = ["la la la la la la.", "Good morning everyone.", "Thank you, that is all."]
+
+
+@pytest.fixture(scope="module")
+def song_then_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_speech_wav(tmp_path_factory.mktemp("speech") / "song.wav", SONG, pause_s=1.0)
+
+
+@pytest.mark.timeout(60)
+def test_whisper_rt_silence_and_music_are_never_shown_stored_exported_or_translated(
+    song_then_speech: Path, tmp_path: Path
+) -> None:
+    script = ["[Music]", *SONG[1:]]  # what whisper-rt "hears": music, then two sentences
+    with FakeStreamingServer(api_key=KEY, script=script, whisper_silence_ms=600) as stt, \
+            FakeLlmGateway(api_key=KEY) as llm:
+        store = SessionStore(tmp_path / "sessions.db")
+        session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=song_then_speech,
+                                    store=store, speech_model="whisper-rt", format_turns=False)
+        summary = run_to_end(session, rec)
+        sent = [m["utterance"] for m in stt.connections[0].turns(final_only=True)]
+        asked = llm.chat_requests
+    assert "[Music]" in sent and "[ Silence] [ Silence]" in sent, "the fault was there"
+    spoken = ["good morning everyone", "thank you that is all"]
+    assert [t.text for t in rec.turns] == spoken and summary.turns == 2
+    assert all("silence" not in i.lower() and "music" not in i.lower() for i in rec.interims)
+    assert len(asked) == 2, "only speech is translated"
+    for export in summary.exports:
+        text = export.read_text(encoding="utf-8").lower()
+        assert "silence" not in text and "music" not in text, export.name
+    assert [t.text for t in store.load_transcript(session.session_id).turns()] == spoken
+    store.close()
+
+
+@pytest.mark.timeout(60)
+def test_universal_3_5_pro_gives_one_formatted_final_per_turn_and_words_in_its_pauses(
+    two_sentences: Path, tmp_path: Path
+) -> None:
+    with FakeStreamingServer(api_key=KEY, script=SENTENCES[:2]) as stt, FakeLlmGateway(api_key=KEY) as llm:
+        session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=two_sentences,
+                                    speech_model="universal-3-5-pro", spoken="en", mode="max_accuracy")
+        summary = run_to_end(session, rec)
+        [connection] = stt.connections
+    assert "format_turns" not in connection.query and "end_of_turn_confidence_threshold" not in connection.query
+    assert connection.params["mode"] == "max_accuracy" and connection.params["language_codes"] == ["en"]
+    assert any(m["type"] == "SpeechStarted" for m in connection.sent), "the u3 family's extra message is tolerated"
+    assert [t.text for t in rec.turns] == SENTENCES[:2] and all(t.formatted for t in rec.turns)
+    assert summary.translations_done == 2 and summary.error is None
+
+
+@pytest.mark.timeout(60)
+def test_a_formatted_copy_that_arrives_after_the_next_turn_started_is_never_a_second_turn(
+    two_sentences: Path, tmp_path: Path
+) -> None:
+    with FakeStreamingServer(api_key=KEY, script=SENTENCES[:2], late_formatted_copy=True) as stt, \
+            FakeLlmGateway(api_key=KEY) as llm:
+        session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=two_sentences)
+        summary = run_to_end(session, rec)
+        copies = [m for m in stt.connections[0].turns(final_only=True) if m["turn_is_formatted"]]
+    assert len(copies) == 2
+    assert summary.turns == 2 and summary.translations_done == 2
+    assert len({t.turn_order for t in rec.turns}) == 2
