@@ -144,9 +144,12 @@ def test_whisper_rt_silence_and_music_are_never_shown_stored_exported_or_transla
 
 @pytest.mark.timeout(60)
 def test_universal_3_5_pro_gives_one_formatted_final_per_turn_and_words_in_its_pauses(
-    two_sentences: Path, tmp_path: Path
+    two_sentences: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with FakeStreamingServer(api_key=KEY, script=SENTENCES[:2]) as stt, FakeLlmGateway(api_key=KEY) as llm:
+    # This server also applies another mode than the one asked, and warns about something.
+    with FakeStreamingServer(api_key=KEY, script=SENTENCES[:2], applied_mode="balanced",
+                             warnings=[(2001, "Speaker labels are not available in this region")]) as stt, \
+            FakeLlmGateway(api_key=KEY) as llm:
         session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=two_sentences,
                                     speech_model="universal-3-5-pro", spoken="en", mode="max_accuracy")
         summary = run_to_end(session, rec)
@@ -156,6 +159,9 @@ def test_universal_3_5_pro_gives_one_formatted_final_per_turn_and_words_in_its_p
     assert any(m["type"] == "SpeechStarted" for m in connection.sent), "the u3 family's extra message is tolerated"
     assert [t.text for t in rec.turns] == SENTENCES[:2] and all(t.formatted for t in rec.turns)
     assert summary.translations_done == 2 and summary.error is None
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("asked for mode max_accuracy, the service applied balanced" in m for m in logged)
+    assert any("warning 2001: Speaker labels are not available in this region" in m for m in logged)
 
 
 @pytest.mark.timeout(60)

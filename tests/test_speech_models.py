@@ -84,3 +84,17 @@ def test_settings_a_model_does_not_use_are_said_not_refused() -> None:
     )
     assert validate(EVERYTHING.with_changes(speech_model="universal-3-5-pro")).unused == (
         "universal-3-5-pro takes only the preset's pause lengths, not its confidence threshold.",)
+
+
+def test_a_model_the_service_did_not_apply_is_noticed_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    # Misspelt or unsupported parameters are ignored, not refused: Begin.configuration is the only
+    # place that says so [protocol §1.4, §9.7].
+    with FakeStreamingServer(KEY, applied_model="u3-rt-pro") as srv:
+        url = build_url(streaming_params(validate(Settings(speech_model="universal-3-5-pro"))), srv.url)
+        client = StreamingClient(url, KEY, on_message=lambda msg: None)
+        try:
+            begin = client.connect()
+        finally:
+            client.abort()
+    assert (begin.model, begin.mode, begin.api_version) == ("u3-rt-pro", "balanced", "2025-05-12")
+    assert "asked for speech model universal-3-5-pro, the service applied u3-rt-pro" in caplog.text
