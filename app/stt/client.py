@@ -13,20 +13,14 @@ Threads:
 - Started here: a sender thread ("stt-sender") that owns the outgoing frames: it re-cuts chunks into
   50-1000 ms frames (FrameBuffer, protocol §2.1), keeps them near real-time pace (§2.1, §6.4),
   sends the liveness pings and ``Terminate`` after the last frame; a liveness watchdog
-  ("stt-liveness", while ``run()`` reads); and, after ``stop()``, a timer ("stt-stop-deadline")
-  that closes the socket abruptly if the service has not finished in time. All have exited when
-  ``run()`` returns.
+  ("stt-liveness", ``app.stt.liveness``, while ``run()`` reads); and, after ``stop()``, a timer
+  ("stt-stop-deadline") that closes the socket abruptly if the service has not finished in time.
+  All have exited when ``run()`` returns.
 
-Liveness [protocol §9.1]: the service sends nothing while nobody speaks, so a dead network path
-(Wi-Fi change, sleep and resume, VPN reconnect, NAT timeout) looks like a quiet room until TCP
-gives up, minutes later. So whenever nothing has arrived for ``ping_interval_s`` the sender sends a
-WebSocket ping (the service answers with a pong, as every websocket server must; PYSDK relies on
-it with a 20 s keepalive), and the watchdog declares the connection dead when nothing at all,
-pongs included, has arrived for ``liveness_timeout_s``. It then closes the socket without a close
-frame and ``run()`` returns a ``CloseInfo`` with no code (a drop) and ``silent_for_s`` set. The
-watchdog never touches the send path: a send blocked on a dead socket holds websocket-client's
-send lock, so only the socket shutdown is guaranteed to get through. The service's opt-in
-``session_heartbeat`` is not used: pings work with every model and need nothing from the server.
+A dead network path [protocol §9.1]: the watchdog asks for a ping when the line has been quiet
+for ``ping_interval_s`` and gives up when nothing at all, pongs included, has arrived for
+``liveness_timeout_s``; the socket is then shut down without a close frame and ``run()`` returns
+a ``CloseInfo`` with no code (a drop) and ``silent_for_s`` set.
 
 The API key only ever travels in the ``Authorization`` header [protocol §1.2]; it is never put in
 the URL, a log line or an error message. How a session ended (``CloseInfo``) and the message for
@@ -51,6 +45,7 @@ import websocket
 from app.core.errors import StreamingError
 from app.core.units import SAMPLE_RATE
 from app.core.units import SAMPLE_WIDTH as BYTES_PER_SAMPLE
+from app.stt import liveness
 
 # CloseInfo and NO_STATUS_CLOSE are re-exported: callers import them from here, with the client.
 from app.stt.errors import NO_STATUS_CLOSE as NO_STATUS_CLOSE
@@ -80,12 +75,8 @@ log = logging.getLogger("app.stt")
 # After Termination the service closes at once; if its close frame is lost, stop waiting soon.
 CLOSE_AFTER_TERMINATION_S = 2.0
 SENDER_JOIN_S = 2.0
-# A dead path is noticed within LIVENESS_TIMEOUT_S + LIVENESS_CHECK_S (under the 10 s the README
-# promises); a ping goes out after PING_INTERVAL_S without a frame, so a live but quiet service has
-# answered three or four pings before the deadline, which tolerates a slow link.
-PING_INTERVAL_S = 2.0
-LIVENESS_TIMEOUT_S = 8.0
-LIVENESS_CHECK_S = 0.25
+PING_INTERVAL_S = liveness.PING_INTERVAL_S
+LIVENESS_TIMEOUT_S = liveness.TIMEOUT_S
 
 
 class StreamingClient:
@@ -132,10 +123,8 @@ class StreamingClient:
         self._stop_timeout = 5.0
         self._last_error: ServerError | None = None
         self._terminated = False
-        self._watchdog: threading.Thread | None = None
-        self._last_rx = time.monotonic()  # any frame at all, pongs included (reader thread writes)
-        self._last_ping_request = 0.0
-        self._ping_due = False
+        self._watch: liveness.LivenessWatch | None = None
+        self._ping_due = False  # the watchdog asked the sender for a ping
         self._silent_for_s: float | None = None
 
         self.begin: Begin | None = None
@@ -233,10 +222,11 @@ class StreamingClient:
             if self._state == "closed":  # abort() came between connect() and run()
                 return self._close_info(None, "")
             self._state = "running"
-            self._last_rx = time.monotonic()
             if self._liveness_timeout_s is not None:
-                self._watchdog = threading.Thread(target=self._watch_liveness, name="stt-liveness", daemon=True)
-                self._watchdog.start()
+                self._watch = liveness.LivenessWatch(ping_interval_s=self._ping_interval_s,
+                                                     timeout_s=self._liveness_timeout_s,
+                                                     request_ping=self._request_ping, on_dead=self._declare_dead)
+                self._watch.start()
         code: int | None = None
         reason = ""
         try:
@@ -256,7 +246,8 @@ class StreamingClient:
                 if not (self._aborted or self._terminated or self._silent_for_s is not None):
                     log.warning("Connection to the streaming service lost: %s", exc)
                 return None, ""
-            self._last_rx = time.monotonic()
+            if self._watch is not None:
+                self._watch.heard()
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 return _close_payload(frame.data)
             if opcode == websocket.ABNF.OPCODE_TEXT:
@@ -290,10 +281,10 @@ class StreamingClient:
         with self._wake:
             self._state = "closed"
             self._wake.notify_all()
-            sender, timer, watchdog = self._sender, self._stop_timer, self._watchdog
+            sender, timer, watch = self._sender, self._stop_timer, self._watch
         _ws_shutdown(self._ws)
-        if watchdog is not None and watchdog is not threading.current_thread():
-            watchdog.join(SENDER_JOIN_S)
+        if watch is not None:
+            watch.stop()
         if timer is not None:
             timer.cancel()
             if timer is not threading.current_thread():
@@ -316,28 +307,18 @@ class StreamingClient:
 
     # --- liveness watchdog thread ----------------------------------------------------------
 
-    def _watch_liveness(self) -> None:
-        """Ask the sender for a ping when the line has been quiet; declare the connection dead
-        when nothing has arrived for ``liveness_timeout_s`` (see the module docstring)."""
-        assert self._liveness_timeout_s is not None
-        timeout = self._liveness_timeout_s
-        check = min(LIVENESS_CHECK_S, timeout / 4)
+    def _request_ping(self) -> None:
         with self._wake:
-            while self._state != "closed" and not self._aborted:
-                now = time.monotonic()
-                idle = now - self._last_rx
-                if idle >= timeout:
-                    self._silent_for_s = idle
-                    break
-                if idle >= self._ping_interval_s and now - self._last_ping_request >= self._ping_interval_s:
-                    self._last_ping_request = now
-                    self._ping_due = True
-                    self._wake.notify_all()
-                self._wake.wait(check)
-            else:
+            self._ping_due = True
+            self._wake.notify_all()
+
+    def _declare_dead(self, silent_for_s: float) -> None:
+        with self._wake:
+            if self._state == "closed" or self._aborted:
                 return
+            self._silent_for_s = silent_for_s
         log.warning("Nothing received from the streaming service for %.1f s (pings unanswered); "
-                    "treating the connection as lost", self._silent_for_s)
+                    "treating the connection as lost", silent_for_s)
         _ws_abort(self._ws)  # no close frame: the path is dead, and a send could block forever
 
     # --- capture thread --------------------------------------------------------------------
