@@ -49,7 +49,7 @@ EXIT_CODES = """exit codes:
   3  the --input file cannot be used (missing, empty, not WAV, compressed)
   4  microphone problem (no microphone, unknown device, device unplugged)
   5  the sessions folder cannot be written, or the disk is full
-  6  the API key was rejected (close 1008 / HTTP 401)
+  6  the API key was rejected (HTTP 401, or a 1008 close twice in a row)
   7  the streaming service could not be reached or ended the session
  130 interrupted twice (Ctrl+C Ctrl+C): left without waiting for the last turn
 """
