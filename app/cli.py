@@ -28,7 +28,17 @@ from typing import Any, TextIO
 from platformdirs import user_data_dir, user_log_dir
 
 from app import __version__
-from app.core.catalog import DEFAULT_LLM_MODEL, REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
+from app.core.catalog import (
+    DEFAULT_LLM_MODEL,
+    DEFAULT_SPEECH_MODEL,
+    MODES,
+    REGION_IDS,
+    SPEECH_MODEL_IDS,
+    SPEECH_MODELS,
+    TURN_PRESETS,
+    model_for_language,
+    models_hearing,
+)
 from app.core.errors import AppError, ConfigError
 from app.core.languages import LANGUAGES
 from app.core.settings import Paths, Settings
@@ -46,7 +56,7 @@ EXIT_CODES = f"""exit codes:
   3  the --input file cannot be used (missing, empty, not WAV, compressed)
   4  microphone problem (no microphone, unknown device, device unplugged)
   5  the sessions folder cannot be written, or the disk is full
-  6  the API key was rejected (close 1008 / HTTP 401)
+  6  the API key was rejected (HTTP 401, or a 1008 close twice in a row)
   7  the streaming service ended the session with an error
   {EXIT_NOT_TRANSCRIBED}  recorded, but the streaming service could never be reached: nothing was transcribed
  {EXIT_QUIT} a second signal (Ctrl+C Ctrl+C): quit without waiting; open translations marked
@@ -84,11 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="transcribe a WAV recording instead of the microphone")
     p.add_argument("--device", metavar="NAME|INDEX", help="input device by name (or part of it) or index")
     p.add_argument("--list-devices", action="store_true", help="list input devices and exit")
-    p.add_argument("--list-languages", action="store_true", help="list target languages and exit")
+    p.add_argument("--list-languages", action="store_true",
+                   help="list the languages (targets, and which model hears each spoken one) and exit")
+    p.add_argument("--list-models", action="store_true",
+                   help="list the speech models with the languages each hears and exit")
     p.add_argument("--to", metavar="LANG", action="append",
                    help="target language (repeatable; name or ISO code), default es")
-    p.add_argument("--from", dest="source", metavar="LANG", help="spoken language (picks the speech model)")
-    p.add_argument("--speech-model", choices=SPEECH_MODEL_IDS, help="AssemblyAI streaming model")
+    p.add_argument("--from", dest="source", metavar="LANG",
+                   help="spoken language; picks the speech model that hears it (live words first)")
+    p.add_argument("--speech-model", choices=SPEECH_MODEL_IDS, metavar="ID",
+                   help="AssemblyAI streaming model: " + "; ".join(f"{m.id} ({m.label})" for m in SPEECH_MODELS)
+                   + f". Default {DEFAULT_SPEECH_MODEL}; --list-models lists every language each hears")
+    p.add_argument("--mode", choices=MODES,
+                   help="universal-3-5-pro only: min_latency (text sooner), balanced (the service's default) "
+                        "or max_accuracy")
     p.add_argument("--out", metavar="DIR", help="sessions folder (default: under the user's data dir)")
     p.add_argument("--jsonl", action="store_true", help="headless: one JSON object per event on stdout")
     p.add_argument("--region", choices=REGION_IDS, help="AssemblyAI region for both services")
@@ -123,6 +142,8 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
             changes[name] = value
     if args.turn_detection:
         changes["turn_preset"] = args.turn_detection
+    if args.mode:
+        changes["mode"] = args.mode
     if args.keyterm:
         changes["keyterms"] = tuple(args.keyterm)
     if args.out is not None:
@@ -344,6 +365,26 @@ def list_devices(out: OutputStream) -> int:
     return 0
 
 
+def list_languages(out: OutputStream) -> None:
+    """Every language: a target for translation; as a spoken language, the model --from picks."""
+    out.write("Any of these can be a target (--to). "
+              "As the spoken language (--from), the model in brackets hears it.\n")
+    for lang in LANGUAGES:
+        heard = models_hearing(lang.code)
+        spoken = f"[--from: {model_for_language(lang.code)}]" if heard else "[not heard by any model]"
+        out.write(f"{lang.code:6s} {lang.label():40s} {spoken}\n")
+
+
+def list_models(out: OutputStream) -> None:
+    for model in SPEECH_MODELS:
+        default = "  (default)" if model.id == DEFAULT_SPEECH_MODEL else ""
+        options = (("turn detection", model.turn_threshold or model.turn_silences), ("key terms", model.keyterms),
+                   ("language detection", model.language_detection), ("--mode", model.modes))
+        honours = [name for name, on in options if on]
+        out.write(f"{model.id}{default}\n  {model.label}\n  uses: {', '.join(honours) or 'none of the options'}\n"
+                  f"  hears: {model.heard_names()}\n")
+
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 QUIT_WAIT_S = 3.0  # after a second signal the session ends in well under a second; never hang here
 
@@ -394,6 +435,8 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
         for rec in recover_unfinished(store):
             listener.say(f"Recovered an unfinished session ({rec.turns} turns, {rec.audio_seconds:.1f} s of audio) "
                          f"in {rec.folder}{': ' + rec.problem if rec.problem else ''}")
+        for note in validate(settings).unused:
+            listener.say(f"note: {note}")
         request = SessionRequest(settings=settings, api_key=api_key, sessions_dir=paths.sessions_dir,
                                  input_file=args.input, realtime=not args.no_realtime)
         built = build_session(request, listener, store=store)
@@ -428,9 +471,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.list_languages:
-            out = OutputStream(sys.stdout)
-            for lang in LANGUAGES:
-                out.write(f"{lang.code:6s} {lang.label()}\n")
+            list_languages(OutputStream(sys.stdout))
+            return 0
+        if args.list_models:
+            list_models(OutputStream(sys.stdout))
             return 0
         if args.list_devices:
             return list_devices(OutputStream(sys.stdout))

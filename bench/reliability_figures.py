@@ -4,7 +4,9 @@
    transcribed, how many fell in gap markers, how long the gaps were, duplicates;
 2. the LLM failing its first three calls: were all turns translated, in order, and how much later;
 3. kill -9 mid-session: how much audio the recovered WAV lacks versus what the service had heard,
-   and how many final turns came back.
+   and how many final turns came back;
+4. a network path that dies mid-sentence without a close (the TCP relay stops forwarding), with
+   the default liveness timings: how long until a new session is open, the gap, what came after.
 
     .venv/bin/python bench/reliability_figures.py
 
@@ -19,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import wave
 from pathlib import Path
 
@@ -26,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
 from fakes.llm_server import FakeLlmGateway  # noqa: E402
+from fakes.relay import TcpRelay  # noqa: E402
 from fakes.streaming_server import FakeStreamingServer, Fault  # noqa: E402
 from session_rig import KEY, make_session, pcm_frames, run_to_end, speech_segments  # noqa: E402
 from support.speech import make_speech_wav  # noqa: E402
@@ -116,6 +120,29 @@ def kill9(tmp: Path, speech: Path) -> dict[str, object]:
     }
 
 
+def dead_path(tmp: Path, speech: Path) -> dict[str, object]:
+    stalled_at: list[float] = []
+    with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, TcpRelay(stt.port) as relay, \
+            FakeLlmGateway(api_key=KEY) as llm:
+        session, rec = make_session(tmp, stt_url=relay.ws_url(), llm_url=llm.base_url, input_wav=speech)
+
+        def die_mid_sentence() -> None:
+            stt.wait_for_sent(lambda m: m.get("type") == "Turn" and m["turn_order"] == 2, timeout=60)
+            relay.stall()
+            stalled_at.append(time.monotonic())
+
+        summary = run_to_end(session, rec, timeout=120, during=die_mid_sentence)
+        reopened = stt.connections[1].opened_at if len(stt.connections) > 1 else None
+    gaps = session.transcript.gaps()
+    return {
+        "stall_to_new_session_s": round(reopened - stalled_at[0], 2) if reopened is not None else None,
+        "reconnects": summary.reconnects,
+        "gap_s": round(sum(g.end_ms - g.start_ms for g in gaps) / 1000, 2),
+        "turns_after_reconnect": sum(t.segment > 0 for t in session.transcript.turns()),
+        "wav_identical": pcm_frames(summary.audio_path) == pcm_frames(speech),
+    }
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -125,6 +152,7 @@ def main() -> int:
             "five drops": drops(tmp / "a", speech),
             "LLM fails first 3 calls": llm_failures(tmp / "b", short),
             "kill -9 after 3 turns": kill9(tmp / "c", speech),
+            "network path dies mid-sentence": dead_path(tmp / "d", speech),
         }
     print("| scenario | figures |\n|---|---|")
     for name, figures in results.items():

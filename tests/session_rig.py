@@ -6,6 +6,7 @@ from __future__ import annotations
 import array
 import threading
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,8 +78,12 @@ class Recorder:
 def make_session(tmp: Path, *, stt_url: str, llm_url: str, input_wav: Path | None = None,
                  source: AudioSource | None = None, targets: tuple[str, ...] = ("es",),
                  store: SessionStore | None = None, reconnect: ReconnectPolicy = FAST_RECONNECT,
-                 format_turns: bool = True, key: str = KEY) -> tuple[LiveSession, Recorder]:
-    settings = Settings(targets=targets, streaming_url=stt_url, llm_url=llm_url, format_turns=format_turns)
+                 format_turns: bool = True, key: str = KEY, spoken: str | None = None,
+                 **settings_changes: object) -> tuple[LiveSession, Recorder]:
+    """A session on the fakes. ``spoken`` is the spoken language (``Settings.source``); other
+    ``settings_changes`` go into its ``Settings`` as they are (speech_model=..., mode=...)."""
+    settings = Settings(targets=targets, streaming_url=stt_url, llm_url=llm_url, format_turns=format_turns,
+                        source=spoken, **settings_changes)  # type: ignore[arg-type]
     request = SessionRequest(settings=settings, api_key=key, sessions_dir=tmp / "sessions",
                              input_file=input_wav, reconnect=reconnect)
     recorder = Recorder()
@@ -88,9 +93,14 @@ def make_session(tmp: Path, *, stt_url: str, llm_url: str, input_wav: Path | Non
     return session, recorder
 
 
-def run_to_end(session: LiveSession, recorder: Recorder, timeout: float = 90.0) -> SessionSummary:
+def run_to_end(session: LiveSession, recorder: Recorder, timeout: float = 90.0,
+               during: Callable[[], None] | None = None) -> SessionSummary:
+    """Run the session on its threads until it ends; ``during`` runs on the test thread meanwhile
+    (to inject a fault at a chosen moment)."""
     session.prepare()
     capture, streaming = session.start_threads()
+    if during is not None:
+        during()
     assert recorder.ended.wait(timeout), "the session did not end"
     capture.join(10)
     streaming.join(10)

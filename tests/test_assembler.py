@@ -127,3 +127,40 @@ def test_each_final_clears_the_interim_line_first() -> None:
     events = asm.on_message(eot(0, "done", formatted=False))
     assert isinstance(events[0], InterimChanged) and events[0].text == ""
     assert isinstance(events[1], TurnFinalized)
+
+
+# --- non-speech is not a turn [protocol §9.5] --------------------------------------------------------
+
+
+def whisper_final(order: int, transcript: str, utterance: str, texts: tuple[str, ...]) -> TurnMessage:
+    return TurnMessage(turn_order=order, end_of_turn=True, turn_is_formatted=False, transcript=transcript,
+                       utterance=utterance, words=words(*[(t, 6300 + i * 40, True) for i, t in enumerate(texts)]))
+
+
+def test_whisper_silence_and_music_finals_are_not_turns() -> None:
+    asm = TurnAssembler(format_turns=False)
+    events = asm.on_message(whisper_final(1, " silence  silence", "[ Silence] [ Silence]", ("", "silence")))
+    events += asm.on_message(whisper_final(2, " music", "[Music]", ("", "music")))
+    events += asm.on_message(whisper_final(3, " música", "[Música]", ("", "música")))
+    assert finals(events) == [] and asm.non_speech_ignored == 3
+    assert [e.text for e in events if isinstance(e, InterimChanged)] == ["", "", ""], "each clears the live line"
+    [turn] = finals(asm.on_message(eot(4, "buenos días", formatted=False)))
+    assert turn.index == 0 and turn.text == "buenos días", "real speech after them is the first turn"
+
+
+def test_a_non_speech_turn_is_recognised_by_an_utterance_from_an_earlier_message_of_the_turn() -> None:
+    asm = TurnAssembler(format_turns=True, clock=FakeClock())
+    early = TurnMessage(turn_order=0, end_of_turn=False, turn_is_formatted=False, transcript=" music",
+                        utterance="[Music]", words=words(("music", 0, True)))
+    asm.on_message(early)
+    held = asm.on_message(whisper_final(0, " music", "", ("", "music")))
+    copy = TurnMessage(turn_order=0, end_of_turn=True, turn_is_formatted=True, transcript="Music.", utterance="")
+    assert finals(held + asm.on_message(copy) + asm.flush()) == []
+
+
+def test_tags_stay_out_of_the_live_line_and_out_of_a_spoken_turn() -> None:
+    asm = TurnAssembler(format_turns=False)
+    [live] = asm.on_message(partial(0, ["hello", "[Music]"], "there"))
+    assert live.text == "hello there" and live.final_part == "hello"
+    [_, done] = asm.on_message(eot(0, "hello [Music] there", formatted=False))
+    assert done.turn.text == "hello there" and [w.text for w in done.turn.words] == ["hello", "there"]

@@ -21,6 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 pytestmark = pytest.mark.timeout(30)
 KEY = "test-key"
 QUERY = "sample_rate=16000&encoding=pcm_s16le&speech_model=universal-streaming-english"
+MULTI = QUERY.replace("universal-streaming-english", "universal-streaming-multilingual")
 FAST = 1e9  # max_lead_s that switches the rate check off
 
 
@@ -273,7 +274,7 @@ def test_inline_mode_sends_one_formatted_final_per_turn() -> None:
 
 def test_without_format_turns_there_is_one_unformatted_final() -> None:
     with FakeStreamingServer(KEY, ["Hi, Sonny."], max_lead_s=FAST) as srv, \
-            client(srv, QUERY + "&format_turns=False&language_detection=true") as ws:
+            client(srv, MULTI + "&format_turns=False&language_detection=true") as ws:
         recv_json(ws)
         send_frames(ws, utterances(600))
         ws.send('{"type":"Terminate"}')

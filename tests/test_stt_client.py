@@ -82,12 +82,12 @@ def make_client(srv: FakeStreamingServer, inbox: Inbox | None = None, key: str =
 
 
 def client_threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if t.name in ("stt-sender", "stt-stop-deadline")}
+    return {t for t in threading.enumerate() if t.name in ("stt-sender", "stt-stop-deadline", "stt-liveness")}
 
 
 @pytest.fixture(autouse=True)
 def no_client_threads_left() -> Iterator[None]:
-    """Every test must leave no sender or stop-timer thread behind (bounded wait, then fail)."""
+    """Every test must leave no sender, watchdog or stop-timer thread behind (bounded wait, then fail)."""
     before = client_threads()
     yield
     started = client_threads() - before
@@ -178,7 +178,7 @@ def test_audio_given_faster_than_real_time_is_paced_so_the_service_accepts_it() 
 
 def test_unknown_and_malformed_server_frames_are_skipped(caplog: pytest.LogCaptureFixture) -> None:
     inbox = Inbox()
-    junk = ["not json", "[1,2]", '{"type":"Turn","turn_order":"x"}', '{"type":"Warning","warning":"w"}']
+    junk = ["not json", "[1,2]", '{"type":"Turn","turn_order":"x"}', '{"type":"Heartbeat","realtime_factor":1}']
     with FakeStreamingServer(KEY, after_begin=junk) as srv:
         client = make_client(srv, inbox)
         client.connect()

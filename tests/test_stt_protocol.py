@@ -191,6 +191,23 @@ def test_begin_with_int_expiry_and_configuration() -> None:
     assert msg == Begin(id="de5d", expires_at=1759796682, model="u3-rt-pro")
 
 
+def test_begin_configuration_is_read_whole_and_compared_with_what_was_asked() -> None:
+    msg = parse_message(json.dumps({"id": "b", "expires_at": 1, "type": "Begin", "configuration": {
+        "model": "u3-rt-pro", "mode": "balanced", "api_version": "2025-05-12", "later": {"x": 1}}}))
+    assert msg == Begin(id="b", expires_at=1, model="u3-rt-pro", mode="balanced", api_version="2025-05-12")
+    asked = {"speech_model": "universal-3-5-pro", "mode": "max_accuracy"}
+    assert protocol.configuration_differences(asked, msg) == [
+        "asked for speech model universal-3-5-pro, the service applied u3-rt-pro",
+        "asked for mode max_accuracy, the service applied balanced"]
+    assert protocol.configuration_differences({"speech_model": "u3-rt-pro"}, msg) == [], "no mode asked: none compared"
+    assert protocol.configuration_differences(asked, Begin(id="old", expires_at=1)) == [], "older servers: nothing"
+
+
+def test_a_warning_is_its_own_message_not_an_error() -> None:
+    assert parse_message('{"warning":"Keyterms are not supported","warning_code":1001,"type":"Warning"}') == \
+        protocol.ServerWarning("Keyterms are not supported", 1001)
+
+
 def test_begin_with_iso_string_expiry_from_the_launch_spec() -> None:
     msg = parse_message('{"type":"Begin","id":"x","expires_at":"2025-06-01T12:00:00Z"}')
     assert msg == Begin(id="x", expires_at="2025-06-01T12:00:00Z", model=None)
@@ -243,7 +260,7 @@ def test_bare_error_object_from_older_servers_is_a_server_error() -> None:
         ServerError(message="Session Cancelled: An error occurred", code=None)
 
 
-@pytest.mark.parametrize("kind", ["Warning", "Heartbeat", "SpeechStarted", "SpeakerRevision", "Martian"])
+@pytest.mark.parametrize("kind", ["Heartbeat", "SpeechStarted", "SpeakerRevision", "Martian"])
 def test_unknown_and_unused_types_are_ignored_not_fatal(kind: str) -> None:
     msg = parse_message(json.dumps({"type": kind, "x": 1}))
     assert isinstance(msg, Ignored) and msg.type == kind

@@ -476,6 +476,8 @@ def test_abandon_from_another_thread_ends_close_at_once_with_every_open_cell_mar
     assert queue.close(timeout=None) is False
     assert time.monotonic() - started < 3
     release.set()
+    for thread in translate_threads():
+        thread.join(WAIT)
     by_language = {code: [u.index for u in updates.all if u.translation.language == code] for code in ("de", "es")}
     assert by_language == {"de": [0, 1, 2, 3], "es": [0, 1, 2, 3]}
     assert all(u.translation.status is FAILED for u in updates.all)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes.streaming_server import FakeStreamingServer
+from fakes.streaming_server import INCORRECT_PADDING, FakeStreamingServer, Fault
+from PySide6.QtCore import Qt
 from ui_support import build_window, ini_settings, memory_keyring, qt_hygiene  # noqa: F401 - autouse fixture
 
 from app.core.errors import AuthError
@@ -25,7 +26,8 @@ def test_every_setting_survives_a_round_trip_through_the_settings_file(tmp_path)
     chosen = Settings(targets=("de",), source="es", speech_model="universal-streaming-multilingual",
                       device="USB Headset, Mono", region="eu", streaming_url="wss://example.test/v3/ws",
                       llm_url="https://llm.example.test/v1", llm_model="claude-haiku-4-5-20251001",
-                      format_turns=False, turn_preset="conservative", keyterms=("Kubernetes", "Acme, Inc."),
+                      format_turns=False, turn_preset="conservative", mode="max_accuracy",
+                      keyterms=("Kubernetes", "Acme, Inc."),
                       sessions_dir=tmp_path / "my sessions", font_size=18)
     QtSettingsStore(ini_settings(ini)).save(chosen)
     assert QtSettingsStore(ini_settings(ini)).load() == chosen
@@ -114,6 +116,20 @@ def test_the_dialog_refuses_a_url_that_cannot_work_and_says_why(qtbot, tmp_path)
     assert dialog.entered_key() is None, "an untouched key field is not a new key"
 
 
+def test_the_accuracy_mode_picker_applies_to_universal_3_5_pro_only(qtbot, tmp_path) -> None:
+    dialog = SettingsDialog(Settings(mode="min_latency"), KeyStatus(None, "none", True), keyring_available=True,
+                            default_sessions_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    assert dialog.mode.currentData() == "min_latency" and not dialog.mode.isEnabled(), "the default model has no mode"
+    dialog.speech_model.setCurrentIndex(dialog.speech_model.findData("universal-3-5-pro"))
+    assert dialog.mode.isEnabled()
+    dialog.mode.setCurrentIndex(dialog.mode.findData("max_accuracy"))
+    result = dialog.result_settings()
+    assert (result.speech_model, result.mode) == ("universal-3-5-pro", "max_accuracy")
+    tip = dialog.speech_model.itemData(dialog.speech_model.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+    assert "Hebrew" in tip and "Japanese" in tip, "each model's item lists the languages it hears"
+
+
 def test_test_key_runs_off_the_gui_thread_and_shows_the_answer(qtbot, tmp_path) -> None:
     import threading
 
@@ -144,7 +160,15 @@ def test_check_key_against_the_fake_service_accepts_the_key_and_rejects_a_wrong_
         assert check_key("right-key", server.url, "default") == KEY_ACCEPTED
         with pytest.raises(AuthError) as rejected:
             check_key("wrong-key", server.url, "default")
+        assert [c.close_code for c in server.connections[1:]] == [1008, 1008], "a 1008 is tried twice"
     assert "wrong-key" not in rejected.value.message
+
+
+def test_check_key_does_not_call_a_valid_key_rejected_on_one_transient_1008() -> None:
+    with FakeStreamingServer(api_key="right-key", faults=[Fault(reject=1008, reject_reason=INCORRECT_PADDING)]) as server:
+        assert check_key("right-key", server.url, "default") == KEY_ACCEPTED
+        first, second = server.connections
+        assert first.close_code == 1008 and second.session_id is not None  # the retry got a Begin
 
 
 def test_command_line_presets_apply_to_this_run_but_are_not_saved(qtbot, tmp_path) -> None:

@@ -339,3 +339,15 @@ def test_the_window_refuses_what_the_command_line_refuses_in_the_same_words(qtbo
     said = capsys.readouterr().err.removeprefix("error: ").strip()
     assert code == 2 and "only hears English, but the spoken language is French" in said
     assert said in box.text() + " " + box.informativeText()
+
+
+def test_the_spoken_language_comes_first_and_picks_a_model_that_hears_it(qtbot, tmp_path) -> None:
+    parts = build_window(qtbot, tmp_path)
+    controls = parts.window.controls
+    pick = controls.source
+    assert pick.findData("ja") > 0 and pick.findData("ko") > 0, "every language some model hears is offered"
+    for code, model in (("fr", "universal-streaming-multilingual"), ("ja", "universal-3-5-pro"),
+                        ("ko", "whisper-rt"), ("en", "whisper-rt")):  # a model that still hears it is kept
+        pick.setCurrentIndex(pick.findData(code))
+        assert controls.model.currentData() == model, code
+    assert parts.window.settings.speech_model == "whisper-rt" and parts.window.settings.source == "en"

@@ -21,11 +21,11 @@ def test_an_english_only_model_with_a_french_source_is_refused_with_the_models_t
         validate(Settings(source="fr", speech_model=ENGLISH_ONLY))
     assert info.value.message == (
         "The speech model universal-streaming-english only hears English, but the spoken language is French. "
-        "Choose a model that hears French: universal-streaming-multilingual, whisper-rt, u3-rt-pro.")
+        "Choose a model that hears French: universal-streaming-multilingual, universal-3-5-pro, u3-rt-pro, whisper-rt.")
 
 
-@pytest.mark.parametrize(("source", "model"), [("fr", "universal-streaming-multilingual"), ("ja", "whisper-rt"),
-                                               ("English", ENGLISH_ONLY), (None, ENGLISH_ONLY)])
+@pytest.mark.parametrize(("source", "model"), [("fr", "universal-streaming-multilingual"), ("ja", "universal-3-5-pro"),
+                                               ("ko", "whisper-rt"), ("English", ENGLISH_ONLY), (None, ENGLISH_ONLY)])
 def test_without_an_explicit_model_the_spoken_language_picks_one_that_hears_it(source: str | None, model: str) -> None:
     plan = validate(Settings(source=source), explicit_model=False)
     assert plan.model.id == model and plan.model.hears(plan.source.code if plan.source else "en")
@@ -43,6 +43,8 @@ def test_names_become_codes_and_a_target_given_twice_is_translated_once() -> Non
     ({"targets": ("klingon",)}, "Unknown language 'klingon'"),
     ({"speech_model": "nova-9"}, "Unknown speech model 'nova-9'"),
     ({"turn_preset": "sleepy"}, "Unknown turn-detection preset 'sleepy'"),
+    ({"mode": "fastest"}, "Unknown accuracy mode 'fastest'"),
+    ({"source": "ga"}, "No speech model hears Irish"),
     ({"keyterms": tuple(f"t{i}" for i in range(101))}, "At most 100 key terms"),
     ({"keyterms": ("x" * 51,)}, "at most 50 characters"),
     ({"region": "mars"}, "Unknown region 'mars'"),
@@ -72,7 +74,8 @@ def test_every_model_lists_the_languages_it_hears_and_the_pickers_agree() -> Non
     assert model_for_language("de") == "universal-streaming-multilingual"
     assert model_for_source("fr", ENGLISH_ONLY) == "universal-streaming-multilingual"
     assert model_for_source("fr", "u3-rt-pro") == "u3-rt-pro", "a model that hears it is kept"
-    assert model_for_source("ja", "universal-streaming-multilingual") == "whisper-rt"
+    assert model_for_source("ja", "universal-streaming-multilingual") == "universal-3-5-pro"
+    assert model_for_source("ko", "universal-3-5-pro") == "whisper-rt"
 
 
 def test_language_names_never_raise_for_a_code_the_table_does_not_know() -> None:

@@ -13,12 +13,20 @@ when a new ``turn_order`` starts, on ``Termination``/disconnect, or after ``hold
 Interim text is built from ``words`` (finalized words plus the non-final tail), because the first
 partials of a turn carry ``transcript: ""``.
 
+Non-speech is not a turn [protocol §9.5]: whisper-rt sends silence and music as finals whose
+``utterance`` holds only bracketed tags (``"[ Silence] [ Silence]"``, ``"[Music]"``) while
+``transcript`` holds their bare words (``" silence  silence"``). Such a final is dropped here, so it
+is never shown, stored, exported or translated; tags are also kept out of the interim text and out
+of a real turn's text. The utterance may ride on an earlier message of the turn than its final
+(§3.4), so the last one seen for the turn in progress is remembered.
+
 ``turn_order`` restarts at 0 on every connection, so turns are keyed by (segment, turn_order),
 and word times (ms from the start of that connection's audio) are shifted by ``offset_ms``, the
 session-audio position where the connection's audio began, so they point into the session WAV.
 """
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +35,20 @@ from typing import Protocol
 from app.core.transcript import Turn, Word
 
 DEFAULT_HOLD_TIMEOUT_S = 1.5
+_TAG = re.compile(r"\[[^\]]*\]")  # a non-speech tag: "[Music]", "[ Silence]", "[Música]"
+_SPACES = re.compile(r"\s+")
+
+
+def without_tags(text: str) -> str:
+    """``text`` without bracketed non-speech tags, spaces tidied."""
+    return _SPACES.sub(" ", _TAG.sub(" ", text)).strip()
+
+
+def is_non_speech(transcript: str, utterance: str) -> bool:
+    """True for a whisper-rt final that is silence or music, not speech [protocol §9.5]: its
+    utterance (or, lacking one, its transcript) is bracketed tags and nothing else."""
+    shown = utterance if utterance.strip() else transcript
+    return _TAG.search(shown) is not None and not without_tags(shown).strip(" .,;:!?-—")
 
 
 # Structural types, so core stays below stt (app.stt.protocol.TurnMessage satisfies them).
@@ -52,6 +74,8 @@ class TurnMessage(Protocol):
     def turn_is_formatted(self) -> bool: ...
     @property
     def transcript(self) -> str: ...
+    @property
+    def utterance(self) -> str: ...
     @property
     def words(self) -> Sequence[WordLike]: ...
     @property
@@ -99,7 +123,9 @@ class TurnAssembler:
         self._held: TurnMessage | None = None
         self._held_since = 0.0
         self._last_end_ms = 0
+        self._utterance: tuple[tuple[int, int], str] | None = None  # the turn in progress's last utterance
         self.duplicates_ignored = 0
+        self.non_speech_ignored = 0
 
     @property
     def next_index(self) -> int:
@@ -122,6 +148,8 @@ class TurnAssembler:
             # The late formatted copy of a turn already finalized (or a repeat): never twice.
             self.duplicates_ignored += 1
             return events
+        if msg.utterance.strip():
+            self._utterance = (key, msg.utterance)
         if not msg.end_of_turn:
             events.append(self._interim(msg))
             return events
@@ -147,23 +175,29 @@ class TurnAssembler:
 
     def _interim(self, msg: TurnMessage) -> InterimChanged:
         if msg.words:
-            final_part = " ".join(w.text for w in msg.words if w.word_is_final)
-            tail = " ".join(w.text for w in msg.words if not w.word_is_final)
+            final_part = without_tags(" ".join(w.text for w in msg.words if w.word_is_final))
+            tail = without_tags(" ".join(w.text for w in msg.words if not w.word_is_final))
         else:
-            final_part, tail = msg.transcript, ""
+            final_part, tail = without_tags(msg.transcript), ""
         text = " ".join(p for p in (final_part, tail) if p)
         return InterimChanged(self._segment, msg.turn_order, text, final_part, tail)
 
     def _finalize(self, msg: TurnMessage) -> list[AssemblerEvent]:
         self._held = None
-        self._finalized.add((self._segment, msg.turn_order))
-        text = msg.transcript.strip() or " ".join(w.text for w in msg.words).strip()
+        key = (self._segment, msg.turn_order)
+        self._finalized.add(key)
+        remembered = self._utterance[1] if self._utterance is not None and self._utterance[0] == key else ""
+        self._utterance = None
         clear = InterimChanged(self._segment, msg.turn_order, "", "", "")
+        if is_non_speech(msg.transcript, msg.utterance or remembered):
+            self.non_speech_ignored += 1
+            return [clear]  # silence or music: not a turn
+        text = without_tags(msg.transcript) or without_tags(" ".join(w.text for w in msg.words))
         if not text:
             return [clear]  # a turn of noise: nothing to show or translate
         words = [
             Word(w.text, w.start + self._offset_ms, w.end + self._offset_ms, w.confidence, w.word_is_final)
-            for w in msg.words
+            for w in msg.words if without_tags(w.text)
         ]
         if words:
             start_ms, end_ms = words[0].start_ms, max(w.end_ms for w in words)

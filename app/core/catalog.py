@@ -10,34 +10,96 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.core.errors import ConfigError
+from app.core.languages import language_name
 
 
 @dataclass(frozen=True)
 class SpeechModel:
+    """One streaming model: the languages it hears and the query parameters it honours. Each flag
+    is one parameter (or group); ``app.pipeline.factory.streaming_params`` sends a parameter only
+    to the models whose flag is set [protocol §1.4, §1.5, §9.3, §9.4]."""
+
     id: str  # the ``speech_model`` query value
-    label: str  # a few words for a picker
-    languages: tuple[str, ...] | None  # ISO codes it hears; None: any language (it detects)
-    turn_presets: bool = True  # honours end_of_turn_confidence_threshold / min / max_turn_silence
-    keyterms: bool = True  # honours keyterms_prompt
-    language_detection: bool = False  # can report each turn's language (language_detection=true)
+    title: str  # the model's name for people
+    note: str  # what it is good at, a few words
+    languages: tuple[str, ...]  # base ISO codes it hears
+    turn_threshold: bool = False  # end_of_turn_confidence_threshold (universal-streaming only)
+    turn_silences: bool = False  # min_turn_silence / max_turn_silence
+    keyterms: bool = False  # keyterms_prompt
+    language_detection: bool = False  # language_detection=true: each turn's language_code
+    language_codes: bool = False  # language_codes: steer towards the expected language(s)
+    modes: bool = False  # mode = min_latency / balanced / max_accuracy
+    format_turns: bool = True  # format_turns (the u3 family always formats: not applicable)
+    live_words: bool = True  # partial words while the speaker talks (the u3 family: only in pauses)
 
     def hears(self, code: str) -> bool:
         base = code.split("-")[0].lower()
-        return self.languages is None or base in self.languages
+        return _SAME_LANGUAGE.get(base, base) in self.languages
+
+    @property
+    def label(self) -> str:
+        """For a picker: the name, the languages it hears, and what it is good at."""
+        heard = " ".join(self.languages) if len(self.languages) <= 6 else f"{len(self.languages)} languages"
+        return f"{self.title} · {heard} · {self.note}"
+
+    def heard_names(self) -> str:
+        """Every language it hears, by name, for a tooltip or ``--list-models``."""
+        return ", ".join(sorted(language_name(code) for code in self.languages))
 
 
 SIX_LANGUAGES = ("en", "es", "fr", "de", "it", "pt")
+# universal-3-5-pro [protocol §9.3: PYSDK 2080c80, 2026-06-29].
+U35_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "tr", "nl", "sv", "no", "da", "fi", "hi", "vi", "ar", "he",
+                 "ja", "zh")
+# whisper-rt, from its docs page (whisper-multilingual-streaming.mdx).
+WHISPER_LANGUAGES = (
+    "af", "am", "ar", "as", "az", "ba", "be", "bg", "bn", "bo", "br", "bs", "ca", "cs", "cy", "da", "de", "el", "en",
+    "es", "et", "eu", "fa", "fi", "fo", "fr", "gl", "gu", "ha", "haw", "he", "hi", "hr", "ht", "hu", "hy", "id", "is",
+    "it", "ja", "jw", "ka", "kk", "km", "kn", "ko", "la", "lb", "ln", "lo", "lt", "lv", "mg", "mi", "mk", "ml", "mn",
+    "mr", "ms", "mt", "my", "ne", "nl", "nn", "no", "oc", "pa", "pl", "ps", "pt", "ro", "ru", "sa", "sd", "si", "sk",
+    "sl", "sn", "so", "sq", "sr", "su", "sv", "sw", "ta", "te", "tg", "th", "tk", "tl", "tr", "tt", "uk", "ur", "uz",
+    "vi", "yi", "yo", "yue", "zh",
+)
+_SAME_LANGUAGE = {"fil": "tl"}  # the language table's Filipino is whisper's Tagalog
 
+# What each honours [protocol §9.4]: the three turn-detection parameters are for the universal-
+# streaming models; the u3 family honours the two silences, not the threshold, and always formats;
+# keyterms go to u3-rt-pro, english and multilingual, not whisper-rt; language_detection to
+# multilingual, whisper-rt and the u3 family. ASSUMED for universal-3-5-pro, which no source
+# describes on its own: it behaves as the u3 family (LiveKit's plugin treats it so, mirroring the
+# server's ``is_u3_pro``), keyterms included. ``language_codes`` is u3-family only (LiveKit), and
+# ``mode`` is offered for universal-3-5-pro only (§9.3). whisper-rt documents no turn-detection
+# parameters, so it gets none.
 SPEECH_MODELS: tuple[SpeechModel, ...] = (
-    SpeechModel("universal-streaming-english", "English · fastest", ("en",)),
-    SpeechModel("universal-streaming-multilingual", "Multilingual · en es fr de it pt", SIX_LANGUAGES,
+    SpeechModel("universal-streaming-english", "English", "live words, fastest", ("en",),
+                turn_threshold=True, turn_silences=True, keyterms=True),
+    SpeechModel("universal-streaming-multilingual", "Multilingual", "live words", SIX_LANGUAGES,
+                turn_threshold=True, turn_silences=True, keyterms=True, language_detection=True),
+    SpeechModel("universal-3-5-pro", "Universal-3.5 Pro", "words in pauses, newest", U35_LANGUAGES,
+                turn_silences=True, keyterms=True, language_detection=True, language_codes=True, modes=True,
+                format_turns=False, live_words=False),
+    SpeechModel("u3-rt-pro", "Universal-3 Pro", "words in pauses", SIX_LANGUAGES,
+                turn_silences=True, keyterms=True, language_detection=True, language_codes=True,
+                format_turns=False, live_words=False),
+    SpeechModel("whisper-rt", "Whisper", "live words, detects the language", WHISPER_LANGUAGES,
                 language_detection=True),
-    SpeechModel("whisper-rt", "Whisper · 99 languages", None, language_detection=True),
-    SpeechModel("u3-rt-pro", "Universal-3 Pro", SIX_LANGUAGES, language_detection=True),
 )
 SPEECH_MODEL_IDS = tuple(m.id for m in SPEECH_MODELS)
+# Live words are the app's headline: the default and the first choices are the models that send
+# partial words while the speaker talks; universal-3-5-pro takes the languages only it hears among
+# the accurate models, whisper-rt the rest. The README explains the choice.
 DEFAULT_SPEECH_MODEL = "universal-streaming-english"
+_PREFERENCE = ("universal-streaming-english", "universal-streaming-multilingual", "universal-3-5-pro", "whisper-rt")
 _MODELS = {m.id: m for m in SPEECH_MODELS}
+
+# mode for universal-3-5-pro [protocol §9.3]; None leaves it to the service (balanced).
+MODES = ("min_latency", "balanced", "max_accuracy")
+MODE_LABELS: dict[str | None, str] = {
+    None: "Service default (balanced)",
+    "min_latency": "Fastest text",
+    "balanced": "Balanced",
+    "max_accuracy": "Most accurate",
+}
 
 
 def speech_model(model_id: str) -> SpeechModel:
@@ -49,15 +111,19 @@ def speech_model(model_id: str) -> SpeechModel:
         ) from None
 
 
+def models_hearing(code: str) -> tuple[SpeechModel, ...]:
+    return tuple(m for m in SPEECH_MODELS if m.hears(code))
+
+
 def model_for_language(code: str | None) -> str:
-    """The model that should hear ``code`` when the user did not choose one: the fastest that
-    hears it (English: the English model; es/fr/de/it/pt: multilingual; others: whisper-rt)."""
+    """The model that should hear ``code`` when the user did not choose one: the first of
+    English, multilingual (live words), universal-3-5-pro, whisper-rt that hears it."""
     if code is None:
         return DEFAULT_SPEECH_MODEL
-    for model in (_MODELS["universal-streaming-english"], _MODELS["universal-streaming-multilingual"]):
-        if model.hears(code):
-            return model.id
-    return "whisper-rt"
+    for model_id in _PREFERENCE:
+        if _MODELS[model_id].hears(code):
+            return model_id
+    return DEFAULT_SPEECH_MODEL  # nobody hears it: validate() says so, naming the language
 
 
 def model_for_source(code: str | None, current: str) -> str:

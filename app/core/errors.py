@@ -47,9 +47,21 @@ class OutputError(AppError):
 
 
 class AuthError(AppError):
-    """The service rejected the API key (close 1008 or HTTP 401). Never retried blindly."""
+    """The service rejected the API key (close 1008 or HTTP 401/403). Never retried blindly.
+
+    ``close_code`` is 1008 when the rejection was a websocket close after the upgrade, and
+    ``http_status`` the status when the upgrade itself was refused. The difference matters: the
+    service sometimes closes valid keys with a transient 1008 ("Incorrect padding"), which one
+    retry fixes, while an HTTP 401 is always the key [protocol §9.2].
+    """
 
     exit_code = 6
+
+    def __init__(self, message: str, *, detail: str = "", close_code: int | None = None,
+                 http_status: int | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.close_code = close_code
+        self.http_status = http_status
 
 
 class StreamingError(AppError):

@@ -34,6 +34,7 @@ class Settings:
     llm_model: str = DEFAULT_LLM_MODEL
     format_turns: bool = True
     turn_preset: str | None = None  # aggressive / balanced / conservative; None = service default
+    mode: str | None = None  # min_latency / balanced / max_accuracy (universal-3-5-pro only); None = service default
     keyterms: tuple[str, ...] = ()
     sessions_dir: Path | None = None  # None = under the user's data dir
     font_size: int = DEFAULT_FONT_SIZE

@@ -14,11 +14,12 @@ from urllib.parse import urlsplit, urlunsplit
 from app.core.catalog import (
     MAX_KEYTERM_CHARS,
     MAX_KEYTERMS,
-    SPEECH_MODELS,
+    MODES,
     TURN_PRESETS,
     Region,
     SpeechModel,
     model_for_language,
+    models_hearing,
     region,
     speech_model,
 )
@@ -39,6 +40,9 @@ class SessionPlan:
     streaming_url: str  # websocket base URL, no query
     llm_url: str  # LLM Gateway base URL, up to /v1, no trailing slash
     language_detection: bool  # ask the service for each turn's language
+    language_codes: tuple[str, ...] = ()  # steer the model towards the spoken language (u3 family)
+    mode: str | None = None  # the accuracy mode, when the model honours one
+    unused: tuple[str, ...] = ()  # settings this model ignores, one sentence each (said, never refused)
 
 
 def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
@@ -57,6 +61,7 @@ def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
     if source is not None and not model.hears(source.code):
         raise ConfigError(_model_cannot_hear(model, source))
     check_turn_preset(settings.turn_preset)
+    check_mode(settings.mode)
     keyterms = check_keyterms(settings.keyterms)
     place = region(settings.region)
     streaming = streaming_base_url(settings.streaming_url, place.id)
@@ -68,7 +73,25 @@ def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
         targets=tuple(t.code for t in targets), source=source.code if source else None, speech_model=model.id,
         region=place.id, keyterms=keyterms, llm_model=settings.llm_model.strip())
     return SessionPlan(normalised, targets, source, model, place, streaming, llm,
-                       language_detection=model.language_detection and source is None)
+                       language_detection=model.language_detection and source is None,
+                       language_codes=(source.code.split("-")[0],) if source and model.language_codes else (),
+                       mode=settings.mode if model.modes else None,
+                       unused=_unused(normalised, model))
+
+
+def _unused(settings: Settings, model: SpeechModel) -> tuple[str, ...]:
+    """What the chosen model will not be sent, so the user is told instead of left guessing. Not
+    refused: a model picked for the spoken language must not block a saved preference."""
+    notes = []
+    if settings.keyterms and not model.keyterms:
+        notes.append(f"Key terms are not used: {model.id} does not support them.")
+    if settings.turn_preset and not (model.turn_threshold or model.turn_silences):
+        notes.append(f"The turn-detection preset is not used: {model.id} decides turns itself.")
+    elif settings.turn_preset and not model.turn_threshold:
+        notes.append(f"{model.id} takes only the preset's pause lengths, not its confidence threshold.")
+    if settings.mode and not model.modes:
+        notes.append(f"The accuracy mode applies to universal-3-5-pro only; {model.id} does not use it.")
+    return tuple(notes)
 
 
 def resolve_targets(codes: Sequence[str]) -> tuple[Language, ...]:
@@ -82,8 +105,13 @@ def resolve_targets(codes: Sequence[str]) -> tuple[Language, ...]:
 
 
 def _model_cannot_hear(model: SpeechModel, source: Language) -> str:
-    hearing = [m.id for m in SPEECH_MODELS if m.hears(source.code)]
-    heard = ", ".join(language_name(code) for code in model.languages or ())
+    hearing = [m.id for m in models_hearing(source.code)]
+    if not hearing:
+        return (f"No speech model hears {source.name}. Choose another spoken language, or Automatic "
+                "(run with --list-models to see which languages each model hears).")
+    heard = ", ".join(language_name(code) for code in model.languages)
+    if len(model.languages) > 6:
+        heard = f"{len(model.languages)} languages, not including {source.name}"
     return (f"The speech model {model.id} only hears {heard}, but the spoken language is {source.name}. "
             f"Choose a model that hears {source.name}: {', '.join(hearing)}.")
 
@@ -91,6 +119,11 @@ def _model_cannot_hear(model: SpeechModel, source: Language) -> str:
 def check_turn_preset(preset: str | None) -> None:
     if preset is not None and preset not in TURN_PRESETS:
         raise ConfigError(f"Unknown turn-detection preset {preset!r}; use one of {', '.join(TURN_PRESETS)}.")
+
+
+def check_mode(mode: str | None) -> None:
+    if mode is not None and mode not in MODES:
+        raise ConfigError(f"Unknown accuracy mode {mode!r}; use one of {', '.join(MODES)}.")
 
 
 def check_keyterms(keyterms: Sequence[str]) -> tuple[str, ...]:

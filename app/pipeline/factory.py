@@ -5,12 +5,14 @@ audio thread before capture). Shared by the command line and the window so both 
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.audio.microphone import MicrophoneSource
 from app.audio.source import AudioSource
 from app.audio.wav_source import WavFileSource
+from app.core.catalog import TURN_PRESETS
 from app.core.errors import ConfigError
 from app.core.settings import ReconnectPolicy, Settings
 from app.core.validate import SessionPlan, validate
@@ -19,6 +21,8 @@ from app.pipeline.session import LiveSession, SessionConfig
 from app.store.db import SessionStore
 from app.stt.protocol import StreamingParams
 from app.translate.gateway import ChatTranslator
+
+log = logging.getLogger("app.pipeline")
 
 
 @dataclass(frozen=True)
@@ -32,13 +36,28 @@ class SessionRequest:
 
 
 def streaming_params(plan: SessionPlan) -> StreamingParams:
-    settings = plan.settings
+    """The query for ``plan``: each model is sent only the parameters it honours, as the catalog
+    records them [protocol §9.4]; the rest would be ignored at best, and misleading in a log."""
+    settings, model = plan.settings, plan.model
+    threshold: float | None = None
+    min_silence: int | None = None
+    max_silence: int | None = None
+    if settings.turn_preset is not None:
+        preset_threshold, preset_min, preset_max = TURN_PRESETS[settings.turn_preset]
+        if model.turn_threshold:
+            threshold = preset_threshold
+        if model.turn_silences:
+            min_silence, max_silence = preset_min, preset_max
     return StreamingParams(
-        speech_model=plan.model.id,
-        format_turns=settings.format_turns,
-        turn_preset=settings.turn_preset,
-        keyterms_prompt=settings.keyterms,
+        speech_model=model.id,
+        format_turns=settings.format_turns if model.format_turns else None,
+        end_of_turn_confidence_threshold=threshold,
+        min_turn_silence=min_silence,
+        max_turn_silence=max_silence,
+        keyterms_prompt=settings.keyterms if model.keyterms else (),
         language_detection=plan.language_detection,
+        language_codes=plan.language_codes,
+        mode=plan.mode,
     )
 
 
@@ -55,6 +74,8 @@ def build_session(request: SessionRequest, listener: SessionListener, *, store: 
     if not request.api_key.strip():
         raise ConfigError("No AssemblyAI API key. Set ASSEMBLYAI_API_KEY or enter it in Settings (Ctrl+,).")
     plan = validate(request.settings)
+    for note in plan.unused:
+        log.info("%s", note)
     params = streaming_params(plan)
     params.query()  # raises ConfigError for out-of-range values now, not at connect time
     translator = ChatTranslator(request.api_key, base_url=plan.llm_url, model=plan.settings.llm_model)

@@ -39,12 +39,13 @@ from app.core.units import BYTES_PER_MS
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
 from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, check_writable, new_session_folder
 from app.store.db import SessionStore
-from app.stt.client import CloseInfo, StreamingClient
+from app.stt.client import LIVENESS_TIMEOUT_S, PING_INTERVAL_S, CloseInfo, StreamingClient
 from app.stt.protocol import (
     SEND_AHEAD_TOLERANCE_S,
     Begin,
     ServerError,
     ServerMessage,
+    ServerWarning,
     StreamingParams,
     Termination,
     TurnMessage,
@@ -78,6 +79,8 @@ class SessionConfig:
     # Audio captured while no connection is up (start-up, a reconnect) that is sent when one opens:
     # the service accepts only this much ahead of real time [protocol §2.1]; older audio is a gap.
     send_ahead_s: float = SEND_AHEAD_TOLERANCE_S
+    liveness_timeout_s: float = LIVENESS_TIMEOUT_S  # a silent, unanswering connection counts as a drop
+    ping_interval_s: float = PING_INTERVAL_S
     min_free_bytes: int = MIN_FREE_BYTES
 
 
@@ -103,7 +106,8 @@ class LiveSession:
         self.transcript = Transcript()
         self._client_factory = client_factory
         self._rng = rng
-        self._assembler = TurnAssembler(format_turns=config.params.format_turns)
+        # None: the model always formats (u3 family), so no formatted copy is worth waiting for.
+        self._assembler = TurnAssembler(format_turns=bool(config.params.format_turns))
         self._assembly_lock = threading.Lock()
         self._queue = TranslationQueue(translator, config.targets, self._on_translation,
                                        source=config.source_language)
@@ -263,6 +267,7 @@ class LiveSession:
     def _connection_loop(self) -> None:
         segment = 0  # successful connections so far; turn_order restarts with each
         attempt = 0  # failed tries since the last connection that worked (or since the start)
+        auth_closed = False  # the last connect ended in a 1008 close
         url = build_url(self.config.params, self.config.streaming_base_url)
         while not self._quitting.is_set():
             if self._capture_done.is_set() and not self._has_unsent_audio():
@@ -273,14 +278,32 @@ class LiveSession:
                 self.listener.state_changed(SessionState.CONNECTING, "")
             client = self._client_factory(url, self.config.api_key, on_message=self._on_message,
                                           begin_timeout=self.config.begin_timeout_s,
-                                          max_lead_s=self.config.send_ahead_s)
+                                          max_lead_s=self.config.send_ahead_s,
+                                          liveness_timeout_s=self.config.liveness_timeout_s,
+                                          ping_interval_s=self.config.ping_interval_s)
             with self._lock:
                 self._current = client
             try:
                 client.connect(on_open=partial(self._attach, client))
-            except (AuthError, StreamingError) as exc:
+            except AuthError as exc:
+                self._detach(client)
+                # Valid keys are sometimes closed with a transient 1008 ("Incorrect padding") and
+                # the next connection works: one retry after a short wait. A second 1008 in a row,
+                # or an HTTP 401 at the handshake, is the key [protocol §9.2].
+                if exc.close_code is None or auth_closed or self._gave_up(attempt + 1):
+                    self._fail(exc)
+                    return
+                auth_closed = True
+                attempt += 1
+                log.warning("the service closed the connection with 1008 (%s); trying once more", exc.detail)
+                if self._backoff(1):
+                    return
+                continue
+            except StreamingError as exc:
                 self._detach(client)  # what it was sent before Begin was never transcribed: a gap
-                if isinstance(exc, AuthError) or not exc.retryable or self._gave_up(attempt + 1):
+                if self._stop.is_set():
+                    return  # stop() cut this attempt short: nothing failed
+                if not exc.retryable or self._gave_up(attempt + 1):
                     self._fail(exc)
                     return
                 attempt += 1
@@ -288,6 +311,7 @@ class LiveSession:
                 if self._backoff(attempt):
                     return
                 continue
+            auth_closed = False
             info = self._run_connection(client, segment)
             if info.terminated or self._capture_done.is_set():
                 return  # graceful end (or the stop timed out: nothing more can arrive)
@@ -401,6 +425,8 @@ class LiveSession:
             self._dispatch(events)
         elif isinstance(msg, ServerError):
             log.warning("server error %s: %s", msg.code, msg.message)
+        elif isinstance(msg, ServerWarning):
+            log.warning("streaming service warning %s: %s", msg.code, msg.message)
         elif isinstance(msg, Begin):
             log.info("session began: %s", msg.id)
 

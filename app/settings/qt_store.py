@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from app.core.catalog import REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
+from app.core.catalog import MODES, REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
 from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings
 
 log = logging.getLogger("app.settings")
@@ -32,6 +32,7 @@ class SettingsKey(str, Enum):
     DEVICE = "session/device"  # device NAME ("" = system default): indices shift on replug
     FORMAT_TURNS = "session/format_turns"
     TURN_PRESET = "session/turn_preset"  # "" = service default
+    MODE = "session/mode"  # "" = service default; universal-3-5-pro only
     KEYTERMS = "session/keyterms"  # JSON list
     REGION = "service/region"
     STREAMING_URL = "service/streaming_url"
@@ -73,6 +74,8 @@ class QtSettingsStore:
         values["format_turns"] = self._bool(SettingsKey.FORMAT_TURNS, defaults.format_turns)
         preset = text(SettingsKey.TURN_PRESET, "")
         values["turn_preset"] = preset if preset in TURN_PRESETS else None
+        mode = text(SettingsKey.MODE, "")
+        values["mode"] = mode if mode in MODES else None
         values["keyterms"] = self._keyterms()
         region = text(SettingsKey.REGION, defaults.region)
         values["region"] = region if region in REGION_IDS else defaults.region
@@ -94,6 +97,7 @@ class QtSettingsStore:
             SettingsKey.DEVICE: settings.device or "",
             SettingsKey.FORMAT_TURNS: settings.format_turns,
             SettingsKey.TURN_PRESET: settings.turn_preset or "",
+            SettingsKey.MODE: settings.mode or "",
             SettingsKey.KEYTERMS: json.dumps(list(settings.keyterms), ensure_ascii=False) if settings.keyterms else "",
             SettingsKey.REGION: settings.region,
             SettingsKey.STREAMING_URL: settings.streaming_url or "",

@@ -10,11 +10,17 @@ Threads:
   kept every sample anyway.
 - ``stop()`` and ``abort()``: any thread (the GUI included); neither blocks. ``wait_closed()``
   blocks, with a timeout, until ``run()`` has returned.
-- Started here: a sender thread ("stt-sender") that owns the outgoing audio: it re-cuts chunks into
-  50-1000 ms frames (FrameBuffer, protocol §2.1), keeps them near real-time pace (§2.1, §6.4) and
-  sends ``Terminate`` after the last frame; and, after ``stop()``, a timer ("stt-stop-deadline")
-  that closes the socket abruptly if the service has not finished in time. Both have exited when
-  ``run()`` returns.
+- Started here: a sender thread ("stt-sender") that owns the outgoing frames: it re-cuts chunks into
+  50-1000 ms frames (FrameBuffer, protocol §2.1), keeps them near real-time pace (§2.1, §6.4),
+  sends the liveness pings and ``Terminate`` after the last frame; a liveness watchdog
+  ("stt-liveness", ``app.stt.liveness``, while ``run()`` reads); and, after ``stop()``, a timer
+  ("stt-stop-deadline") that closes the socket abruptly if the service has not finished in time.
+  All have exited when ``run()`` returns.
+
+A dead network path [protocol §9.1]: the watchdog asks for a ping when the line has been quiet
+for ``ping_interval_s`` and gives up when nothing at all, pongs included, has arrived for
+``liveness_timeout_s``; the socket is then shut down without a close frame and ``run()`` returns
+a ``CloseInfo`` with no code (a drop) and ``silent_for_s`` set.
 
 The API key only ever travels in the ``Authorization`` header [protocol §1.2]; it is never put in
 the URL, a log line or an error message. How a session ended (``CloseInfo``) and the message for
@@ -39,6 +45,7 @@ import websocket
 from app.core.errors import StreamingError
 from app.core.units import SAMPLE_RATE
 from app.core.units import SAMPLE_WIDTH as BYTES_PER_SAMPLE
+from app.stt import liveness
 
 # CloseInfo and NO_STATUS_CLOSE are re-exported: callers import them from here, with the client.
 from app.stt.errors import NO_STATUS_CLOSE as NO_STATUS_CLOSE
@@ -60,6 +67,7 @@ from app.stt.protocol import (
     ServerMessage,
     Termination,
     auth_headers,
+    configuration_differences,
     parse_message,
 )
 
@@ -68,6 +76,8 @@ log = logging.getLogger("app.stt")
 # After Termination the service closes at once; if its close frame is lost, stop waiting soon.
 CLOSE_AFTER_TERMINATION_S = 2.0
 SENDER_JOIN_S = 2.0
+PING_INTERVAL_S = liveness.PING_INTERVAL_S
+LIVENESS_TIMEOUT_S = liveness.TIMEOUT_S
 
 
 class StreamingClient:
@@ -84,6 +94,8 @@ class StreamingClient:
         begin_timeout: float = 10.0,
         send_queue_frames: int = 600,
         max_lead_s: float = SEND_AHEAD_TOLERANCE_S,
+        ping_interval_s: float = PING_INTERVAL_S,
+        liveness_timeout_s: float | None = LIVENESS_TIMEOUT_S,
     ) -> None:
         self._url = url
         self._api_key = api_key
@@ -95,6 +107,8 @@ class StreamingClient:
         self._framer = FrameBuffer(self.sample_rate, frame_ms)
         self._max_queue_bytes = send_queue_frames * self._framer.frame_size
         self._max_lead_s = max_lead_s
+        self._ping_interval_s = ping_interval_s
+        self._liveness_timeout_s = liveness_timeout_s  # None: no liveness check
         self._ws = websocket.WebSocket(enable_multithread=True)  # locks sends: two threads write
 
         self._lock = threading.Lock()
@@ -110,6 +124,9 @@ class StreamingClient:
         self._stop_timeout = 5.0
         self._last_error: ServerError | None = None
         self._terminated = False
+        self._watch: liveness.LivenessWatch | None = None
+        self._ping_due = False  # the watchdog asked the sender for a ping
+        self._silent_for_s: float | None = None
 
         self.begin: Begin | None = None
         self.frames_sent = 0
@@ -147,8 +164,10 @@ class StreamingClient:
                 on_open()
             begin = self._wait_for_begin()
             self._ws.settimeout(None)  # from here on, stop()/abort() bound every wait
-            log.info("Streaming session %s started (model %s, expires_at %s)", begin.id, begin.model,
-                     begin.expires_at)
+            log.info("Streaming session %s started (model %s, mode %s, expires_at %s)", begin.id, begin.model,
+                     begin.mode, begin.expires_at)
+            for difference in configuration_differences(_query(self._url), begin):
+                log.warning("Streaming session %s: %s", begin.id, difference)
         except BaseException:
             self._connect_failed()
             raise
@@ -225,6 +244,11 @@ class StreamingClient:
             if self._state == "closed":  # abort() came between connect() and run()
                 return self._close_info(None, "")
             self._state = "running"
+            if self._liveness_timeout_s is not None:
+                self._watch = liveness.LivenessWatch(ping_interval_s=self._ping_interval_s,
+                                                     timeout_s=self._liveness_timeout_s,
+                                                     request_ping=self._request_ping, on_dead=self._declare_dead)
+                self._watch.start()
         code: int | None = None
         reason = ""
         try:
@@ -241,9 +265,11 @@ class StreamingClient:
                 log.info("No close frame after Termination; closing the connection")
                 return None, ""
             except (websocket.WebSocketException, OSError) as exc:
-                if not (self._aborted or self._terminated):
+                if not (self._aborted or self._terminated or self._silent_for_s is not None):
                     log.warning("Connection to the streaming service lost: %s", exc)
                 return None, ""
+            if self._watch is not None:
+                self._watch.heard()
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 return _close_payload(frame.data)
             if opcode == websocket.ABNF.OPCODE_TEXT:
@@ -251,7 +277,8 @@ class StreamingClient:
                 if msg is not None:
                     self._note(msg)
                     self._on_message(msg)
-            # Binary, ping and pong frames need nothing from us (websocket-client answers pings).
+            # Binary, ping and pong frames need nothing more (websocket-client answers pings);
+            # receiving them was the point: the path is alive.
 
     def _parse(self, data: bytes | str) -> ServerMessage | None:
         try:
@@ -276,8 +303,10 @@ class StreamingClient:
         with self._wake:
             self._state = "closed"
             self._wake.notify_all()
-            sender, timer = self._sender, self._stop_timer
+            sender, timer, watch = self._sender, self._stop_timer, self._watch
         _ws_shutdown(self._ws)
+        if watch is not None:
+            watch.stop()
         if timer is not None:
             timer.cancel()
             if timer is not threading.current_thread():
@@ -295,7 +324,24 @@ class StreamingClient:
 
     def _close_info(self, code: int | None, reason: str) -> CloseInfo:
         return CloseInfo(code, reason, self._last_error, self._terminated,
-                         requested=self._stop_requested or self._aborted)
+                         requested=self._stop_requested or self._aborted,
+                         silent_for_s=self._silent_for_s if code is None else None)
+
+    # --- liveness watchdog thread ----------------------------------------------------------
+
+    def _request_ping(self) -> None:
+        with self._wake:
+            self._ping_due = True
+            self._wake.notify_all()
+
+    def _declare_dead(self, silent_for_s: float) -> None:
+        with self._wake:
+            if self._state == "closed" or self._aborted:
+                return
+            self._silent_for_s = silent_for_s
+        log.warning("Nothing received from the streaming service for %.1f s (pings unanswered); "
+                    "treating the connection as lost", silent_for_s)
+        _ws_abort(self._ws)  # no close frame: the path is dead, and a send could block forever
 
     # --- capture thread --------------------------------------------------------------------
 
@@ -372,15 +418,19 @@ class StreamingClient:
         try:
             while True:
                 with self._wake:
-                    while not (self._chunks or self._stop_requested or self._aborted or self._state == "closed"):
+                    while not (self._chunks or self._stop_requested or self._aborted or self._state == "closed"
+                               or self._ping_due):
                         self._wake.wait()
                     if self._aborted or self._state == "closed":
                         return
+                    ping = self._take_ping()
                     chunks = list(self._chunks)
                     self._chunks.clear()
                     self._queued_bytes = 0
                     # Decided in the same locked block as the drain: no chunk can follow stop().
                     last = self._stop_requested
+                if ping:
+                    self._ws.ping()
                 frames = [frame for chunk in chunks for frame in self._framer.push(chunk)]
                 tail = self._framer.flush() if last else None
                 if tail is not None:
@@ -413,7 +463,16 @@ class StreamingClient:
             with self._wake:
                 if self._aborted or self._state == "closed":
                     return False
-                self._wake.wait(wait)
+                ping = self._take_ping()
+                if not ping:
+                    self._wake.wait(wait)
+            if ping:
+                self._ws.ping()
+
+    def _take_ping(self) -> bool:
+        """Caller holds the lock: True once per ping the watchdog asked for."""
+        due, self._ping_due = self._ping_due, False
+        return due
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -446,10 +505,15 @@ def _redact(url: str) -> str:
     return _TOKEN.sub("***", url)
 
 
+def _query(url: str) -> dict[str, str]:
+    """The URL's query, last value of each name."""
+    return {name: values[-1] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
 def _sample_rate(url: str) -> int:
     try:
-        values = parse_qs(urlsplit(url).query).get("sample_rate")
-        rate = int(values[-1]) if values else SAMPLE_RATE
+        value = _query(url).get("sample_rate")
+        rate = int(value) if value else SAMPLE_RATE
     except ValueError:
         return SAMPLE_RATE
     return rate if rate > 0 else SAMPLE_RATE

@@ -40,6 +40,7 @@ class CloseInfo:
     error: ServerError | None  # the last Error frame, which carries the full text [protocol §3.3]
     terminated: bool  # Termination was received: every turn was delivered
     requested: bool = False  # the app ended it (stop() or abort())
+    silent_for_s: float | None = None  # set when the liveness check gave up on a silent connection
 
     @property
     def effective_code(self) -> int | None:
@@ -64,9 +65,13 @@ class CloseInfo:
         text = self.error.message if self.error is not None else self.reason
         if self.requested and code in (None, NORMAL_CLOSE, NO_STATUS_CLOSE):
             return None
+        if code is None and self.silent_for_s is not None:
+            return StreamingError(
+                f"The streaming service stopped answering (nothing received for {self.silent_for_s:.0f} s); "
+                "the network connection was probably lost.", retryable=True, detail="liveness check")
         message = describe_close(code, text)
         if code == AUTH_CLOSE and "too many" not in text.lower():
-            return AuthError(message, detail=f"close {code}: {text}")
+            return AuthError(message, detail=f"close {code}: {text}", close_code=code)
         if code in (AUTH_CLOSE, TOO_MANY_SESSIONS):
             return StreamingError(message, close_code=code, retryable=False, detail=text)
         # A drop (None) is what 1006 means on the wire, and a 1000 without Termination means the
@@ -104,7 +109,7 @@ def connect_error(exc: BaseException, where: str, timeout: float) -> AppError:
         status = exc.status_code
         if status in (401, 403):
             return AuthError(f"The API key was rejected (HTTP {status}). Open Settings to enter a valid "
-                             "AssemblyAI key, or check the account's balance.", detail=detail)
+                             "AssemblyAI key, or check the account's balance.", detail=detail, http_status=status)
         if status == 429:
             return StreamingError("The streaming service is rate-limiting new sessions (HTTP 429). "
                                   "Wait a minute and record again.", retryable=True, detail=detail)

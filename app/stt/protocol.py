@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from app.core.catalog import DEFAULT_SPEECH_MODEL, TURN_PRESETS, region
 from app.core.errors import ConfigError
 from app.core.units import SAMPLE_RATE
-from app.core.validate import check_keyterms, check_turn_preset
+from app.core.validate import check_keyterms, check_mode, check_turn_preset
 
 DEFAULT_URL = region("default").streaming_url
 ENCODINGS = ("pcm_s16le", "pcm_mulaw")
@@ -30,18 +30,22 @@ SEND_AHEAD_TOLERANCE_S = 1.5
 
 @dataclass(frozen=True)
 class StreamingParams:
-    """Every query parameter the client sends. ``None`` means "leave it to the service"."""
+    """Every query parameter the client sends. ``None`` (or empty) means "not sent: leave it to the
+    service". Which model honours which parameter is decided before this, by the session factory
+    from ``app.core.catalog``; this class only serialises and range-checks."""
 
     sample_rate: int = SAMPLE_RATE
     encoding: str = "pcm_s16le"
     speech_model: str = DEFAULT_SPEECH_MODEL
-    format_turns: bool = True
+    format_turns: bool | None = True
     turn_preset: str | None = None  # aggressive / balanced / conservative
     end_of_turn_confidence_threshold: float | None = None
     min_turn_silence: int | None = None
     max_turn_silence: int | None = None
     keyterms_prompt: tuple[str, ...] = ()
     language_detection: bool = False
+    language_codes: tuple[str, ...] = ()  # expected languages (u3 family), a JSON list on the wire
+    mode: str | None = None  # min_latency / balanced / max_accuracy (universal-3-5-pro)
     inactivity_timeout: int | None = None
 
     def query(self) -> dict[str, str]:
@@ -58,8 +62,9 @@ class StreamingParams:
             # Always sent: the spec marks it required and misspelled/missing params are silently
             # ignored by the service [protocol §6.11].
             "speech_model": self.speech_model,
-            "format_turns": _bool(self.format_turns),
         }
+        if self.format_turns is not None:
+            q["format_turns"] = _bool(self.format_turns)
         threshold = self.end_of_turn_confidence_threshold
         min_silence, max_silence = self.min_turn_silence, self.max_turn_silence
         check_turn_preset(self.turn_preset)
@@ -86,6 +91,14 @@ class StreamingParams:
             q["keyterms_prompt"] = json.dumps(list(terms), ensure_ascii=False)
         if self.language_detection:
             q["language_detection"] = "true"
+        if self.language_codes:
+            # A JSON list, as the SDKs send lists [protocol §1.4]; the service takes at most 10.
+            if len(self.language_codes) > 10:
+                raise ConfigError(f"At most 10 language codes can be sent, not {len(self.language_codes)}.")
+            q["language_codes"] = json.dumps(list(self.language_codes))
+        check_mode(self.mode)
+        if self.mode is not None:
+            q["mode"] = self.mode
         if self.inactivity_timeout is not None:
             if not 5 <= self.inactivity_timeout <= 3600:
                 raise ConfigError(f"inactivity_timeout must be 5-3600 seconds, not {self.inactivity_timeout}.")
@@ -125,7 +138,10 @@ class WireWord:
 class Begin:
     id: str
     expires_at: int | str | None
-    model: str | None = None  # Begin.configuration.model on newer servers
+    # Begin.configuration on newer servers: what the service applied [protocol §3.1, §9.7].
+    model: str | None = None
+    mode: str | None = None
+    api_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,14 +172,22 @@ class ServerError:
 
 
 @dataclass(frozen=True)
+class ServerWarning:
+    """``{"type":"Warning","warning_code":int,"warning":str}``: the session goes on; worth a log line."""
+
+    message: str
+    code: int | None = None
+
+
+@dataclass(frozen=True)
 class Ignored:
-    """A message this client does not use (unknown type, Warning, Heartbeat, ...)."""
+    """A message this client does not use (unknown type, SpeechStarted, Heartbeat, SpeakerRevision, ...)."""
 
     type: str
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
-ServerMessage = Begin | TurnMessage | Termination | ServerError | Ignored
+ServerMessage = Begin | TurnMessage | Termination | ServerError | ServerWarning | Ignored
 
 
 class MalformedMessage(ValueError):
@@ -184,10 +208,11 @@ def parse_message(text: str | bytes) -> ServerMessage:
         return ServerError(message=str(data.get("error")), code=_int_or_none(data.get("error_code")))
     if kind == "Begin":
         cfg = data.get("configuration")
-        model = cfg.get("model") if isinstance(cfg, dict) else None
+        cfg = cfg if isinstance(cfg, dict) else {}
         expires = data.get("expires_at")
         return Begin(id=str(data.get("id", "")), expires_at=expires if isinstance(expires, (int, str)) else None,
-                     model=model if isinstance(model, str) else None)
+                     model=_str_or_none(cfg.get("model")), mode=_str_or_none(cfg.get("mode")),
+                     api_version=_str_or_none(cfg.get("api_version")))
     if kind == "Turn":
         return _parse_turn(data)
     if kind == "Termination":
@@ -197,7 +222,23 @@ def parse_message(text: str | bytes) -> ServerMessage:
         )
     if kind == "Error":
         return ServerError(message=str(data.get("error", "")), code=_int_or_none(data.get("error_code")))
+    if kind == "Warning":
+        return ServerWarning(message=str(data.get("warning", "")), code=_int_or_none(data.get("warning_code")))
     return Ignored(type=str(kind), raw=data)
+
+
+def configuration_differences(query: dict[str, str], begin: Begin) -> list[str]:
+    """Where ``Begin.configuration`` says the service applied something other than what the query
+    asked for: a misspelt or unsupported parameter is ignored, not refused, so this is the only way
+    to notice [protocol §1.4, §6.10, §9.7]. Nothing to compare on servers without it."""
+    differences = []
+    asked_model = query.get("speech_model")
+    if begin.model is not None and asked_model is not None and begin.model != asked_model:
+        differences.append(f"asked for speech model {asked_model}, the service applied {begin.model}")
+    asked_mode = query.get("mode")
+    if begin.mode is not None and asked_mode is not None and begin.mode != asked_mode:
+        differences.append(f"asked for mode {asked_mode}, the service applied {begin.mode}")
+    return differences
 
 
 def _parse_turn(data: dict[str, Any]) -> TurnMessage:
@@ -236,6 +277,10 @@ def _parse_turn(data: dict[str, Any]) -> TurnMessage:
 
 def _str(v: Any) -> str:
     return v if isinstance(v, str) else ""
+
+
+def _str_or_none(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
 
 
 def _int(v: Any) -> int:

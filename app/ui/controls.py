@@ -2,8 +2,9 @@
 
 GUI thread; widgets only. The microphone is chosen and remembered by NAME (indices shift when
 devices are plugged in); a remembered device that is not connected stays in the list, marked, so
-the choice is not silently lost. Choosing a non-English spoken language moves the English-only model
-to the multilingual one. The strip emits what changed; the window decides what it means.
+the choice is not silently lost. Choosing a spoken language the model does not hear moves to a model
+that hears it (``app.core.catalog.model_for_source``: live words first). The strip emits what
+changed; the window decides what it means.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.catalog import DEFAULT_SPEECH_MODEL, model_for_source
 from app.core.devices import InputDevice
-from app.ui.choices import fill_combo, source_choices, speech_model_choices
+from app.ui.choices import add_model_tooltips, fill_combo, source_choices, speech_model_choices
 from app.ui.language_picker import TargetLanguageButton
 from app.ui.level_meter import LevelMeter
 from app.ui.look import Tone, button_fill, scaled
@@ -69,7 +70,8 @@ class SessionControls(QWidget):
         self.source.setToolTip("The language being spoken")
         self.model = QComboBox()
         fill_combo(self.model, speech_model_choices(), DEFAULT_SPEECH_MODEL)
-        self.model.setToolTip("AssemblyAI streaming speech model")
+        add_model_tooltips(self.model)
+        self.model.setToolTip("AssemblyAI streaming speech model, with the languages it hears")
         self.targets = TargetLanguageButton()
         self.targets.setMinimumHeight(self.device.sizeHint().height())
         # Narrow windows shrink the pickers (long names elide); wide ones give them room.
@@ -122,6 +124,7 @@ class SessionControls(QWidget):
         self._select_device(device)
         fill_combo(self.source, source_choices(), source)
         fill_combo(self.model, speech_model_choices(), speech_model)
+        add_model_tooltips(self.model)
         self.targets.set_selected(targets)
 
     def set_recording(self, running: bool, *, stopping: bool = False, can_record: bool = True,

@@ -30,12 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.catalog import LLM_MODELS, TURN_PRESET_LABELS, region
+from app.core.catalog import LLM_MODELS, TURN_PRESET_LABELS, region, speech_model
 from app.core.errors import AppError, ConfigError
 from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings
 from app.core.validate import llm_base_url, streaming_base_url
 from app.settings.keystore import KeyStatus
-from app.ui.choices import fill_combo, region_choices, speech_model_choices
+from app.ui.choices import add_model_tooltips, fill_combo, mode_choices, region_choices, speech_model_choices
 from app.ui.look import Tone, tone
 from app.workers.key_check import check_key
 from app.workers.tasks import BackgroundTask
@@ -80,6 +80,12 @@ class SettingsDialog(QDialog):
 
         self.speech_model = QComboBox()
         fill_combo(self.speech_model, speech_model_choices(), settings.speech_model)
+        add_model_tooltips(self.speech_model)
+        self.mode = QComboBox()
+        fill_combo(self.mode, mode_choices(), settings.mode)
+        self.mode.setToolTip("Universal-3.5 Pro only: trade how soon the text comes against how accurate it is")
+        self._update_mode_enabled()
+        self.speech_model.currentIndexChanged.connect(self._update_mode_enabled)
         self.turn_preset = QComboBox()
         fill_combo(self.turn_preset, [(label, p) for p, label in TURN_PRESET_LABELS.items()], settings.turn_preset)
         self.format_turns = QCheckBox("Punctuate and capitalise finished turns")
@@ -125,6 +131,7 @@ class SettingsDialog(QDialog):
         account.addRow("", self.key_note)
         speech = QFormLayout()
         speech.addRow("Speech model", self.speech_model)
+        speech.addRow("Accuracy mode", self.mode)
         speech.addRow("Turn detection", self.turn_preset)
         speech.addRow("", self.format_turns)
         speech.addRow("Key terms", self.keyterms)
@@ -172,6 +179,7 @@ class SettingsDialog(QDialog):
         return self._settings.with_changes(
             speech_model=self.speech_model.currentData(),
             turn_preset=self.turn_preset.currentData(),
+            mode=self.mode.currentData(),
             format_turns=self.format_turns.isChecked(),
             keyterms=tuple(t.strip() for t in self.keyterms.text().split(",") if t.strip()),
             llm_model=model,
@@ -221,6 +229,11 @@ class SettingsDialog(QDialog):
     @Slot(bool)
     def _reveal_key(self, shown: bool) -> None:
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+
+    @Slot()
+    def _update_mode_enabled(self) -> None:
+        # The choice is kept either way; it is only sent to a model that honours it.
+        self.mode.setEnabled(speech_model(str(self.speech_model.currentData())).modes)
 
     @Slot()
     def _update_placeholders(self) -> None:

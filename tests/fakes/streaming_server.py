@@ -1,15 +1,21 @@
 """A local imitation of AssemblyAI Universal Streaming v3, as a real websocket server.
 
-Follows ../shared/assemblyai-protocol.md §7 (quirks included): auth by raw key in ``Authorization``
-or ``?token=``; ``Begin``; every binary frame checked for 50-1000 ms and for faster-than-real-time
-sending (3007); partial ``Turn`` messages whose ``transcript`` holds only final words; the
-two-message (or inline) formatting of finished turns; ``Terminate`` -> flush, ``Termination``,
-close 1000; bad text frames -> 3006; plus fault injection for the reliability tests.
+Follows ../shared/assemblyai-protocol.md §7 and §9 (quirks included): auth by raw key in
+``Authorization`` or ``?token=``; ``Begin`` (after ``begin_delay_s``, with ``configuration``);
+every binary frame checked for 50-1000 ms and for faster-than-real-time sending (3007); ``Turn``
+messages shaped per speech model (``tests/fakes/recognizer.py``); ``Terminate`` -> flush, an
+optional ``SpeakerRevision``, ``Termination``, close 1000; bad text frames -> 3006; ``Warning``
+messages; plus fault injection for the reliability tests. What is imitated and what is not, with
+the protocol section for each: ``tests/fakes/README.md``.
 
 There is no speech recognition. The test passes ``script``, the sentences spoken in the audio it
-will send, and an energy detector (RMS per 20 ms window) finds the speech segments: segment i gets
-sentence i. Sentences are consumed server-wide when their turn is finalized, so after a dropped
-connection the next connection carries on with the unfinished sentence.
+will send (with ``script_languages`` and ``script_speakers`` per sentence), and an energy
+detector finds the speech segments: segment i gets sentence i. Sentences are consumed
+server-wide when their turn is finalized, so after a dropped connection the next connection
+carries on with the unfinished sentence. A sentence of bracketed tags only (``"[Music]"``) is
+non-speech: whisper-rt turns it into a non-speech final, other models say nothing.
+
+A network path that dies without a close is not a server fault: see ``tests/fakes/relay.py``.
 
 Threads: ``websockets.sync.server`` runs the accept loop in one background thread started here and
 one handler thread per connection. Records are mutated under one ``threading.Condition``; the
@@ -30,7 +36,6 @@ import array
 import contextlib
 import json
 import math
-import re
 import socket
 import sys
 import threading
@@ -47,6 +52,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
+from fakes.recognizer import DEFAULT_MODEL, U3_FAMILY, Recognizer, ScriptLine, word_pairs
+
 # Close reasons as documented [protocol §4.1]. The real service caps reasons at 123 bytes and
 # then says "See Error message for details"; _close() imitates that.
 AUTH_REASON = "Unauthorized Connection: Missing Authorization header"
@@ -56,6 +63,9 @@ DEFAULT_REASONS = {
     3008: "Session Expired: Maximum session duration exceeded",
     3009: "Unauthorized Connection: Too many concurrent sessions",
 }
+# The sporadic close valid keys get; the next connection works (NODESDK issue #97) [protocol §9.2].
+# Use it as ``Fault(reject=1008, reject_reason=INCORRECT_PADDING)`` on the connection that should get it.
+INCORRECT_PADDING = "Unauthorized connection: Incorrect padding"
 MAX_REASON_BYTES = 123
 LONG_REASON = "See Error message for details"
 CONTROL_TYPES = ("Terminate", "ForceEndpoint", "UpdateConfiguration", "KeepAlive")
@@ -140,185 +150,12 @@ class _Closed(Exception):
     """Internal: the session is over; unwind the handler."""
 
 
-# --- recognition without ASR -----------------------------------------------------------------
-
-def _ulaw_to_linear(u: int) -> int:
-    u = ~u & 0xFF
-    magnitude = (((u & 0x0F) << 3) + 0x84) << ((u >> 4) & 0x07)
-    return -(magnitude - 0x84) if u & 0x80 else magnitude - 0x84
-
-
-_ULAW = [_ulaw_to_linear(i) for i in range(256)]
-_PUNCT = re.compile(r"[^\w'-]+")
-
-
-def _plain(token: str) -> str:
-    return _PUNCT.sub("", token).lower()
-
-
-def _word_pairs(sentence: str) -> list[tuple[str, str]]:
-    """(formatted, plain) per word. A token that is only punctuation ("-") sticks to its neighbour."""
-    pairs: list[list[str]] = []
-    for token in sentence.split():
-        if _plain(token):
-            pairs.append([token, _plain(token)])
-        elif pairs:
-            pairs[-1][0] += " " + token
-    return [(f, p) for f, p in pairs]
-
-
-@dataclass
-class _Segment:
-    turn_order: int
-    sentence_index: int
-    pairs: list[tuple[str, str]] | None  # None: the script ran out, use word1 word2 ...
-    start_ms: float
-    speech_ms: float = 0.0
-    silence_ms: float = 0.0
-    last_speech_end_ms: float = 0.0
-    words: list[tuple[str, str, int, int]] = field(default_factory=list)  # formatted, plain, start, end
-
-
-class _Recognizer:
-    """Per-connection turn generator: PCM in, ``Turn`` payloads out. Handler thread only."""
-
-    def __init__(self, server: FakeStreamingServer, params: dict[str, Any]) -> None:
-        self.server = server
-        self.rate = int(params.get("sample_rate", 16000))
-        self.mulaw = params.get("encoding") == "pcm_mulaw"
-        self.format_turns = bool(params.get("format_turns", False))
-        self.language_detection = bool(params.get("language_detection", False))
-        width = 1 if self.mulaw else 2
-        self.window_bytes = max(1, self.rate * server.vad_window_ms // 1000) * width
-        self.pending = bytearray()
-        self.pos_ms = 0.0
-        self.turn_order = 0
-        self.segment: _Segment | None = None
-
-    def feed(self, data: bytes) -> list[dict[str, Any]]:
-        self.pending += data
-        out: list[dict[str, Any]] = []
-        while len(self.pending) >= self.window_bytes:
-            window = bytes(self.pending[:self.window_bytes])
-            del self.pending[:self.window_bytes]
-            out += self._window(window)
-        return out
-
-    def flush(self) -> list[dict[str, Any]]:
-        """Terminate: the partial window counts too, then the open turn ends."""
-        out = self._window(bytes(self.pending)) if self.pending else []
-        self.pending.clear()
-        return out + self.end_turn()
-
-    def _rms(self, window: bytes) -> float:
-        if self.mulaw:
-            samples = [_ULAW[b] for b in window]
-        else:
-            pcm = array.array("h")
-            pcm.frombytes(window[: len(window) // 2 * 2])
-            if sys.byteorder == "big":
-                pcm.byteswap()
-            samples = list(pcm)
-        return math.sqrt(sum(s * s for s in samples) / len(samples)) if samples else 0.0
-
-    def _window(self, window: bytes) -> list[dict[str, Any]]:
-        width = 1 if self.mulaw else 2
-        ms = len(window) / width / self.rate * 1000
-        start, self.pos_ms = self.pos_ms, self.pos_ms + ms
-        speech = self._rms(window) >= self.server.vad_threshold
-        seg = self.segment
-        if seg is None:
-            if not speech:
-                return []
-            index, sentence = self.server._peek_sentence()
-            seg = self.segment = _Segment(self.turn_order, index, _word_pairs(sentence) if sentence else None,
-                                          start_ms=start)
-        if speech:
-            seg.speech_ms += ms
-            seg.silence_ms = 0.0
-            seg.last_speech_end_ms = self.pos_ms
-            return self._reveal(seg)
-        seg.silence_ms += ms
-        if seg.silence_ms >= self.server.end_silence_ms:
-            return self.end_turn()
-        return []
-
-    def _pair(self, seg: _Segment, k: int) -> tuple[str, str]:
-        if seg.pairs is None:
-            return (f"word{k + 1}", f"word{k + 1}")
-        return seg.pairs[k]
-
-    def _reveal(self, seg: _Segment) -> list[dict[str, Any]]:
-        """One more word per ``word_ms`` of speech; a partial each time the word count grows."""
-        word_ms = self.server.word_ms
-        target = 1 + int(seg.speech_ms // word_ms)
-        if seg.pairs is not None:
-            target = min(target, len(seg.pairs))
-        if target <= len(seg.words):
-            return []
-        while len(seg.words) < target:
-            k = len(seg.words)
-            begin = int(seg.start_ms + k * word_ms)
-            seg.words.append((*self._pair(seg, k), begin, begin + int(word_ms * 0.8)))
-        return [self._turn(seg, end_of_turn=False, formatted=self._inline())]
-
-    def _inline(self) -> bool:
-        return self.format_turns and self.server.formatting == "inline"
-
-    def end_turn(self) -> list[dict[str, Any]]:
-        """End of turn (silence, ForceEndpoint or Terminate): all words final, then formatting."""
-        seg = self.segment
-        if seg is None:
-            return []
-        self.segment = None
-        remaining = (len(seg.pairs) if seg.pairs is not None else len(seg.words)) - len(seg.words)
-        if remaining > 0:
-            # Words the pace had not revealed yet share the rest of the speech evenly.
-            begin = seg.words[-1][3] if seg.words else int(seg.start_ms)
-            span = max(seg.last_speech_end_ms - begin, 50.0 * remaining) / remaining
-            for j in range(remaining):
-                k = len(seg.words)
-                start = int(begin + j * span)
-                seg.words.append((*self._pair(seg, k), start, int(start + span * 0.9)))
-        out = [self._turn(seg, end_of_turn=True, formatted=self._inline())]
-        if self.format_turns and self.server.formatting == "two_message":
-            # Same turn_order again, formatted, utterance "" [protocol §3.4 two-message behaviour].
-            out.append(self._turn(seg, end_of_turn=True, formatted=True))
-        self.server._sentence_done(seg.sentence_index)
-        self.turn_order += 1
-        return out
-
-    def _turn(self, seg: _Segment, *, end_of_turn: bool, formatted: bool) -> dict[str, Any]:
-        words: list[dict[str, Any]] = []
-        for k, (fmt, plain, start, end) in enumerate(seg.words):
-            text = fmt if formatted else plain
-            if seg.pairs is None and formatted:
-                text = (text.capitalize() if k == 0 else text) + ("." if k == len(seg.words) - 1 else "")
-            final = end_of_turn or k < len(seg.words) - 1
-            words.append({"start": start, "end": end, "text": text, "confidence": 0.93, "word_is_final": final})
-        transcript = " ".join(w["text"] for w in words if w["word_is_final"])
-        msg: dict[str, Any] = {
-            "turn_order": seg.turn_order,
-            "turn_is_formatted": formatted,
-            "end_of_turn": end_of_turn,
-            "transcript": transcript,
-            "end_of_turn_confidence": 0.92 if end_of_turn else 0.05,
-            "words": words,
-            # The utterance rides on the first end-of-turn message only ("" on the formatted copy).
-            "utterance": transcript if end_of_turn and (formatted == self._inline()) else "",
-        }
-        if self.language_detection and end_of_turn:
-            msg["language_code"], msg["language_confidence"] = "en", 0.99
-        msg["type"] = "Turn"  # last, like the docs' real payloads: clients must not rely on key order
-        return msg
-
-
 # --- the server --------------------------------------------------------------------------------
 
 _BOOL_PARAMS = ("format_turns", "language_detection", "speaker_labels")
 _INT_PARAMS = ("sample_rate", "min_turn_silence", "max_turn_silence", "inactivity_timeout", "max_speakers")
 _FLOAT_PARAMS = ("end_of_turn_confidence_threshold", "vad_threshold")
-_STR_PARAMS = ("encoding", "speech_model", "language")
+_STR_PARAMS = ("encoding", "speech_model", "language", "mode")
 
 
 def parse_params(query: Mapping[str, str]) -> dict[str, Any]:
@@ -334,7 +171,7 @@ def parse_params(query: Mapping[str, str]) -> dict[str, Any]:
                 params[key] = float(raw)
             elif key in _STR_PARAMS:
                 params[key] = raw
-            elif key == "keyterms_prompt":
+            elif key in ("keyterms_prompt", "language_codes"):
                 params[key] = json.loads(raw)
         except ValueError:
             params[key] = raw  # kept raw so a test can see what arrived
@@ -366,17 +203,38 @@ class FakeStreamingServer:
         reject_first: tuple[int, int] | tuple[int, int, str] | None = None,
         faults: Sequence[Fault | Mapping[str, Any] | None] = (),
         after_begin: Sequence[str] = (),
+        script_languages: Sequence[str] = (),
+        script_speakers: Sequence[str] = (),
+        late_formatted_copy: bool = False,
         begin_delay_s: float = 0.0,
+        whisper_silence_ms: int | None = 2000,
+        speaker_revisions: Mapping[int, str] | None = None,
+        warnings: Sequence[tuple[int, str]] = (),
+        begin_configuration: bool = True,
+        applied_model: str | None = None,
+        applied_mode: str | None = None,
         handshake_delay_s: float = 0.0,
         port: int = 0,
     ) -> None:
-        if any(not _word_pairs(s) for s in script):
-            raise ValueError("every script sentence needs at least one word")
+        if any(not word_pairs(s.replace("[", " ").replace("]", " ")) for s in script):
+            raise ValueError("every script sentence needs at least one word (or a [tag])")
         if formatting not in ("two_message", "inline"):
             raise ValueError(f"formatting must be 'two_message' or 'inline', not {formatting!r}")
         self.api_key = api_key
         self.credentials = frozenset({api_key, *tokens})
         self.script = list(script)
+        # Per sentence: the language reported with language_detection, the speaker with speaker_labels.
+        self.lines = [ScriptLine(text, script_languages[i] if i < len(script_languages) else "en",
+                                 script_speakers[i] if i < len(script_speakers) else "A")
+                      for i, text in enumerate(script)]
+        self.late_formatted_copy = late_formatted_copy  # hold each formatted copy until the next turn speaks
+        self.begin_delay_s = begin_delay_s  # the real service took ~1 s [protocol §9.8]; audio is read meanwhile
+        self.whisper_silence_ms = whisper_silence_ms  # whisper-rt: a "[ Silence]" final per this much silence
+        self.speaker_revisions = dict(speaker_revisions or {})  # turn_order -> new label, sent before Termination
+        self.warnings = list(warnings)  # (warning_code, warning) sent right after Begin
+        self.begin_configuration = begin_configuration  # False: an older server without Begin.configuration
+        self.applied_model = applied_model  # Begin.configuration.model when the service applies another model
+        self.applied_mode = applied_mode
         self.auth_mode = auth_mode
         self.auth_error_frame = auth_error_frame
         self.formatting = formatting
@@ -386,9 +244,6 @@ class FakeStreamingServer:
         self.vad_window_ms = vad_window_ms
         self.max_lead_s = max_lead_s
         self.after_begin = list(after_begin)  # raw text frames sent right after Begin (tolerance tests)
-        # Connect -> Begin took about a second in one measurement [protocol §9.8]; audio sent
-        # meanwhile is received and transcribed like the rest.
-        self.begin_delay_s = begin_delay_s
         self.handshake_delay_s = handshake_delay_s  # a slow network: the upgrade answer is late
         self.requested_port = port
         self._base_fault = Fault(no_begin=no_begin, drop_after_s=drop_after_s, error_at_s=error_at_s,
@@ -515,12 +370,14 @@ class FakeStreamingServer:
 
     # --- script ---
 
-    def _peek_sentence(self) -> tuple[int, str | None]:
+    def _peek_line(self) -> tuple[int, ScriptLine | None]:
         with self._cond:
             i = self._next_sentence
-            return i, self.script[i] if i < len(self.script) else None
+            return i, self.lines[i] if i < len(self.lines) else None
 
-    def _sentence_done(self, index: int) -> None:
+    def _line_done(self, index: int) -> None:
+        if index < 0:
+            return  # a turn that used no script line (whisper-rt's silence)
         with self._cond:
             self._next_sentence = max(self._next_sentence, index + 1)
 
@@ -597,49 +454,66 @@ class FakeStreamingServer:
                         frame=code != 1008 or self.auth_error_frame)
         if not rec.authorized:
             self._error(conn, rec, 1008, AUTH_REASON, frame=self.auth_error_frame)
+        # Frames that arrive while Begin is being prepared are read and kept with their arrival
+        # times, then handled in order once Begin is out: the service takes audio as soon as the
+        # socket is open [protocol §3.1, §9.8].
+        early: list[tuple[str | bytes, float]] = []
+        deadline = time.monotonic() + self.begin_delay_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                early.append((conn.recv(timeout=left), time.monotonic()))
+            except TimeoutError:
+                break
         expires: float | None = None
-        recognizer = _Recognizer(self, rec.params)
-        first_frame_at: float | None = None
-        early: list[tuple[str | bytes, float]] = []  # what arrived before Begin, handled after it
         if not fault.no_begin:
-            deadline = time.monotonic() + self.begin_delay_s
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    early.append((conn.recv(timeout=left), time.monotonic()))
-                except TimeoutError:
-                    break
-            rec.session_id = str(uuid.uuid4())
-            ttl = fault.expire_after_s if fault.expire_after_s is not None else 10800
-            begin: dict[str, Any] = {"type": "Begin", "id": rec.session_id, "expires_at": int(time.time() + ttl),
-                                     "configuration": {"model": rec.params.get("speech_model", "universal-streaming-english")}}
-            self._send(conn, rec, begin)
+            self._send(conn, rec, self._begin(rec))
+            for code, warning in self.warnings:
+                self._send(conn, rec, {"warning_code": code, "warning": warning, "type": "Warning"})
             for text in self.after_begin:
                 conn.send(text)
             if fault.expire_after_s is not None:
                 expires = time.monotonic() + fault.expire_after_s
-        for data, arrived in early:
+        recognizer = Recognizer(self, rec.params)
+        first_frame_at: float | None = None
+
+        def handle(data: str | bytes, at: float) -> None:
+            nonlocal first_frame_at
             if isinstance(data, bytes):
-                first_frame_at = arrived if first_frame_at is None else first_frame_at
-                self._on_audio(conn, rec, recognizer, data, arrived - first_frame_at)
+                first_frame_at = at if first_frame_at is None else first_frame_at
+                self._on_audio(conn, rec, recognizer, data, at - first_frame_at, at)
             else:
                 self._on_text(conn, rec, recognizer, data)
+
+        for data, at in early:
+            handle(data, at)
         while True:
             try:
                 data = conn.recv(timeout=None if expires is None else max(0.0, expires - time.monotonic()))
             except TimeoutError:
                 self._error(conn, rec, 3008, DEFAULT_REASONS[3008])
-            if isinstance(data, bytes):
-                now = time.monotonic()
-                first_frame_at = now if first_frame_at is None else first_frame_at
-                self._on_audio(conn, rec, recognizer, data, now - first_frame_at)
-            else:
-                self._on_text(conn, rec, recognizer, data)
+            handle(data, time.monotonic())
 
-    def _on_audio(self, conn: ServerConnection, rec: ConnectionRecord, recognizer: _Recognizer,
-                  data: bytes, wall_s: float) -> None:
+    def _begin(self, rec: ConnectionRecord) -> dict[str, Any]:
+        assert rec.session_id is None
+        rec.session_id = str(uuid.uuid4())
+        ttl = rec.fault.expire_after_s if rec.fault.expire_after_s is not None else 10800
+        begin: dict[str, Any] = {"id": rec.session_id, "expires_at": int(time.time() + ttl)}
+        if self.begin_configuration:
+            # What the server applied [protocol §3.1, §9.7]; mode only for the u3 family.
+            model = self.applied_model or str(rec.params.get("speech_model", DEFAULT_MODEL))
+            config: dict[str, Any] = {"model": model}
+            if model in U3_FAMILY:
+                config["mode"] = self.applied_mode or rec.params.get("mode", "balanced")
+            config["api_version"] = "2025-05-12"
+            begin["configuration"] = config
+        begin["type"] = "Begin"  # last, as in the docs' payloads
+        return begin
+
+    def _on_audio(self, conn: ServerConnection, rec: ConnectionRecord, recognizer: Recognizer,
+                  data: bytes, wall_s: float, arrived: float) -> None:
         with self._cond:
             rec.frame_sizes.append(len(data))
-            rec.frame_times.append(time.monotonic())
+            rec.frame_times.append(arrived)
             rec._audio += data
             audio_s = rec.audio_seconds
             self._cond.notify_all()
@@ -660,7 +534,7 @@ class FakeStreamingServer:
         if fault.drop_after_s is not None and audio_s >= fault.drop_after_s:
             self._drop(conn, rec)
 
-    def _on_text(self, conn: ServerConnection, rec: ConnectionRecord, recognizer: _Recognizer, text: str) -> None:
+    def _on_text(self, conn: ServerConnection, rec: ConnectionRecord, recognizer: Recognizer, text: str) -> None:
         with self._cond:
             rec.texts.append(text)
             self._cond.notify_all()
@@ -679,6 +553,9 @@ class FakeStreamingServer:
         elif kind == "Terminate" and not rec.fault.ignore_terminate:
             for msg in recognizer.flush():
                 self._send(conn, rec, msg)
+            revision = recognizer.speaker_revision()  # may re-label turns just before the end [protocol §9.6]
+            if revision is not None:
+                self._send(conn, rec, revision)
             audio_s = rec.audio_seconds
             session_s = time.monotonic() - (rec.opened_at or time.monotonic())
             # Integers, as in the spec [protocol §3.3].
