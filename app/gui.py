@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Mapping
 
-from PySide6.QtCore import QCoreApplication, QSettings, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Slot
 from PySide6.QtWidgets import QApplication
 
 from app.core.errors import AppError, ConfigError
@@ -178,8 +178,9 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
         window.hold_recording("Checking for a session that did not finish…")
         BackgroundTask.launch(lambda: recover(store), on_success=startup.recovered,
                               on_failure=startup.recovery_failed, name="recovery")
-    if store_notice:
-        window.status.show_message(store_notice, timeout_ms=20000)
+    notices = " ".join(n for n in (store_notice, *settings_store.notices) if n)
+    if notices:
+        window.status.show_message(notices, timeout_ms=20000)
     stop_signals = StopSignals()
     ending = _SignalEnding(window)
     stop_signals.received.connect(ending.received)
@@ -199,4 +200,10 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
         for handler in [h for h in root.handlers if h not in handlers_before]:
             root.removeHandler(handler)
             handler.close()
+        # Delete the window now, on this thread, while the application is whole: left to Python's
+        # garbage collector (closures hold it in cycles) it was freed at a random later moment,
+        # and freeing Qt objects then crashed the process inside the collector.
+        window.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        window = None
     return EXIT_QUIT if ending.quit else int(code)

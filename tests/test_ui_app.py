@@ -71,3 +71,27 @@ def test_the_app_starts_offers_the_crashed_session_and_quits_cleanly(qapp, tmp_p
         assert store.unfinished_sessions() == []
     saved = QtSettingsStore(app_qsettings()).load()
     assert saved.streaming_url is None and saved.targets == ("es",), "command-line presets are not saved"
+
+
+def test_a_saved_target_code_this_version_does_not_know_is_dropped_with_a_notice(qapp, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ASSEMBLYAI_API_KEY", "env-key")
+    paths = Paths(data_dir=tmp_path / "data", sessions_dir=tmp_path / "sessions", log_dir=tmp_path / "logs")
+    stored = app_qsettings()
+    stored.setValue("session/targets", "es,tlh,xx-old,de")  # written by an older version, or by hand
+    stored.sync()
+    del stored
+    seen: dict[str, object] = {}
+
+    def look() -> None:
+        window = next((w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)), None)
+        if window is not None and window.isVisible():
+            seen.update(targets=window.model.languages, message=window.status.message_label.text())
+            window.close()
+
+    poll = QTimer()
+    poll.timeout.connect(look)
+    poll.start(50)
+    assert run_window({}, paths=paths) == 0
+    poll.stop()
+    assert seen["targets"] == ("es", "de")
+    assert "'tlh', 'xx-old' are not known to this version and was dropped" in str(seen["message"])

@@ -109,10 +109,10 @@ def test_the_dialog_refuses_a_url_that_cannot_work_and_says_why(qtbot, tmp_path)
     dialog.streaming_url.setText("ws://127.0.0.1:9/v3/ws")
     dialog.region.setCurrentIndex(dialog.region.findData("eu"))
     dialog.turn_preset.setCurrentIndex(dialog.turn_preset.findData("aggressive"))
-    dialog.keyterms.setText("Acme,  Kubernetes ,")
+    dialog.keyterms.setPlainText("Acme, Inc.\n  Kubernetes \n\n")
     result = dialog.result_settings()
     assert (result.streaming_url, result.region, result.turn_preset, result.keyterms) == \
-        ("ws://127.0.0.1:9/v3/ws", "eu", "aggressive", ("Acme", "Kubernetes"))
+        ("ws://127.0.0.1:9/v3/ws", "eu", "aggressive", ("Acme, Inc.", "Kubernetes")), "a term keeps its comma"
     assert dialog.entered_key() is None, "an untouched key field is not a new key"
 
 

@@ -67,7 +67,8 @@ def test_calls_from_session_threads_arrive_as_signals_on_the_gui_thread_in_order
                            "error_occurred", "session_ended"]
     assert rec.calls[0][1] == ("live", "")
     assert rec.off_gui_thread == 0
-    assert not bridge.active, "the drain timer stops once the session has ended"
+    assert bridge.active, "translations retried after the end still come through"
+    bridge.stop()
 
 
 def test_interim_texts_queued_between_drains_collapse_to_the_newest(qtbot) -> None:
@@ -106,12 +107,15 @@ def test_turns_are_copied_when_queued_so_later_changes_by_the_session_do_not_lea
     assert emitted is not turn and emitted.translations == {}
 
 
-def test_nothing_is_delivered_after_session_ended(qtbot, tmp_path) -> None:
+def test_after_session_ended_only_translations_retried_later_and_their_messages_come_through(qtbot, tmp_path) -> None:
     bridge = SessionBridge()
     rec = Recorder(bridge)
     bridge.listener.session_ended(summary(tmp_path))
-    bridge.listener.translation_updated(0, done("es", "tarde"))  # a straggler from the pool
     bridge.listener.level_changed(-3.0)
+    bridge.listener.interim_changed("stray")
+    bridge.listener.state_changed(SessionState.LIVE, "")
+    bridge.listener.translation_updated(0, done("es", "retried after Stop"))
+    bridge.listener.error_occurred(AuthError("said after the end"))
     bridge.drain()
-    assert rec.names() == ["session_ended"]
+    assert rec.names() == ["session_ended", "translation_updated", "error_occurred"]
 

@@ -110,6 +110,7 @@ class FakeSession:
     threads: dict[str, str] = field(default_factory=dict)  # method -> QThread objectName that ran it
     end_error: AppError | None = None
     stop_deadlines: list[float | None] = field(default_factory=list)
+    earlier: list[str] = field(default_factory=list)
     quit_calls: int = 0
     _actions: queue.Queue[Action] = field(default_factory=queue.Queue)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -166,6 +167,10 @@ class FakeSession:
 
     def retry_failed_translations(self) -> int:
         self.retries.append((-1, None))
+        return 1
+
+    def translate_earlier_turns(self, language: object) -> int:
+        self.earlier.append(getattr(language, "code", str(language)))
         return 1
 
     def set_targets(self, targets: tuple[object, ...]) -> None:

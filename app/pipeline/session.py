@@ -15,6 +15,7 @@ The turn assembler is shared by the websocket thread (messages) and the capture 
 """
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import tempfile
@@ -31,13 +32,14 @@ from app.audio.wav_writer import WavWriter
 from app.core.assembler import AssemblerEvent, InterimChanged, TurnAssembler, TurnFinalized
 from app.core.errors import AppError, AuthError, OutputError, StreamingError
 from app.core.exports import write_session_exports
-from app.core.languages import Language
+from app.core.languages import Language, resolve_language
 from app.core.level import rms_dbfs
 from app.core.settings import ReconnectPolicy
 from app.core.transcript import Gap, Transcript, TranslationStatus, Turn
 from app.core.units import BYTES_PER_MS
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
 from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, check_writable, new_session_folder
+from app.pipeline.late_translations import LateTranslations
 from app.store.db import SessionStore
 from app.stt.client import LIVENESS_TIMEOUT_S, PING_INTERVAL_S, CloseInfo, StreamingClient
 from app.stt.protocol import (
@@ -111,6 +113,12 @@ class LiveSession:
         self._assembly_lock = threading.Lock()
         self._queue = TranslationQueue(translator, config.targets, self._on_translation,
                                        source=config.source_language)
+        self._targets: list[Language] = list(config.targets)  # every language chosen, in order
+        self._finalized_mono: dict[int, float] = {}  # turn index -> monotonic time it became final
+        self._exports_lock = threading.Lock()
+        self._late = LateTranslations(translator, self.transcript, source=config.source_language,
+                                      finalized_at=self._finalized_mono, on_update=self._on_translation,
+                                      on_done=self._late_batch_done)
         # Connection state, shared by the capture and websocket threads.
         self._lock = threading.Lock()
         self._client: StreamingClient | None = None  # the connection the audio goes to
@@ -195,13 +203,61 @@ class LiveSession:
         self._queue.abandon()
 
     def retry_translation(self, index: int, language: str | None = None) -> None:
-        self._queue.retry(index, language)
+        """Any thread: translate a cell that was not translated again, during or after the session."""
+        if not self.ended.is_set():
+            self._queue.retry(index, language)
+            return
+        self._late.run([c for c in self._failed_cells_now() if c[0] == index and
+                        (language is None or c[1].code == language)])
 
     def retry_failed_translations(self) -> int:
-        return self._queue.retry_failed()
+        if not self.ended.is_set():
+            return self._queue.retry_failed()
+        return self._late.run(self._failed_cells_now())
 
     def set_targets(self, targets: tuple[Language, ...]) -> None:
+        """Translate later turns into these languages. A language added mid-session is part of the
+        session from then on: in its exports, its journal row and its recovery."""
+        with self._lock:
+            added = [t for t in targets if t not in self._targets]
+            self._targets.extend(added)
+            codes = [t.code for t in self._targets]
         self._queue.set_targets(targets)
+        if added:
+            self._journal(lambda store, sid: store.set_target_languages(sid, codes))
+
+    def translate_earlier_turns(self, language: Language) -> int:
+        """Translate the turns that came before ``language`` was added into it; returns how many."""
+        turns = [t for t in self.transcript.turns() if language.code not in t.translations]
+        if not self.ended.is_set():
+            for turn in turns:
+                self._queue.submit(turn.index, turn.text, self._finalized_mono.get(turn.index), languages=(language,))
+            return len(turns)
+        return self._late.run([(t.index, language) for t in turns])
+
+    def _failed_cells_now(self) -> list[tuple[int, Language]]:
+        by_code = {t.code: t for t in self.targets}
+        return [(t.index, by_code.get(code) or resolve_language(code))
+                for t in self.transcript.turns() for code, tr in t.translations.items()
+                if tr.status is TranslationStatus.FAILED]
+
+    @property
+    def targets(self) -> tuple[Language, ...]:
+        """Every language this session has translated into, in the order they were chosen."""
+        with self._lock:
+            return tuple(self._targets)
+
+    def _late_batch_done(self, cells: int) -> None:
+        """Late translations are in: bring the session folder's exports up to date."""
+        try:
+            with self._exports_lock:
+                self._write_exports()
+        except OSError as exc:
+            self.listener.error_occurred(_notice(f"The retried translations could not be written to "
+                                                 f"{self.folder} ({exc}); they are in the session archive."))
+            return
+        self.listener.error_occurred(_notice(f"Translated {cells} cell{'s' if cells != 1 else ''} again; "
+                                             f"the transcript files in {self.folder} are up to date."))
 
     # --- capture thread -----------------------------------------------------------------------
 
@@ -441,9 +497,10 @@ class LiveSession:
 
     def _on_turn(self, turn: Turn) -> None:
         finalized = time.monotonic()  # the queue measures latency on its monotonic clock
+        self._finalized_mono[turn.index] = finalized
         self.transcript.add_turn(turn)
         self._journal(lambda store, sid: store.add_turn(sid, turn))
-        self.listener.turn_finalized(turn)
+        self.listener.turn_finalized(copy.deepcopy(turn))  # a copy: listeners never hold the live turn
         self._queue.submit(turn.index, turn.text, finalized)
 
     def _on_translation(self, update: TranslationUpdate) -> None:
@@ -536,8 +593,8 @@ class LiveSession:
         exports: list[Path] = []
         turns = self.transcript.turns()
         try:
-            exports = write_session_exports(self.folder, self.transcript.entries(),
-                                            [t.code for t in self.config.targets], self.metadata())
+            with self._exports_lock:
+                exports = self._write_exports()
         except OSError as exc:
             self._fail(OutputError(f"Could not write the transcript files in {self.folder} ({exc}). "
                                    "The audio is saved; the session archive has the transcript."))
@@ -593,6 +650,11 @@ class LiveSession:
         self._fail(OutputError(f"The session folder {gone} was deleted during the session, and the recording "
                                "could not be saved anywhere else."))
 
+    def _write_exports(self) -> list[Path]:
+        assert self.folder is not None
+        return write_session_exports(self.folder, self.transcript.entries(), [t.code for t in self.targets],
+                                     self.metadata())
+
     def _report_finishing(self, open_cells: int) -> None:
         detail = f"finishing {open_cells} translation{'s' if open_cells != 1 else ''}…" if open_cells else ""
         self.listener.state_changed(SessionState.FINISHING, detail)
@@ -604,7 +666,7 @@ class LiveSession:
             "source": self.config.source_language.name if self.config.source_language else "",
             "speech_model": self.config.params.speech_model,
             "llm_model": self.config.llm_model,
-            "targets": [t.code for t in self.config.targets],
+            "targets": [t.code for t in self.targets],
             "audio": AUDIO_NAME,
         }
 

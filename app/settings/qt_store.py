@@ -17,6 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from app.core.catalog import MODES, REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
+from app.core.languages import find_language
 from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings
 
 log = logging.getLogger("app.settings")
@@ -52,6 +53,7 @@ assert not any("key" in f.name.split("_") for f in fields(Settings)), "the API k
 class QtSettingsStore:
     def __init__(self, qsettings: QSettings) -> None:
         self._q = qsettings
+        self.notices: list[str] = []  # what load() had to drop, for the window to say once
         self.migrate()
 
     @property
@@ -64,9 +66,15 @@ class QtSettingsStore:
         defaults = Settings()
         values: dict[str, object] = {}
         text = self._text
-        stored_targets = text(SettingsKey.TARGETS, ",".join(defaults.targets)).split(",")
-        targets = tuple(c.strip() for c in stored_targets if c.strip())
-        values["targets"] = targets or defaults.targets
+        stored_targets = [c.strip() for c in text(SettingsKey.TARGETS, ",".join(defaults.targets)).split(",")]
+        known = [lang.code for c in stored_targets if c and (lang := find_language(c)) is not None]
+        unknown = [c for c in stored_targets if c and find_language(c) is None]
+        if unknown:
+            # An older version (or a hand edit) saved a code this version's table does not know.
+            self.notices.append(f"The saved target language{'s' if len(unknown) > 1 else ''} "
+                                f"{', '.join(repr(c) for c in unknown)} {'are' if len(unknown) > 1 else 'is'} not "
+                                "known to this version and was dropped; choose the languages under Translate to.")
+        values["targets"] = tuple(dict.fromkeys(known)) or defaults.targets
         values["source"] = text(SettingsKey.SOURCE, "") or None
         model = text(SettingsKey.SPEECH_MODEL, defaults.speech_model)
         values["speech_model"] = model if model in SPEECH_MODEL_IDS else defaults.speech_model

@@ -247,6 +247,11 @@ class SessionStore:
             (SessionStatus.RECOVERED.value, duration_ms, duration_ms, session_id),
         )
 
+    def set_target_languages(self, session_id: int, codes: Sequence[str]) -> None:
+        """A language was added during the session: it is one of the session's languages now."""
+        self._update_session("UPDATE sessions SET target_languages = ? WHERE id = ?",
+                             (json.dumps(list(codes)), session_id))
+
     def move_session(self, session_id: int, folder: Path | str, audio_path: Path | str) -> None:
         """The session's files are now somewhere else (rescued from a deleted folder)."""
         self._update_session("UPDATE sessions SET folder = ?, audio_path = ? WHERE id = ?",

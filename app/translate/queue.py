@@ -132,10 +132,12 @@ class TranslationQueue:
 
     # --- public API (any thread) --------------------------------------------------------------
 
-    def submit(self, index: int, text: str, finalized_at: float | None = None) -> None:
-        """Queue turn ``index`` for every current target. ``finalized_at`` is when the turn became
-        final, read from this queue's ``clock`` (``time.monotonic()`` by default, NOT the
-        wall-clock ``Turn.finalized_at``); latency is measured from it, else from now."""
+    def submit(self, index: int, text: str, finalized_at: float | None = None,
+               languages: Sequence[Language] | None = None) -> None:
+        """Queue turn ``index`` for every current target (or for ``languages``: an earlier turn
+        translated into a language added later). ``finalized_at`` is when the turn became final,
+        read from this queue's ``clock`` (``time.monotonic()`` by default, NOT the wall-clock
+        ``Turn.finalized_at``); latency is measured from it, else from now."""
         now = self._clock()
         started = now if finalized_at is None else finalized_at
         if started > now + 1.0:
@@ -150,10 +152,10 @@ class TranslationQueue:
                 log.warning("Turn %d arrived after the translation queue was closed; not translated", index)
                 return
             context = tuple(self._recent)
-            if self._context_turns and text.strip():
+            if self._context_turns and text.strip() and languages is None:
                 self._recent.append(text.strip())
             keys = []
-            for language in self._targets:
+            for language in _dedupe(languages) if languages is not None else self._targets:
                 key = (index, language.code)
                 if key in self._jobs:
                     log.warning("Turn %d was submitted twice for %s; ignoring the repeat", index, language.code)
@@ -261,7 +263,8 @@ class TranslationQueue:
             if job.status is not TranslationStatus.FAILED:
                 continue
             job.status = TranslationStatus.PENDING
-            job.started_at = self._clock()  # a manual retry's latency counts from the request
+            # started_at stays: the latency shown is the real time from the turn to the translation
+            # finally shown, not the time of the attempt that worked.
             self._pending += 1
             if job.released:
                 self._outbox.append(TranslationUpdate(job.index, self._translation(job, error="retrying")))

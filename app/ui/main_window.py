@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
 from app.core.errors import AppError, ConfigError
+from app.core.languages import language_name
 from app.core.settings import Settings, clamp_font_size
 from app.core.transcript import Gap, Turn
 from app.core.validate import resolve_targets, validate
@@ -119,6 +120,8 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action("Settings…", self.open_settings, "Ctrl+,")
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.retry_action = self._action("Retry failed translations", self.retry_failed)
+        self.earlier_action = self._action("Translate earlier turns into new languages", self.translate_earlier)
+        self.earlier_action.setEnabled(False)
         bigger = self._action("Larger text", self._bigger_text, QKeySequence.StandardKey.ZoomIn)
         smaller = self._action("Smaller text", self._smaller_text, QKeySequence.StandardKey.ZoomOut)
         open_folder = self._action("Open sessions folder", self.open_sessions_folder)
@@ -129,6 +132,7 @@ class MainWindow(QMainWindow):
         session_menu = self.menuBar().addMenu("&Session")
         session_menu.addAction(self.record_action)
         session_menu.addAction(self.retry_action)
+        session_menu.addAction(self.earlier_action)
         view_menu = self.menuBar().addMenu("&View")
         for action in (bigger, smaller, None, self.view.copy_rows_action, self.view.copy_all_action):
             view_menu.addSeparator() if action is None else view_menu.addAction(action)
@@ -294,6 +298,7 @@ class MainWindow(QMainWindow):
         self.controls.set_recording(running, stopping=self._stopping, can_record=can_record,
                                     why_not=self._hold_reason or NO_KEY_WHY)
         self.record_action.setEnabled(running or can_record)
+        self.earlier_action.setEnabled(bool(self._languages_missing_in_earlier_turns()))
         self._update_export()
         if not running and self.status.state not in (ERROR, SessionState.FAILED.value, SessionState.ENDED.value):
             self.status.set_state(IDLE)
@@ -326,10 +331,29 @@ class MainWindow(QMainWindow):
 
     @Slot(tuple)
     def _on_targets_changed(self, codes: tuple[str, ...]) -> None:
+        added = [c for c in codes if c not in self.model.languages]
         self._change_settings(targets=codes)
         self.model.set_languages(codes)
         if self.controller.running:
             self.controller.set_targets(resolve_targets(codes))
+        missing = self._languages_missing_in_earlier_turns()
+        self.earlier_action.setEnabled(bool(missing))
+        if added and missing and self.model.turn_count():
+            names = ", ".join(language_name(c) for c in added)
+            self.status.show_message(f"{names}: new turns are translated into it; for the earlier ones, "
+                                     "Session ▸ Translate earlier turns into new languages.", timeout_ms=15000)
+
+    def _languages_missing_in_earlier_turns(self) -> tuple[str, ...]:
+        turns = self.model.turns()
+        return tuple(c for c in self.model.languages if any(c not in t.translations for t in turns))
+
+    @Slot()
+    def translate_earlier(self) -> None:
+        missing = self._languages_missing_in_earlier_turns()
+        count = self.controller.translate_earlier_turns(resolve_targets(missing)) if missing else 0
+        self.earlier_action.setEnabled(False)
+        self.status.show_message(f"Translating {count} earlier cell{'s' if count != 1 else ''}…" if count
+                                 else "Every turn is already translated into every chosen language.")
 
     @Slot()
     def _bigger_text(self) -> None:

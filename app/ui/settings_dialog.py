@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -90,8 +91,11 @@ class SettingsDialog(QDialog):
         fill_combo(self.turn_preset, [(label, p) for p, label in TURN_PRESET_LABELS.items()], settings.turn_preset)
         self.format_turns = QCheckBox("Punctuate and capitalise finished turns")
         self.format_turns.setChecked(settings.format_turns)
-        self.keyterms = QLineEdit(", ".join(settings.keyterms))
-        self.keyterms.setPlaceholderText("Names and terms to recognise, separated by commas")
+        # One term per line: a term may itself hold a comma ("Acme, Inc.").
+        self.keyterms = QPlainTextEdit("\n".join(settings.keyterms))
+        self.keyterms.setPlaceholderText("Names and terms to recognise, one per line")
+        self.keyterms.setTabChangesFocus(True)
+        self.keyterms.setFixedHeight(self.keyterms.fontMetrics().lineSpacing() * 4 + 12)
 
         self.llm_model = QComboBox()
         self.llm_model.setEditable(True)
@@ -181,7 +185,7 @@ class SettingsDialog(QDialog):
             turn_preset=self.turn_preset.currentData(),
             mode=self.mode.currentData(),
             format_turns=self.format_turns.isChecked(),
-            keyterms=tuple(t.strip() for t in self.keyterms.text().split(",") if t.strip()),
+            keyterms=tuple(t.strip() for t in self.keyterms.toPlainText().splitlines() if t.strip()),
             llm_model=model,
             region=self.region.currentData(),
             streaming_url=streaming,

@@ -290,6 +290,10 @@ class TranscriptModel(QAbstractTableModel):
     def turn_count(self) -> int:
         return len(self._by_index)
 
+    def turns(self) -> list[Turn]:
+        """The finished turns shown, in order (read them, do not change them)."""
+        return [r.turn for r in self._rows if r.turn is not None]
+
     def failed_count(self) -> int:
         return sum(1 for r in self._rows if r.turn is not None for code, tr in r.turn.translations.items()
                    if code in self._cols.languages and tr.status is TranslationStatus.FAILED)

@@ -28,6 +28,8 @@ DRAIN_INTERVAL_MS = 33  # ~30 Hz: smooth to the eye, cheap for the GUI thread
 
 
 _INTERIM = "interim_text_changed"
+# What an ended session still says: translations retried after Stop, and what became of them.
+_AFTER_THE_END = frozenset({"translation_updated", "error_occurred"})
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class SessionEvents:
         self._lock = threading.Lock()
         self._events: deque[_Event] = deque()
         self._level: float | None = None
-        self._closed = False  # set once session_ended is queued: later calls are dropped
+        self._closed = False  # set once session_ended is queued: later live events are dropped
 
     def take(self) -> tuple[list[_Event], float | None]:
         with self._lock:
@@ -57,7 +59,7 @@ class SessionEvents:
 
     def _put(self, signal: str, *args: object) -> None:
         with self._lock:
-            if self._closed:
+            if self._closed and signal not in _AFTER_THE_END:
                 return
             self._events.append(_Event(signal, args))
             if signal == "session_ended":
@@ -92,7 +94,7 @@ class SessionEvents:
 
 class SessionBridge(QObject):
     """One per session. Create it on the GUI thread, hand ``bridge.listener`` to the session, and
-    call ``start()`` before the session runs. The timer stops after ``session_ended``."""
+    call ``start()`` before the session runs; ``stop()`` when the session is done with for good."""
 
     state_changed = Signal(str, str)  # state (SessionState value), detail ("reconnecting (2)")
     interim_text_changed = Signal(str)  # live text of the turn in progress; "" clears it
@@ -132,5 +134,5 @@ class SessionBridge(QObject):
             if event.signal == _INTERIM and i + 1 < len(events) and events[i + 1].signal == _INTERIM:
                 continue  # a newer interim text follows: skip this one
             getattr(self, event.signal).emit(*event.args)
-        if any(e.signal == "session_ended" for e in events):
-            self._timer.stop()
+        # The timer keeps running after session_ended: translations retried after Stop still come
+        # through here. The controller stops it when the next session replaces this bridge.

@@ -46,6 +46,8 @@ class ControlledSession(RunnableSession, Protocol):
 
     def set_targets(self, targets: tuple[Language, ...]) -> None: ...
 
+    def translate_earlier_turns(self, language: Language) -> int: ...
+
 
 SessionFactory = Callable[[SessionRequest, SessionListener], ControlledSession]
 
@@ -151,6 +153,12 @@ class SessionController(QObject):
         """Translate later turns of the running session into these languages too."""
         if self._session is not None and self._running:
             self._session.set_targets(targets)
+
+    def translate_earlier_turns(self, languages: tuple[Language, ...]) -> int:
+        """Translate the turns of the current (or just ended) session that lack these languages."""
+        if self._session is None:
+            return 0
+        return sum(self._session.translate_earlier_turns(language) for language in languages)
 
     def shutdown(self, timeout_ms: int = 3000) -> bool:
         """At application exit only: stop and wait (bounded) for the threads. True if they ended."""
