@@ -392,7 +392,7 @@ QUIT_WAIT_S = 3.0  # after a second signal the session ends in well under a seco
 def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api_key: str | None,
                  out: TextIO | None = None, err: TextIO | None = None) -> int:
     from app.pipeline.factory import SessionRequest, build_session
-    from app.pipeline.recovery import recover_unfinished
+    from app.pipeline.recovery import describe, recover_unfinished
     from app.pipeline.session import LiveSession
     from app.store.db import SessionStore
 
@@ -433,8 +433,9 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
         if store.notice:
             listener.say(f"warning: {store.notice}")
         for rec in recover_unfinished(store):
-            listener.say(f"Recovered an unfinished session ({rec.turns} turns, {rec.audio_seconds:.1f} s of audio) "
-                         f"in {rec.folder}{': ' + rec.problem if rec.problem else ''}")
+            listener.say(describe(rec))
+        for note in store.set_aside:
+            listener.say(f"warning: {note}")
         for note in validate(settings).unused:
             listener.say(f"note: {note}")
         request = SessionRequest(settings=settings, api_key=api_key, sessions_dir=paths.sessions_dir,

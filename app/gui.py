@@ -69,8 +69,8 @@ def recovery_loader(store: SessionStore) -> RecoveryLoader:
     return load
 
 
-def recover(store: SessionStore) -> list[RecoveredSession]:
-    return recover_unfinished(store)
+def recover(store: SessionStore) -> tuple[list[RecoveredSession], list[str]]:
+    return recover_unfinished(store), list(store.set_aside)
 
 
 class _Startup:
@@ -85,9 +85,12 @@ class _Startup:
         self.monitor.pause(running)  # a second PortAudio instance must not disturb the recording
 
     @Slot(object)
-    def recovered(self, sessions: list[RecoveredSession]) -> None:
+    def recovered(self, found: tuple[list[RecoveredSession], list[str]]) -> None:
+        sessions, set_aside = found
         self.window.hold_recording("")
         self.window.offer_recovered(sessions)
+        if set_aside:
+            self.window.status.show_message(" ".join(set_aside), timeout_ms=20000)
 
     @Slot(object)
     def recovery_failed(self, error: AppError) -> None:

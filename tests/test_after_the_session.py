@@ -90,6 +90,7 @@ def test_recovery_of_a_session_with_a_language_added_mid_session_exports_that_la
     rec = store.create_session(folder=folder, audio_path=folder / "audio.wav", source_language=None,
                                speech_model="universal-streaming-english", target_languages=["es"], llm_model="m")
     store.set_target_languages(rec.id, ["es", "de"])
+    store.release(rec.uid)  # the process that recorded it died
     recovered = recover_unfinished(store)
     store.close()
     assert [r.session_id for r in recovered] == [rec.id]

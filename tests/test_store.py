@@ -252,9 +252,16 @@ def test_session_lifecycle_finish_recover_list_and_delete(store: SessionStore, d
     store.set_translation(crashed, 0, Translation("de", "vor dem Stromausfall", TranslationStatus.DONE))
     store.add_gap(crashed, Gap(0, 10))
     store.finish_session(old, ended_at=160.0, duration_ms=60_000)
+    assert store.unfinished_sessions() == [], "this process owns (records) them: they are not unfinished"
+    for session_id in (crashed, live):  # as if the process recording them had died
+        record = store.get_session(session_id)
+        assert record is not None
+        store.release(record.uid)
 
-    assert [s.id for s in store.unfinished_sessions()] == [crashed, live]
+    found = store.unfinished_sessions()  # claimed: their locks are now held by this store
+    assert [s.id for s in found] == [crashed, live]
     store.mark_recovered(crashed, duration_ms=4_500)
+    store.release(found[1].uid)  # not recovered here: let it go
     assert [s.id for s in store.unfinished_sessions()] == [live]
 
     record = store.get_session(crashed)

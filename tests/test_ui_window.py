@@ -308,7 +308,8 @@ def test_a_recovered_session_is_offered_and_shown_on_request(qtbot, tmp_path) ->
     parts = build_window(qtbot, tmp_path, recovery_loader=lambda session: (entries, ("es",)))
     w = parts.window
     w.show()
-    w.offer_recovered([RecoveredSession(7, folder, folder / "audio.wav", 192.0, 1)])
+    w.offer_recovered([RecoveredSession(7, folder, folder / "audio.wav", 192.0, 1,
+                                        restored="the recording (03:12) and 1 turn")])
     assert w.recovery_banner.isVisible()
     assert "03:12" in w.recovery_banner.label.text() and folder.name in w.recovery_banner.label.text()
     next(b for b in w.recovery_banner.buttons if b.text() == "Show transcript").click()

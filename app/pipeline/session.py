@@ -21,6 +21,7 @@ import random
 import tempfile
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,8 +40,9 @@ from app.core.transcript import Gap, Transcript, TranslationStatus, Turn
 from app.core.units import BYTES_PER_MS
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
 from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, check_writable, new_session_folder
+from app.pipeline.journal import SessionJournal
 from app.pipeline.late_translations import LateTranslations
-from app.store.db import SessionStore
+from app.store.db import NewSession, SessionStore
 from app.stt.client import LIVENESS_TIMEOUT_S, PING_INTERVAL_S, CloseInfo, StreamingClient
 from app.stt.protocol import (
     SEND_AHEAD_TOLERANCE_S,
@@ -135,11 +137,13 @@ class LiveSession:
         self._deadline: threading.Timer | None = None
         self._capture_done = threading.Event()
         self._fatal: AppError | None = None
-        self._store_failed = False
         self._failed_cells: set[tuple[int, str]] = set()
         self._auto_retries: dict[tuple[int, str], int] = {}
         self._reconnects = 0
-        self.session_id: int | None = None
+        self.uid = str(uuid.uuid4())
+        self.started_at = time.time()
+        self.journal = SessionJournal(store, fields=self._journal_fields, snapshot=self._journal_snapshot,
+                                      notify=self.listener.error_occurred, where=lambda: str(self.folder))
         self.folder: Path | None = None
         self.wav: WavWriter | None = None
         self.summary: SessionSummary | None = None
@@ -154,24 +158,28 @@ class LiveSession:
         check_writable(self.config.sessions_dir, min_free=self.config.min_free_bytes)
         self.source.open()
         try:
-            self.folder = new_session_folder(self.config.sessions_dir)
+            # Absolute: a relative --out must still point at the folder when a later start (from
+            # another directory) recovers the session.
+            self.folder = new_session_folder(self.config.sessions_dir).resolve()
             self.wav = WavWriter(self.folder / AUDIO_NAME)
         except BaseException:
             self.source.close()
             raise
-        if self.store is not None:
-            try:
-                record = self.store.create_session(
-                    folder=str(self.folder), audio_path=str(self.wav.path),
-                    source_language=self.config.source_language.code if self.config.source_language else None,
-                    speech_model=self.config.params.speech_model,
-                    target_languages=[t.code for t in self.config.targets],
-                    llm_model=self.config.llm_model, title=self.config.title,
-                )
-                self.session_id = record.id
-            except AppError as exc:
-                self._store_error(exc)
+        self.started_at = time.time()
+        self.journal.open()
         return self.folder
+
+    @property
+    def session_id(self) -> int | None:
+        return self.journal.session_id
+
+    def _journal_fields(self) -> NewSession:
+        assert self.folder is not None
+        return NewSession(
+            uid=self.uid, folder=self.folder, audio_path=self.folder / AUDIO_NAME,
+            source_language=self.config.source_language.code if self.config.source_language else None,
+            speech_model=self.config.params.speech_model, target_languages=tuple(t.code for t in self.targets),
+            llm_model=self.config.llm_model, started_at=self.started_at, title=self.config.title)
 
     def stop(self, deadline_s: float | None = None) -> None:
         """Graceful stop, from any thread; returns at once. The last turn is still received and
@@ -536,19 +544,7 @@ class LiveSession:
         self.listener.gap_added(gap)
 
     def _journal(self, write: Callable[[SessionStore, int], None]) -> None:
-        if self.store is None or self.session_id is None or self._store_failed:
-            return
-        try:
-            write(self.store, self.session_id)
-        except (AppError, OSError) as exc:
-            self._store_error(exc)
-
-    def _store_error(self, exc: Exception) -> None:
-        # The folder exports still hold everything at the end; say so once and go on.
-        self._store_failed = True
-        self.listener.error_occurred(OutputError(
-            f"The session archive could not be written ({exc}); the session folder still gets the audio and transcript."
-        ) if not isinstance(exc, OutputError) else exc)
+        self.journal.write(write)
 
     def _fail(self, error: AppError) -> None:
         with self._lock:
@@ -615,12 +611,8 @@ class LiveSession:
             transcribed=self._connected_once,
             quit=self._quitting.is_set(),
         )
-        if self.store is not None and self.session_id is not None and not self._store_failed:
-            try:
-                self.store.finish_session(self.session_id, status="failed" if self._fatal else "finished",
-                                          duration_ms=int(self.wav.duration_s * 1000))
-            except AppError as exc:
-                self._store_error(exc)
+        self.journal.finish(status="failed" if self._fatal else "finished",
+                            duration_ms=int(self.wav.duration_s * 1000))
         self.summary = summary
         self.listener.state_changed(SessionState.FAILED if self._fatal else SessionState.ENDED, "")
         self.listener.session_ended(summary)
@@ -649,6 +641,9 @@ class LiveSession:
             return
         self._fail(OutputError(f"The session folder {gone} was deleted during the session, and the recording "
                                "could not be saved anywhere else."))
+
+    def _journal_snapshot(self) -> tuple[list[Turn], list[Gap]]:
+        return self.transcript.turns(), self.transcript.gaps()
 
     def _write_exports(self) -> list[Path]:
         assert self.folder is not None

@@ -29,6 +29,7 @@ once. Every other failure to open (unwritable folder, newer schema, the rename f
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -46,11 +47,15 @@ from typing import Any
 from app.core.errors import OutputError
 from app.core.transcript import Gap, Transcript, Translation, TranslationStatus, Turn, Word
 from app.store import migrations
+from app.store.locks import SessionLock
 from app.store.search import SearchHit, find_hits, register_functions, search_terms
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 5000  # only another process (a second app instance) can hold the write lock
+BUSY_TIMEOUT_MS = 5000  # reads: only another process (a second app instance) can hold the write lock
+# Writes wait less: a session's journal write runs on its websocket thread, and a file locked by
+# another program must not hold the turns up for long (the session catches the journal up later).
+WRITE_BUSY_TIMEOUT_MS = 500
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
 
@@ -79,6 +84,21 @@ class SessionRecord:
     note: str
 
 
+@dataclass(frozen=True)
+class NewSession:
+    """What the journal needs to know to create (or re-create) a session's row."""
+
+    uid: str
+    folder: Path
+    audio_path: Path
+    source_language: str | None
+    speech_model: str
+    target_languages: tuple[str, ...]
+    llm_model: str
+    started_at: float
+    title: str = ""
+
+
 _SESSION_COLUMNS = (
     "id, uid, started_at, ended_at, status, folder, audio_path, source_language, speech_model, "
     "target_languages, llm_model, title, duration_ms, note"
@@ -104,6 +124,11 @@ class SessionStore:
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._closed = False
+        self._locks_dir = self.path.parent / "locks"
+        self._held: dict[str, SessionLock] = {}  # uid -> the lock of a session this process owns
+        self._held_guard = threading.Lock()
+        self.set_aside: list[str] = []  # journal rows that could not be read (said once, then marked)
+        self._damaged: sqlite3.DatabaseError | None = None  # corruption noticed after opening
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -142,7 +167,9 @@ class SessionStore:
         conn = _connect(self.path)
         try:
             migrations.migrate(conn)
-            return conn, migrations.sync_search_index(conn)
+            fts = migrations.sync_search_index(conn)
+            conn.execute(f"PRAGMA busy_timeout = {WRITE_BUSY_TIMEOUT_MS}")  # migrations may wait longer
+            return conn, fts
         except BaseException:
             conn.close()
             raise
@@ -160,22 +187,54 @@ class SessionStore:
         llm_model: str,
         started_at: float | None = None,
         title: str = "",
+        uid: str | None = None,
     ) -> SessionRecord:
+        """A new session, 'recording', owned by this process: its lock is taken before the row
+        exists, so no other instance can ever see the row unowned."""
+        uid = uid or str(uuid.uuid4())
+        lock = self._own(uid)
         values = (
-            str(uuid.uuid4()), time.time() if started_at is None else started_at,
+            uid, time.time() if started_at is None else started_at,
             SessionStatus.RECORDING.value, str(folder), str(audio_path), source_language,
             speech_model, json.dumps(list(target_languages)), llm_model, title,
         )
-        with self._writing("updated") as conn:
-            cursor = conn.execute(
-                "INSERT INTO sessions (uid, started_at, status, folder, audio_path, source_language,"
-                " speech_model, target_languages, llm_model, title) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                values,
-            )
-            row = conn.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (cursor.lastrowid,)
-            ).fetchone()
+        try:
+            with self._writing("updated") as conn:
+                cursor = conn.execute(
+                    "INSERT INTO sessions (uid, started_at, status, folder, audio_path, source_language,"
+                    " speech_model, target_languages, llm_model, title) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    values,
+                )
+                row = conn.execute(
+                    f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (cursor.lastrowid,)
+                ).fetchone()
+        except BaseException:
+            self._disown(uid, lock)
+            raise
         return _session_from_row(row)
+
+    def _own(self, uid: str) -> SessionLock:
+        with self._held_guard:
+            lock = self._held.get(uid) or SessionLock(self._locks_dir, uid)
+            try:
+                owned = lock.acquire()
+            except OSError as exc:
+                raise OutputError(f"The session lock in {self._locks_dir} cannot be created ({exc.strerror or exc}). "
+                                  "Check that the data folder is writable.", detail=repr(exc)) from exc
+            if not owned:
+                raise OutputError(f"Session {uid} is being recorded by another Live Translate.")
+            self._held[uid] = lock
+            return lock
+
+    def _disown(self, uid: str, lock: SessionLock | None = None, *, remove: bool = False) -> None:
+        with self._held_guard:
+            lock = self._held.pop(uid, lock)
+        if lock is not None:
+            lock.release(remove=remove)
+
+    def release(self, uid: str) -> None:
+        """This process no longer owns session ``uid`` (it finished, or was recovered)."""
+        self._disown(uid, remove=True)
 
     def add_turn(self, session_id: int, turn: Turn) -> None:
         """Journal a final turn (and any translations it already carries); durable on return.
@@ -238,14 +297,60 @@ class SessionStore:
             " WHERE id = ?",
             (final.value, time.time() if ended_at is None else ended_at, duration_ms, session_id),
         )
+        self._release_by_id(session_id)
 
-    def mark_recovered(self, session_id: int, duration_ms: int) -> None:
-        """Mark a crashed session restored; its end is estimated from the recovered audio length."""
+    def mark_recovered(self, session_id: int, duration_ms: int, note: str = "") -> None:
+        """Mark a crashed session restored; its end is estimated from the recovered audio length.
+        ``note`` says what could not be restored (kept with the session, shown in the archive)."""
         self._update_session(
-            "UPDATE sessions SET status = ?, duration_ms = ?, ended_at = started_at + ? / 1000.0"
-            " WHERE id = ?",
-            (SessionStatus.RECOVERED.value, duration_ms, duration_ms, session_id),
+            "UPDATE sessions SET status = ?, duration_ms = ?, ended_at = started_at + ? / 1000.0,"
+            " note = CASE WHEN ? = '' THEN note ELSE ? END WHERE id = ?",
+            (SessionStatus.RECOVERED.value, duration_ms, duration_ms, note, note, session_id),
         )
+        self._release_by_id(session_id)
+
+    def _release_by_id(self, session_id: int) -> None:
+        with self._reading() as conn:
+            row = conn.execute("SELECT uid FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is not None:
+            self.release(row[0])
+
+    def sync_session(self, fields: NewSession, turns: Sequence[Turn], gaps: Sequence[Gap]) -> int:
+        """Bring the journal up to date with a whole session at once: the row (made if it is
+        missing, found by uid), every turn and translation (inserted or updated), and the gaps.
+        For a session whose journal could not be written for a while, or was replaced. Idempotent;
+        returns the session's id."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT id FROM sessions WHERE uid = ?", (fields.uid,)).fetchone()
+        if row is None:
+            session_id = self.create_session(
+                folder=fields.folder, audio_path=fields.audio_path, source_language=fields.source_language,
+                speech_model=fields.speech_model, target_languages=fields.target_languages,
+                llm_model=fields.llm_model, started_at=fields.started_at, title=fields.title, uid=fields.uid).id
+        else:
+            session_id = int(row[0])
+        with self._writing("updated") as conn:
+            conn.execute("UPDATE sessions SET folder = ?, audio_path = ?, target_languages = ? WHERE id = ?",
+                         (str(fields.folder), str(fields.audio_path), json.dumps(list(fields.target_languages)),
+                          session_id))
+            for turn in turns:
+                words = json.dumps([asdict(word) for word in turn.words], ensure_ascii=False)
+                conn.execute(
+                    "INSERT INTO turns (session_id, idx, segment, turn_order, text, start_ms, end_ms, finalized_at,"
+                    " formatted, language_code, speaker, words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT (session_id, idx) DO UPDATE SET text = excluded.text, start_ms = excluded.start_ms,"
+                    " end_ms = excluded.end_ms, language_code = excluded.language_code, speaker = excluded.speaker",
+                    (session_id, turn.index, turn.segment, turn.turn_order, turn.text, turn.start_ms, turn.end_ms,
+                     turn.finalized_at, int(turn.formatted), turn.language_code, turn.speaker, words))
+                turn_id = conn.execute("SELECT id FROM turns WHERE session_id = ? AND idx = ?",
+                                       (session_id, turn.index)).fetchone()[0]
+                for translation in turn.translations.values():
+                    conn.execute(_UPSERT_TRANSLATION, _translation_values(turn_id, translation))
+            conn.execute("DELETE FROM gaps WHERE session_id = ?", (session_id,))
+            for gap in gaps:
+                conn.execute("INSERT INTO gaps (session_id, start_ms, end_ms, reason) VALUES (?,?,?,?)",
+                             (session_id, gap.start_ms, gap.end_ms, gap.reason))
+        return session_id
 
     def set_target_languages(self, session_id: int, codes: Sequence[str]) -> None:
         """A language was added during the session: it is one of the session's languages now."""
@@ -288,13 +393,41 @@ class SessionStore:
         return [_session_from_row(row) for row in rows]
 
     def unfinished_sessions(self) -> list[SessionRecord]:
-        """Sessions still 'recording': the app stopped without finishing them (crash, power loss)."""
+        """Sessions still 'recording' whose process is gone (a crash, kill -9, a power cut): the
+        ones whose lock this call could take, and now holds until they are finished or recovered.
+        A session another live instance is recording is never among them. A row that cannot be
+        read is set aside (marked failed, named in ``set_aside``), never a traceback at each start."""
         with self._reading() as conn:
             rows = conn.execute(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE status = ? ORDER BY started_at, id",
                 (SessionStatus.RECORDING.value,),
             ).fetchall()
-        return [_session_from_row(row) for row in rows]
+        found: list[SessionRecord] = []
+        for row in rows:
+            try:
+                record = _session_from_row(row)
+            except (TypeError, ValueError, KeyError) as exc:
+                self._set_aside(row, exc)
+                continue
+            with self._held_guard:
+                mine = record.uid in self._held
+            if mine:
+                continue  # this process is recording it right now
+            try:
+                self._own(record.uid)
+            except OutputError:
+                continue  # another live process holds it: not unfinished
+            found.append(record)
+        return found
+
+    def _set_aside(self, row: Sequence[Any], exc: Exception) -> None:
+        row_id = row[0]
+        message = f"A journal entry (session {row_id}) could not be read ({exc}) and was set aside."
+        log.error("%s Row: %r", message, row)
+        self.set_aside.append(message)
+        with contextlib.suppress(sqlite3.Error, OutputError, KeyError):
+            self._update_session("UPDATE sessions SET status = 'failed', note = ? WHERE id = ?",
+                                 (f"set aside: unreadable journal entry ({exc})", row_id))
 
     def load_transcript(self, session_id: int) -> Transcript:
         """Rebuild the session's Transcript (turns, words, translations, gaps); KeyError if unknown."""
@@ -356,7 +489,12 @@ class SessionStore:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close both connections; idempotent. Call after every writer thread has stopped."""
+        """Close both connections; idempotent. Call after every writer thread has stopped. Locks
+        of sessions still 'recording' are let go: the next start may recover them."""
+        with self._held_guard:
+            held, self._held = list(self._held.values()), {}
+        for lock in held:
+            lock.release()
         with self._write_lock, self._read_lock:
             if self._closed:
                 return
@@ -380,6 +518,8 @@ class SessionStore:
     @contextmanager
     def _writing(self, action: str) -> Iterator[sqlite3.Connection]:
         with self._write_lock:
+            if self._damaged is not None:
+                self._replace_damaged_locked()
             conn = self._live(self._writer)
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -393,6 +533,8 @@ class SessionStore:
             except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
                 raise  # our bugs, not the disk's: keep the real error
             except sqlite3.Error as exc:
+                if isinstance(exc, sqlite3.DatabaseError) and _is_corruption(exc):
+                    self._damaged = exc  # moved aside before the next write
                 raise _io_error(self.path, action, exc) from exc
 
     @contextmanager
@@ -409,7 +551,28 @@ class SessionStore:
             except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
                 raise
             except sqlite3.Error as exc:
+                if isinstance(exc, sqlite3.DatabaseError) and _is_corruption(exc):
+                    self._damaged = exc
                 raise _io_error(self.path, "read", exc) from exc
+
+    def _replace_damaged_locked(self) -> None:
+        """The file turned out damaged after it was opened: move it aside like a file that fails to
+        open and start a new one, so recording works again. Caller holds the write lock; the read
+        lock is taken second, the order every path uses."""
+        cause, self._damaged = self._damaged, None
+        assert cause is not None
+        log.error("session archive %s found damaged while in use: %s", self.path, cause)
+        with self._read_lock:
+            for conn in (self._reader, self._writer):
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self.moved_aside = _move_aside(self.path, cause)
+            self._writer, self._fts = self._open_and_migrate()
+            self._reader = _connect(self.path)
+            self._reader.execute("PRAGMA query_only = ON")
+            register_functions(self._reader)
+        self.notice = (f"The session archive {self.path.name} was found damaged. It was kept as "
+                       f"{self.moved_aside.name} and a new archive was started; the session folders are untouched.")
 
     def _live(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         if self._closed:

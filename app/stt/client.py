@@ -221,6 +221,8 @@ class StreamingClient:
                 raise dropped_before_begin_error(self._last_error) from exc
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 code, reason = _close_payload(frame.data)
+                if self._stop_requested and code == 1000:
+                    raise cancelled_error()  # our Terminate (sent as we stopped) was answered first
                 raise closed_before_begin_error(code, reason, self._last_error)
             if opcode == websocket.ABNF.OPCODE_TEXT:
                 msg = self._parse(frame.data)

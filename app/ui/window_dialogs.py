@@ -6,6 +6,7 @@ loading a recovered transcript) runs in a ``BackgroundTask``.
 """
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -14,7 +15,6 @@ from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 
 from app.core.errors import AppError
-from app.core.timefmt import time_label
 from app.core.transcript import Gap, Turn
 from app.settings.keystore import KeyStatus, KeyStore
 from app.ui.export_dialog import ExportDialog
@@ -40,6 +40,8 @@ class RecoveredLike(Protocol):
     def turns(self) -> int: ...
     @property
     def problem(self) -> str: ...
+    @property
+    def restored(self) -> str: ...
 
 
 class WindowDialogs(QObject):
@@ -129,16 +131,21 @@ class WindowDialogs(QObject):
         latest = sessions[-1]
         self._recovered = latest
         more = f" ({len(sessions) - 1} earlier unfinished sessions were recovered too.)" if len(sessions) > 1 else ""
-        problem = f" Note: {latest.problem}." if latest.problem else ""
-        text = (f"<b>Live Translate closed unexpectedly during a session.</b> Its recording "
-                f"({time_label(int(latest.audio_seconds * 1000))}) and {latest.turns} turns were recovered "
-                f"in {latest.folder.name}.{problem}{more}")
+        problem = f" Note: {html.escape(latest.problem)}." if latest.problem else ""
+        folder_there = latest.folder.is_dir()
+        if folder_there:
+            text = (f"<b>Live Translate closed unexpectedly during a session.</b> Recovered in "
+                    f"{html.escape(latest.folder.name)}: {html.escape(latest.restored)}.{problem}{more}")
+        else:
+            text = (f"<b>An unfinished session's folder is gone</b> ({html.escape(str(latest.folder))}); "
+                    f"{latest.turns} turns are kept in the session archive.{more}")
         banner = self._window.recovery_banner
         banner.set_text(text)
         if not banner.buttons:
             if self._window.recovery_loader is not None:
                 banner.add_button("Show transcript", self.show_recovered, default=True)
-            banner.add_button("Open folder", self.open_recovered_folder)
+            if folder_there:
+                banner.add_button("Open folder", self.open_recovered_folder)
         banner.show()
 
     @Slot()
