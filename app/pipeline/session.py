@@ -50,6 +50,7 @@ from app.stt.protocol import (
     build_url,
 )
 from app.translate.gateway import Translator
+from app.translate.pacing import RateLimitPacer
 from app.translate.queue import TranslationQueue, TranslationUpdate
 
 log = logging.getLogger("app.pipeline")
@@ -94,6 +95,7 @@ class LiveSession:
         store: SessionStore | None = None,
         client_factory: ClientFactory = StreamingClient,
         rng: Callable[[], float] = random.random,
+        pacer: RateLimitPacer | None = None,
     ) -> None:
         self.config = config
         self.source = source
@@ -104,8 +106,10 @@ class LiveSession:
         self._rng = rng
         self._assembler = TurnAssembler(format_turns=config.params.format_turns)
         self._assembly_lock = threading.Lock()
+        # ``pacer`` is the translator's too: the queue waits on it, the translator feeds it headers.
         self._queue = TranslationQueue(translator, config.targets, self._on_translation,
-                                       source=config.source_language)
+                                       source=config.source_language, pacer=pacer,
+                                       on_rate_limit=listener.rate_limit_changed)
         # Connection state, shared by the capture and websocket threads.
         self._lock = threading.Lock()
         self._client: StreamingClient | None = None  # the connection the audio goes to
