@@ -541,7 +541,7 @@ def test_fake_serves_each_region_its_own_models() -> None:
 
 
 def test_fake_enforces_its_request_window_with_the_real_headers() -> None:
-    with FakeLlmGateway(api_key=KEY, rate_limit=2, rate_window_s=0.5) as llm, requests.Session() as http:
+    with FakeLlmGateway(api_key=KEY, rate_limit=2, rate_window_s=1.0) as llm, requests.Session() as http:
         def post() -> requests.Response:
             return http.post(llm.endpoint, json={"model": DEFAULT_MODEL, "prompt": "x"}, headers={"Authorization": KEY},
                              timeout=5)
@@ -554,4 +554,4 @@ def test_fake_enforces_its_request_window_with_the_real_headers() -> None:
     assert [r.status_code for r in (first, second, third, after)] == [200, 200, 429, 200]
     assert [r.headers["X-RateLimit-Remaining"] for r in (first, second, third, after)] == ["1", "0", "0", "1"]
     assert third.json()["error"]["code"] == 429 and "Retry-After" not in third.headers
-    assert 0 < llm_window_reset <= 0.5 and third.headers["X-RateLimit-Limit"] == "2"
+    assert 0 < llm_window_reset <= 1.0 and third.headers["X-RateLimit-Limit"] == "2"

@@ -1,6 +1,6 @@
 """Pacing LLM requests by the rate-limit headers: no turn is lost, stalled or reordered, and the
 429 does not have to arrive. The pacer alone on a scripted clock; then the queue with the real
-client against the fake gateway, whose request window is made a second long so this takes seconds."""
+client against the fake gateway, whose request window is made under a second long so this takes seconds."""
 from __future__ import annotations
 
 import io
@@ -107,7 +107,7 @@ def test_queue_paces_by_the_headers_so_no_429_arrives_turn_order_holds_and_no_tu
     pacer = RateLimitPacer()
     changes = Changes()
     updates = Updates()
-    with FakeLlmGateway(api_key=KEY, rate_limit=3, rate_window_s=1.0) as llm, \
+    with FakeLlmGateway(api_key=KEY, rate_limit=3, rate_window_s=0.6) as llm, \
             ChatTranslator(KEY, base_url=llm.base_url, pacer=pacer) as translator:
         queue = TranslationQueue(translator, [GERMAN], updates, pacer=pacer, on_rate_limit=changes)
         for index in range(7):

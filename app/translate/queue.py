@@ -304,57 +304,37 @@ class TranslationQueue:
     def _schedule_locked(self, keys: list[tuple[int, str]]) -> None:
         """Start the requests for ``keys`` (cells of ONE turn): one request for all of them when
         there are several and the translator can, else one per cell."""
-        tasks: list[tuple[Callable[..., None], object]] = (
-            [(self._work_batch, keys)] if self._batcher is not None and len(keys) > 1
-            else [(self._work, key) for key in keys])
-        for work, argument in tasks:
+        groups = [keys] if self._batcher is not None and len(keys) > 1 else [[key] for key in keys]
+        for group in groups:
             self._active_tasks += 1
             try:
-                self._executor.submit(work, argument)
+                self._executor.submit(self._work, group)
             except RuntimeError:  # the executor was shut down under us
                 self._active_tasks -= 1
                 raise
 
     # --- worker threads -----------------------------------------------------------------------
 
-    def _work(self, key: tuple[int, str]) -> None:
+    def _work(self, keys: list[tuple[int, str]]) -> None:
         try:
             self._deliver()  # e.g. the PENDING update that retry() queued
-            self._translate_job(key)
+            missing = self._translate(keys)
+            with self._cond:
+                # What a several-language reply lacked goes one language at a time (unless close()
+                # has marked it meanwhile).
+                for key in missing:
+                    if self._jobs[key].status is TranslationStatus.PENDING:
+                        self._schedule_locked([key])
             self._deliver()
         except Exception as exc:
-            # The one catch-all: a bug (or a raising injected sleep) must neither leave the cell
+            # The one catch-all: a bug (or a raising injected sleep) must neither leave a cell
             # pending forever, which would hold up its language's line, nor fail silently.
-            log.exception("Translation worker failed for turn %d (%s)", *key)
-            with self._cond:
-                job = self._jobs[key]
-                unsettled = job.status is TranslationStatus.PENDING  # only this task can settle it
-            if unsettled:
-                error = f"Translation failed unexpectedly ({type(exc).__name__}); see the log."
-                self._settle(job, TranslationStatus.FAILED, error=error)
-            self._deliver()
-        finally:
-            with self._cond:
-                self._active_tasks -= 1
-                self._cond.notify_all()
-
-    def _work_batch(self, keys: list[tuple[int, str]]) -> None:
-        try:
-            self._deliver()
-            missing = self._translate_batch(keys)
-            with self._cond:
-                # What the reply lacked goes one language at a time (unless close() marked it).
-                retry = [key for key in missing if self._jobs[key].status is TranslationStatus.PENDING]
-                for key in retry:
-                    self._schedule_locked([key])
-            self._deliver()
-        except Exception as exc:
             log.exception("Translation worker failed for turn %d (%s)", keys[0][0], ", ".join(k[1] for k in keys))
             error = f"Translation failed unexpectedly ({type(exc).__name__}); see the log."
             for key in keys:
                 with self._cond:
                     job = self._jobs[key]
-                    unsettled = job.status is TranslationStatus.PENDING
+                    unsettled = job.status is TranslationStatus.PENDING  # only this task can settle it
                 if unsettled:
                     self._settle(job, TranslationStatus.FAILED, error=error)
             self._deliver()
@@ -363,9 +343,9 @@ class TranslationQueue:
                 self._active_tasks -= 1
                 self._cond.notify_all()
 
-    def _translate_batch(self, keys: list[tuple[int, str]]) -> list[tuple[int, str]]:
-        """One request for every language of ``keys``; returns the cells its reply did not hold."""
-        assert self._batcher is not None
+    def _translate(self, keys: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        """Translate one turn's cells in ONE request, with retries; settles each cell the reply
+        holds and returns the cells it did not hold (only a several-language reply can lack one)."""
         with self._cond:
             jobs = [self._jobs[key] for key in keys]
         first = jobs[0]
@@ -373,8 +353,6 @@ class TranslationQueue:
             for job in jobs:
                 self._settle(job, TranslationStatus.DONE)
             return []
-        request = BatchRequest(first.text, tuple(job.language for job in jobs), self._source, first.context,
-                               self._glossary)
         for attempt in range(1, self._max_attempts + 1):
             if self._stop.is_set() or not self._pace(first.index):
                 return []  # close() has marked the cells not translated
@@ -382,7 +360,7 @@ class TranslationQueue:
                 for job in jobs:
                     job.attempts += 1
             try:
-                result = self._batcher.translate_all(request)
+                texts, model = self._request(jobs)
             except TranslationError as exc:
                 error = exc
             except Exception as exc:
@@ -390,10 +368,9 @@ class TranslationQueue:
                 error = TranslationError(f"Translation failed unexpectedly ({type(exc).__name__}); see the log.")
             else:
                 for job in jobs:
-                    text = result.texts.get(job.language.code)
-                    if text:
-                        self._settle(job, TranslationStatus.DONE, text=text, model=result.model)
-                return [key for key, job in zip(keys, jobs, strict=True) if not result.texts.get(job.language.code)]
+                    if texts.get(job.language.code):
+                        self._settle(job, TranslationStatus.DONE, text=texts[job.language.code], model=model)
+                return [key for key, job in zip(keys, jobs, strict=True) if not texts.get(job.language.code)]
             finally:
                 self._unpace()
             with self._cond:
@@ -403,8 +380,8 @@ class TranslationQueue:
                 for job in jobs:
                     self._settle(job, TranslationStatus.FAILED, error=error.message)
                 return []
-            log.info("Turn %d (%d languages) attempt %d failed, will retry: %s", first.index, len(jobs), attempt,
-                     error.message)
+            log.info("Turn %d (%s) attempt %d failed, will retry: %s", first.index,
+                     ", ".join(job.language.code for job in jobs), attempt, error.message)
             if attempt == 1:
                 for job in jobs:
                     self._publish(job, self._translation(job, error=f"retrying: {error.message}"))
@@ -412,42 +389,18 @@ class TranslationQueue:
             self._sleep(self._backoff(attempt, error.retry_after))
         raise AssertionError("unreachable: the last attempt always settles")  # pragma: no cover
 
-    def _translate_job(self, key: tuple[int, str]) -> None:
-        with self._cond:
-            job = self._jobs[key]
-            request = TranslationRequest(job.text, job.language, self._source, job.context, self._glossary)
-        if not job.text.strip():
-            self._settle(job, TranslationStatus.DONE)
-            return
-        for attempt in range(1, self._max_attempts + 1):
-            if self._stop.is_set() or not self._pace(job.index):
-                return  # close() has marked the cell not translated
-
-            with self._cond:
-                job.attempts += 1
-            try:
-                result = self._translator.translate(request)
-            except TranslationError as exc:
-                error = exc
-            except Exception as exc:
-                log.exception("Translator raised an unexpected error for turn %d (%s)", *key)
-                error = TranslationError(f"Translation failed unexpectedly ({type(exc).__name__}); see the log.")
-            else:
-                self._settle(job, TranslationStatus.DONE, text=result.text, model=result.model)
-                return
-            finally:
-                self._unpace()
-            with self._cond:
-                job.last_error = error.message
-            if not error.retryable or attempt == self._max_attempts:
-                self._settle(job, TranslationStatus.FAILED, error=error.message)
-                return
-            log.info("Turn %d (%s) attempt %d failed, will retry: %s", *key, attempt, error.message)
-            if attempt == 1:
-                self._publish(job, self._translation(job, error=f"retrying: {error.message}"))
-                self._deliver()
-            self._sleep(self._backoff(attempt, error.retry_after))
-        raise AssertionError("unreachable: the last attempt always settles")  # pragma: no cover
+    def _request(self, jobs: list[_Job]) -> tuple[dict[str, str], str]:
+        """One request for ``jobs`` (one turn): ``({language code: text}, model)``."""
+        first = jobs[0]
+        if len(jobs) == 1:
+            request = TranslationRequest(first.text, first.language, self._source, first.context, self._glossary)
+            result = self._translator.translate(request)
+            return {first.language.code: result.text}, result.model
+        assert self._batcher is not None
+        batch = BatchRequest(first.text, tuple(job.language for job in jobs), self._source, first.context,
+                             self._glossary)
+        several = self._batcher.translate_all(batch)
+        return several.texts, several.model
 
     # --- pacing ---------------------------------------------------------------------------------
 
