@@ -156,8 +156,12 @@ class LlmModel:
     def max_tokens(self, languages: int = 1) -> int:
         """A ``max_tokens`` that fits one turn translated into ``languages`` languages (one
         structured reply), plus the reasoning allowance of a reasoning model."""
-        answer = ANSWER_TOKENS + TOKENS_PER_EXTRA_LANGUAGE * max(0, languages - 1)
-        return min(MAX_TOKENS_CAP, answer + (REASONING_ALLOWANCE if self.reasoning else 0))
+        return max_tokens_for(languages, base=ANSWER_TOKENS + (REASONING_ALLOWANCE if self.reasoning else 0))
+
+
+def max_tokens_for(languages: int, *, base: int) -> int:
+    """``base`` tokens for a reply in one language, and room for each further language."""
+    return min(MAX_TOKENS_CAP, base + TOKENS_PER_EXTRA_LANGUAGE * max(0, languages - 1))
 
 
 def llm_model(model_id: str) -> LlmModel:

@@ -31,8 +31,8 @@ from app.core.catalog import (
     DEFAULT_LLM_MODEL,
     DEFAULT_LLM_URL,
     MAX_TOKENS_CAP,
-    TOKENS_PER_EXTRA_LANGUAGE,
     llm_region_of_url,
+    max_tokens_for,
 )
 from app.core.catalog import llm_model as model_record
 from app.core.errors import ConfigError, TranslationError
@@ -174,9 +174,9 @@ class ChatTranslator:
 
     def budget(self, languages: int = 1) -> int:
         """``max_tokens`` for a reply in ``languages`` languages (grows after a reply ran out)."""
-        base = self.max_tokens + TOKENS_PER_EXTRA_LANGUAGE * max(0, languages - 1)
         with self._lock:
-            return min(MAX_TOKENS_CAP, base * self._growth)
+            growth = self._growth
+        return min(MAX_TOKENS_CAP, max_tokens_for(languages, base=self.max_tokens) * growth)
 
     def _body(self, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": messages, "max_tokens": max_tokens}
