@@ -45,7 +45,7 @@ from app.core.settings import Paths, Settings
 from app.core.timefmt import clock
 from app.core.transcript import Gap, Translation, TranslationStatus, Turn
 from app.core.validate import validate
-from app.pipeline.events import SIGNAL_FINISH_S, SessionState, SessionSummary
+from app.pipeline.events import SIGNAL_FINISH_S, SessionState, SessionSummary, rate_limit_text
 
 EXIT_NOT_TRANSCRIBED = 9
 EXIT_QUIT = 130
@@ -233,6 +233,7 @@ class TerminalListener:
         self._next_to_print = 0
         self._interim_shown = False
         self._finishing_said_at = 0.0
+        self._rate_limit_said_at = 0.0
         self.errors: list[AppError] = []
 
     def _emit(self, event: str, **fields: Any) -> None:
@@ -337,6 +338,18 @@ class TerminalListener:
             else:
                 self._clear_interim()
                 self.err.write(("error: " if error.fatal else "warning: ") + error.message + "\n")
+
+    def rate_limit_changed(self, waiting: int, resume_in_s: float) -> None:
+        with self._lock:
+            if self.jsonl:
+                self._emit("rate_limit", waiting=waiting, resume_in_s=round(resume_in_s, 1))
+                return
+            now = time.monotonic()
+            if not waiting or now - self._rate_limit_said_at < FINISHING_REPEAT_S:
+                return  # said when it starts binding (again), at most every few seconds
+            self._rate_limit_said_at = now
+            self._clear_interim()
+            self.err.write(f"[{rate_limit_text(waiting, resume_in_s)}]\n")
 
     def session_ended(self, summary: SessionSummary) -> None:
         with self._lock:

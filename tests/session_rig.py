@@ -34,6 +34,7 @@ class Recorder:
     translations: list[tuple[int, Translation]] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     errors: list[AppError] = field(default_factory=list)
+    rate_limits: list[tuple[int, float]] = field(default_factory=list)
     summary: SessionSummary | None = None
     levels: int = 0
 
@@ -68,6 +69,10 @@ class Recorder:
     def error_occurred(self, error: AppError) -> None:
         with self.lock:
             self.errors.append(error)
+
+    def rate_limit_changed(self, waiting: int, resume_in_s: float) -> None:
+        with self.lock:
+            self.rate_limits.append((waiting, resume_in_s))
 
     def session_ended(self, summary: SessionSummary) -> None:
         with self.lock:

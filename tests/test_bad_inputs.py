@@ -219,9 +219,11 @@ def test_bad_server_messages_are_survived_and_the_session_goes_on(
 # --- 38-42: LLM replies: the turn keeps its text, is marked, the session goes on --------------
 
 LLM_CASES = [
-    ("bad-model-404", {"models": {"some-other-model"}}, "does not know the model"),
+    ("unsupported-model-400", {"models": {"some-other-model"}}, "does not support the model"),
     ("rejected-key-401", {"api_key": "another-key"}, "rejected the API key"),
-    ("rate-limited-429", {"fail_first": 99, "fail_status": 429, "fail_headers": {"Retry-After": "0"}}, "rate limiting"),
+    # A one-second window: the app waits for the window the 429's headers name before it asks again.
+    ("rate-limited-429", {"fail_first": 99, "fail_status": 429, "fail_headers": {"Retry-After": "0"},
+                          "rate_window_s": 1.0}, "rate limiting"),
     ("server-error-500", {"fail_first": 99, "fail_status": 500}, "server problem (500)"),
     ("malformed-body", {"malformed": True}, "malformed reply"),
 ]

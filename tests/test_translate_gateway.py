@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,7 @@ from app.core.catalog import DEFAULT_LLM_URL
 from app.core.errors import ConfigError, TranslationError
 from app.core.languages import resolve_language
 from app.translate.gateway import DEFAULT_MODEL, ChatTranslator, _retry_after
-from app.translate.prompt import TranslationRequest
+from app.translate.prompt import BatchRequest, TranslationRequest
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -51,7 +52,7 @@ def test_translate_returns_the_text_model_and_token_counts(llm: FakeLlmGateway) 
 
     assert result.text == "[German] Hi, my name is Sonny."
     assert result.model == DEFAULT_MODEL
-    assert result.input_tokens > 0 and result.output_tokens == 6
+    assert result.input_tokens > 0 and result.output_tokens == 8  # ceil(30 characters / 4)
 
 
 def test_request_is_a_chat_completion_with_the_raw_key_in_authorization(llm: FakeLlmGateway) -> None:
@@ -109,7 +110,7 @@ def test_a_wrong_key_is_a_401_that_is_not_retried(llm: FakeLlmGateway) -> None:
     assert "Settings" in error.message
 
 
-def test_403_is_reported_as_a_rejected_key() -> None:
+def test_403_is_an_account_without_llm_gateway_access_not_a_wrong_key() -> None:
     def forbidden(payload: Any, n: int) -> Reply:
         return 403, {}, {"error": {"code": 403, "message": "Insufficient permissions"}}
 
@@ -117,7 +118,9 @@ def test_403_is_reported_as_a_rejected_key() -> None:
         error = failure(llm)
 
     assert error.status == 403 and not error.retryable
-    assert "rejected the API key (403): Insufficient permissions" in error.message
+    assert error.message == ("The LLM Gateway refused this account (403): Insufficient permissions. The LLM Gateway is "
+                             "not open to free-tier accounts: upgrade the AssemblyAI account to translate (transcription "
+                             "works without it).")
 
 
 def test_400_quotes_the_servers_reason_and_is_not_retried() -> None:
@@ -360,3 +363,195 @@ def test_a_server_error_ignores_the_rate_limit_window_headers_that_ride_on_every
     assert _retry_after(headers, rate_limited=False) is None
     assert _retry_after(headers) == 60.0
     assert _retry_after({"Retry-After": "3", **headers}, rate_limited=False) == 3.0
+
+
+# --- the URL people copy, and failures named for what they are (protocol §9.10-14) --------------
+
+SPANISH, FRENCH = resolve_language("es"), resolve_language("fr")
+
+
+def test_the_full_endpoint_url_from_the_docs_works_like_the_base_url(llm: FakeLlmGateway) -> None:
+    with ChatTranslator(KEY, base_url=llm.endpoint) as translator:  # …/v1/chat/completions
+        assert translator.url == llm.endpoint
+        assert translator.translate(HELLO).text == "[German] Hi, my name is Sonny."
+
+    (request,) = llm.chat_requests
+    assert request.path == "/v1/chat/completions"
+
+
+def test_a_404_from_a_json_api_at_a_wrong_path_blames_the_url_not_the_model(llm: FakeLlmGateway) -> None:
+    with ChatTranslator(KEY, base_url=llm.base_url + "/chat/completions/v1") as translator:
+        with pytest.raises(TranslationError) as info:
+            translator.translate(HELLO)
+
+    assert info.value.status == 404 and not info.value.retryable
+    assert "model" not in info.value.message.split("(404)")[0]
+    assert info.value.message.startswith(f"There is no chat-completions endpoint at {llm.base_url}/chat/completions/v1/")
+    assert "Check the LLM URL" in info.value.message
+
+
+def test_a_model_the_region_does_not_serve_is_a_400_unsupported_model_not_a_bad_request() -> None:
+    with FakeLlmGateway(api_key=KEY, region="eu") as llm:
+        error = failure(llm, model="gpt-5-mini")
+        body = requests.post(llm.endpoint, json={"model": "gpt-5-mini", "prompt": "x"},
+                             headers={"Authorization": KEY}, timeout=5).json()
+
+    assert body["error"]["metadata"]["errors"] == ["model 'gpt-5-mini' is not supported"]
+    assert error.status == 400 and not error.retryable
+    assert error.message == ("The LLM Gateway does not support the model 'gpt-5-mini' (400): model 'gpt-5-mini' is not "
+                             "supported. Choose another model in Settings or with --llm-model.")
+
+
+def test_a_retired_model_is_a_404_that_names_the_model() -> None:
+    with FakeLlmGateway(api_key=KEY) as llm:
+        error = failure(llm, model="claude-3-haiku-20240307")
+
+    assert error.status == 404
+    assert error.message.startswith("The LLM Gateway does not know the model 'claude-3-haiku-20240307' (404)")
+
+
+def test_a_free_tier_account_is_told_why_translation_fails_and_that_transcription_still_works() -> None:
+    with FakeLlmGateway(api_key=KEY, free_tier=True) as llm:
+        error = failure(llm)
+
+    assert error.status == 403 and not error.retryable
+    assert error.message == ("The LLM Gateway refused this account (403): LLM Gateway is not available to accounts on "
+                             "the free tier. Upgrade your account to use it. Transcription still works; upgrade the "
+                             "account to translate.")
+
+
+def test_gpt5_models_get_no_temperature_and_a_budget_for_their_reasoning() -> None:
+    with FakeLlmGateway(api_key=KEY) as llm, translator_for(llm, model="gpt-5-mini") as translator:
+        result = translator.translate(HELLO)
+        (request,) = llm.chat_requests
+
+    assert result.text == "[German] Hi, my name is Sonny."
+    assert "temperature" not in request.json
+    assert request.json["max_tokens"] >= 1000 + llm.reasoning_tokens
+    assert llm.answers[0].finish_reason == "stop"
+
+
+def test_a_reply_that_runs_out_of_tokens_is_retried_with_a_larger_budget_never_shown_cut_short() -> None:
+    with FakeLlmGateway(api_key=KEY, reasoning_tokens=1200) as llm, \
+            translator_for(llm, model="gpt-5-nano", max_tokens=600) as translator:
+        first = failure_of(translator)
+        second = failure_of(translator)
+        result = translator.translate(HELLO)
+
+    assert [a.finish_reason for a in llm.answers] == ["length", "length", "stop"]
+    assert [r.json["max_tokens"] for r in llm.chat_requests] == [600, 1200, 2400]
+    assert first.retryable and second.retryable
+    assert first.message == ("The model 'gpt-5-nano' used its whole token budget (max_tokens 600) and it sent no "
+                             "translation (its reasoning counts against that budget); trying again with a larger budget.")
+    assert result.text == "[German] Hi, my name is Sonny."
+
+
+def test_a_translation_cut_at_max_tokens_is_not_taken_for_a_whole_one(llm: FakeLlmGateway) -> None:
+    with translator_for(llm, max_tokens=3) as translator:
+        error = failure_of(translator)
+
+    assert llm.answers[0].finish_reason == "length"
+    assert error.retryable and "the translation was cut short" in error.message
+
+
+def test_an_empty_reply_is_a_retryable_malformed_reply() -> None:
+    with FakeLlmGateway(api_key=KEY, empty_first=1) as llm, translator_for(llm) as translator:
+        error = failure_of(translator)
+        assert translator.translate(HELLO).text.startswith("[German]")
+
+    assert error.retryable and error.message == "The LLM Gateway sent a malformed reply (it has no translation text)."
+
+
+def failure_of(translator: ChatTranslator, request: TranslationRequest = HELLO) -> TranslationError:
+    with pytest.raises(TranslationError) as info:
+        translator.translate(request)
+    return info.value
+
+
+# --- one request for every language -------------------------------------------------------------
+
+
+THREE = BatchRequest("Hi, my name is Sonny.", (GERMAN, SPANISH, FRENCH))
+
+
+def test_several_languages_come_back_from_one_request_with_a_json_schema(llm: FakeLlmGateway) -> None:
+    with translator_for(llm) as translator:
+        result = translator.translate_all(THREE)
+
+    (request,) = llm.chat_requests
+    schema = request.json["response_format"]["json_schema"]["schema"]
+    assert schema["required"] == ["de", "es", "fr"] and schema["additionalProperties"] is False
+    assert request.targets == {"de": "German", "es": "Spanish", "fr": "French"}
+    assert result.texts == {"de": "[German] Hi, my name is Sonny.", "es": "[Spanish] Hi, my name is Sonny.",
+                            "fr": "[French] Hi, my name is Sonny."}
+    assert result.input_tokens > 0 and result.output_tokens > 0
+
+
+def test_gpt_oss_gets_no_json_schema_and_its_fenced_json_reply_is_read() -> None:
+    with FakeLlmGateway(api_key=KEY) as llm, translator_for(llm, model="gpt-oss-120b") as translator:
+        result = translator.translate_all(THREE)
+        (request,) = llm.chat_requests
+
+    assert "response_format" not in request.json
+    assert set(result.texts) == {"de", "es", "fr"}
+
+
+def test_a_reply_that_is_not_json_or_lacks_a_language_returns_only_what_it_holds() -> None:
+    with FakeLlmGateway(api_key=KEY, omit_languages={"es"}) as llm, translator_for(llm) as translator:
+        assert set(translator.translate_all(THREE).texts) == {"de", "fr"}
+    with FakeLlmGateway(api_key=KEY, unstructured=True) as llm, translator_for(llm, model="gpt-oss-20b") as t:
+        assert t.translate_all(THREE).texts == {}
+
+
+def test_a_server_that_refuses_response_format_is_asked_again_without_it() -> None:
+    def no_schemas(payload: Any, n: int) -> Reply | None:
+        if "response_format" in payload:
+            return 400, {}, {"error": {"code": 400, "message": "Unknown parameter: response_format", "metadata": {}}}
+        return None
+
+    with FakeLlmGateway(api_key=KEY, responder=no_schemas) as llm, translator_for(llm) as translator:
+        with pytest.raises(TranslationError) as refused:
+            translator.translate_all(THREE)
+        result = translator.translate_all(THREE)
+
+    assert refused.value.retryable
+    assert set(result.texts) == {"de", "es", "fr"}
+
+
+# --- the fake behaves like the gateway (protocol §5.4, §9.9-13) ----------------------------------
+
+
+def test_fake_keeps_connections_alive_so_one_client_connection_carries_every_request(llm: FakeLlmGateway) -> None:
+    with translator_for(llm) as translator:
+        for _ in range(3):
+            translator.translate(HELLO)
+
+    assert [r.connection for r in llm.chat_requests] == [1, 1, 1]
+
+
+def test_fake_serves_each_region_its_own_models() -> None:
+    with FakeLlmGateway(api_key=KEY, region="eu") as eu, FakeLlmGateway(api_key=KEY) as us:
+        def status(server: FakeLlmGateway, model: str) -> int:
+            return requests.post(server.endpoint, json={"model": model, "prompt": "x"}, headers={"Authorization": KEY},
+                                 timeout=5).status_code
+
+        assert [status(eu, m) for m in ("claude-haiku-4-5-20251001", "gemini-2.5-flash", "gpt-4.1", "kimi-k2.5",
+                                        "qwen3-next-80b-a3b", "gemini-9")] == [200, 200, 400, 400, 400, 404]
+        assert [status(us, m) for m in ("gpt-4.1", "kimi-k2.5", "claude-3-haiku-20240307")] == [200, 200, 404]
+
+
+def test_fake_enforces_its_request_window_with_the_real_headers() -> None:
+    with FakeLlmGateway(api_key=KEY, rate_limit=2, rate_window_s=1.0) as llm, requests.Session() as http:
+        def post() -> requests.Response:
+            return http.post(llm.endpoint, json={"model": DEFAULT_MODEL, "prompt": "x"}, headers={"Authorization": KEY},
+                             timeout=5)
+
+        first, second, third = post(), post(), post()
+        llm_window_reset = float(third.headers["X-RateLimit-Reset"])
+        threading.Event().wait(llm_window_reset + 0.05)  # the window's own length, not a guess
+        after = post()
+
+    assert [r.status_code for r in (first, second, third, after)] == [200, 200, 429, 200]
+    assert [r.headers["X-RateLimit-Remaining"] for r in (first, second, third, after)] == ["1", "0", "0", "1"]
+    assert third.json()["error"]["code"] == 429 and "Retry-After" not in third.headers
+    assert 0 < llm_window_reset <= 1.0 and third.headers["X-RateLimit-Limit"] == "2"

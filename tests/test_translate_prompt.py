@@ -97,3 +97,36 @@ def test_translate_package_imports_without_qt() -> None:
         "assert not any(m.startswith('PySide6.') for m in sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# --- several languages in one request --------------------------------------------------------------
+
+
+def test_a_several_language_prompt_lists_each_target_and_asks_for_one_json_object() -> None:
+    from app.translate.prompt import BatchRequest, batch_system_prompt, build_batch_messages, translations_schema
+
+    request = BatchRequest("Hello.", (GERMAN, resolve_language("zh"), resolve_language("pt-BR")), context=("Hi.",))
+    lines = batch_system_prompt(request).splitlines()
+    assert lines[:4] == ["Translate the user's message into each of these languages:", "- de: German",
+                         "- zh: Chinese (Simplified)", "- pt-BR: Brazilian Portuguese"]
+    prompt = "\n".join(lines)
+    assert "ONE JSON object" in prompt and '{"de": "…", "zh": "…"}' in prompt and "<context>" in prompt
+    assert [m["role"] for m in build_batch_messages(request)] == ["system", "user"]
+    schema = translations_schema(request)["json_schema"]["schema"]  # type: ignore[index]
+    assert schema["required"] == ["de", "zh", "pt-BR"] and set(schema["properties"]) == {"de", "zh", "pt-BR"}
+
+
+@pytest.mark.parametrize(("reply", "found"), [
+    ('{"de": "Hallo.", "fr": "Bonjour."}', {"de": "Hallo.", "fr": "Bonjour."}),
+    ('```json\n{"de": "Hallo.", "fr": "Bonjour."}\n```', {"de": "Hallo.", "fr": "Bonjour."}),
+    ('Here you are: {"de": "Hallo.", "fr": "Bonjour."} Enjoy!', {"de": "Hallo.", "fr": "Bonjour."}),
+    ('{"DE": "Hallo.", "fr": ""}', {"de": "Hallo."}),  # an empty field is a missing one
+    ('{"de": "Hallo.", "fr": 3}', {"de": "Hallo."}),
+    ('{"de": "Hallo.", "fr": "Bonj', {}),  # cut at max_tokens
+    ("Hallo. Bonjour.", {}),
+    ('["Hallo.", "Bonjour."]', {}),
+])
+def test_a_several_language_reply_yields_the_languages_it_holds(reply: str, found: dict[str, str]) -> None:
+    from app.translate.replies import parse_translations
+
+    assert parse_translations(reply, ["de", "fr"]) == found

@@ -19,8 +19,8 @@ from app.core.backoff import Backoff
 from app.core.errors import TranslationError
 from app.core.languages import Language, resolve_language
 from app.core.transcript import TranslationStatus
-from app.translate.gateway import ChatTranslator, TranslationResult
-from app.translate.prompt import TranslationRequest
+from app.translate.gateway import BatchResult, ChatTranslator, TranslationResult
+from app.translate.prompt import BatchRequest, TranslationRequest
 from app.translate.queue import NOT_FINISHED, TranslationQueue, TranslationUpdate
 
 pytestmark = pytest.mark.timeout(20)
@@ -48,6 +48,25 @@ class FakeTranslator:
         if self.behaviour is not None:
             self.behaviour(request, n)
         return TranslationResult(f"[{request.target.name}] {request.text}", "fake-model", 3, 4)
+
+
+class FakeBatchTranslator(FakeTranslator):
+    """Also translates a turn into several languages in one call. ``batch_behaviour(request, n)``
+    may block or raise first, and may return the codes its reply leaves out."""
+
+    def __init__(self, behaviour: Callable[[TranslationRequest, int], object] | None = None,
+                 batch_behaviour: Callable[[BatchRequest, int], Any] | None = None) -> None:
+        super().__init__(behaviour)
+        self.batch_behaviour = batch_behaviour
+        self.batches: list[BatchRequest] = []
+
+    def translate_all(self, request: BatchRequest) -> BatchResult:
+        with self.lock:
+            self.batches.append(request)
+            n = len(self.batches)
+        left_out = set(self.batch_behaviour(request, n) or ()) if self.batch_behaviour is not None else set()
+        texts = {lang.code: f"[{lang.name}] {request.text}" for lang in request.targets if lang.code not in left_out}
+        return BatchResult(texts, "fake-model", 5, 9)
 
 
 class Updates:
@@ -477,7 +496,7 @@ def test_abandon_from_another_thread_ends_close_at_once_with_every_open_cell_mar
     assert time.monotonic() - started < 3
     release.set()
     for thread in translate_threads():
-        thread.join(WAIT)
+        thread.join(WAIT)  # the requests still on the wire end with their (dropped) answers
     by_language = {code: [u.index for u in updates.all if u.translation.language == code] for code in ("de", "es")}
     assert by_language == {"de": [0, 1, 2, 3], "es": [0, 1, 2, 3]}
     assert all(u.translation.status is FAILED for u in updates.all)
@@ -590,3 +609,147 @@ def test_a_crash_inside_the_worker_fails_the_cell_instead_of_blocking_the_line(
     assert final[(0, "de")].translation.status is FAILED
     assert "unexpectedly (RuntimeError)" in final[(0, "de")].translation.error
     assert final[(1, "de")].translation.status is DONE
+
+
+# --- one request for every target language ---------------------------------------------------
+
+
+def test_several_targets_are_one_request_per_turn_delivered_per_language_in_order(
+    make_queue: Callable[..., TranslationQueue],
+) -> None:
+    rng = random.Random(11)
+    delays = {i: rng.uniform(0, 0.02) for i in range(8)}
+    pause = threading.Event()
+
+    def slow(request: BatchRequest, n: int) -> None:
+        pause.wait(delays[int(request.text.split()[1])])
+
+    translator = FakeBatchTranslator(batch_behaviour=slow)
+    updates = Updates()
+    queue = make_queue(translator, [GERMAN, FRENCH, JAPANESE], updates, max_workers=4)
+    for index in range(8):
+        queue.submit(index, f"turn {index}", finalized_at=time.monotonic())
+    updates.wait_settled(8, languages=3)
+
+    assert len(translator.batches) == 8 and translator.requests == []
+    assert all([t.code for t in b.targets] == ["de", "fr", "ja"] for b in translator.batches)
+    for language in (GERMAN, FRENCH, JAPANESE):
+        got = updates.of(language.code)
+        assert [u.index for u in got] == list(range(8)), "each language in turn order, exactly once"
+        assert [u.translation.text for u in got] == [f"[{language.name}] turn {i}" for i in range(8)]
+        assert all(u.translation.status is DONE and u.translation.attempts == 1 for u in got)
+        assert all(u.translation.latency_ms is not None and u.translation.model == "fake-model" for u in got)
+
+
+def test_one_target_keeps_one_plain_request_per_turn_and_batch_false_keeps_one_per_language(
+    make_queue: Callable[..., TranslationQueue],
+) -> None:
+    single, per_language = FakeBatchTranslator(), FakeBatchTranslator()
+    updates, other = Updates(), Updates()
+    make_queue(single, [GERMAN], updates).submit(0, "hello")
+    make_queue(per_language, [GERMAN, FRENCH], other, batch=False).submit(0, "hello")
+    updates.wait_settled(1)
+    other.wait_settled(1, languages=2)
+
+    assert (len(single.batches), len(single.requests)) == (0, 1)
+    assert (len(per_language.batches), len(per_language.requests)) == (0, 2)
+
+
+def test_languages_a_reply_lacks_or_a_reply_that_does_not_parse_go_one_language_at_a_time(
+    make_queue: Callable[..., TranslationQueue],
+) -> None:
+    def reply(request: BatchRequest, n: int) -> set[str]:
+        return {"turn 1": {"fr"}, "turn 2": {"de", "fr", "ja"}}.get(request.text, set())
+
+    translator = FakeBatchTranslator(batch_behaviour=reply)
+    updates = Updates()
+    queue = make_queue(translator, [GERMAN, FRENCH, JAPANESE], updates)
+    for index in range(4):
+        queue.submit(index, f"turn {index}")
+    updates.wait_settled(4, languages=3)
+
+    assert sorted((r.text, r.target.code) for r in translator.requests) == [
+        ("turn 1", "fr"), ("turn 2", "de"), ("turn 2", "fr"), ("turn 2", "ja")]
+    for language in (GERMAN, FRENCH, JAPANESE):
+        got = updates.of(language.code)
+        assert [u.index for u in got] == [0, 1, 2, 3]
+        assert [u.translation.text for u in got] == [f"[{language.name}] turn {i}" for i in range(4)]
+
+
+def test_a_failing_request_for_several_languages_is_retried_whole_and_every_language_says_retrying(
+    make_queue: Callable[..., TranslationQueue],
+) -> None:
+    def flaky(request: BatchRequest, n: int) -> None:
+        if n == 1:
+            raise retryable("The LLM Gateway had a server problem (503).", status=503)
+
+    translator = FakeBatchTranslator(batch_behaviour=flaky)
+    updates = Updates()
+    queue = make_queue(translator, [GERMAN, FRENCH], updates)
+    queue.submit(0, "hello")
+    updates.wait_settled(1, languages=2)
+
+    for code in ("de", "fr"):
+        assert [(u.translation.status, u.translation.error, u.translation.attempts) for u in updates.of(code)] == [
+            (PENDING, "retrying: The LLM Gateway had a server problem (503).", 1), (DONE, "", 2)]
+    assert len(translator.batches) == 2 and translator.requests == []
+
+
+def test_a_non_retryable_failure_fails_every_language_of_the_turn_and_a_retry_asks_once_again(
+    make_queue: Callable[..., TranslationQueue],
+) -> None:
+    refused: list[str] = []
+
+    def refuse_first(request: BatchRequest, n: int) -> None:
+        if request.text == "hello" and not refused:
+            refused.append(request.text)
+            raise TranslationError("The LLM Gateway refused this account (403).", status=403)
+
+    translator = FakeBatchTranslator(batch_behaviour=refuse_first)
+    updates = Updates()
+    queue = make_queue(translator, [GERMAN, FRENCH], updates)
+    queue.submit(0, "hello")
+    queue.submit(1, "world")
+    updates.wait_settled(2, languages=2)
+    assert [u.translation.status for u in updates.of("de")] == [FAILED, DONE]
+    assert [u.translation.status for u in updates.of("fr")] == [FAILED, DONE]
+
+    queue.retry(0)  # both failed languages of turn 0: one request again
+    updates.wait_for(lambda ups: sum(u.index == 0 and u.translation.status is DONE for u in ups) == 2)
+    assert len(translator.batches) == 3 and translator.requests == []
+
+
+def test_close_marks_every_language_of_a_request_still_on_the_wire_and_drops_its_late_answer() -> None:
+    release = threading.Event()
+    updates = Updates()
+    queue = TranslationQueue(FakeBatchTranslator(batch_behaviour=lambda request, n: release.wait(WAIT)),
+                             [GERMAN, FRENCH, JAPANESE], updates)
+    queue.submit(0, "stuck")
+    assert queue.close(timeout=0.1) is False
+    release.set()
+    for thread in translate_threads():
+        thread.join(WAIT)
+
+    assert sorted((u.translation.language, u.translation.status, u.translation.error) for u in updates.all) == [
+        (code, FAILED, NOT_FINISHED) for code in ("de", "fr", "ja")]
+
+
+def test_queue_with_gateway_asks_once_per_turn_for_three_languages_and_falls_back_for_a_missing_one(
+    make_queue: Callable[..., TranslationQueue],
+) -> None:
+    updates = Updates()
+    with FakeLlmGateway(api_key="test-key", omit_languages={"ja"}) as llm, \
+            ChatTranslator("test-key", base_url=llm.endpoint) as translator:
+        queue = make_queue(translator, [GERMAN, FRENCH, JAPANESE], updates)
+        for index in range(5):
+            queue.submit(index, f"sentence number {index}")
+        updates.wait_settled(5, languages=3)
+        assert queue.close(timeout=WAIT)
+        requests = llm.chat_requests
+
+    several = [r for r in requests if r.targets]
+    assert len(several) == 5 and all(set(r.targets) == {"de", "fr", "ja"} for r in several)
+    assert sorted(r.target for r in requests if not r.targets) == ["Japanese"] * 5
+    for language in (GERMAN, FRENCH, JAPANESE):
+        got = updates.of(language.code)
+        assert [u.translation.text for u in got] == [f"[{language.name}] sentence number {i}" for i in range(5)]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes.llm_server import FakeLlmGateway
 from fakes.streaming_server import INCORRECT_PADDING, FakeStreamingServer, Fault
 from PySide6.QtCore import Qt
 from ui_support import build_window, ini_settings, memory_keyring, qt_hygiene  # noqa: F401 - autouse fixture
 
-from app.core.errors import AuthError
+from app.core.errors import AuthError, ConfigError, TranslationError
 from app.core.settings import Settings
 from app.settings.keystore import ACCOUNT, SERVICE, KeyStatus
 from app.settings.qt_store import SETTINGS_VERSION, QtSettingsStore, SettingsKey
@@ -133,10 +134,10 @@ def test_the_accuracy_mode_picker_applies_to_universal_3_5_pro_only(qtbot, tmp_p
 def test_test_key_runs_off_the_gui_thread_and_shows_the_answer(qtbot, tmp_path) -> None:
     import threading
 
-    seen: list[tuple[str, str | None, str, bool]] = []
+    seen: list[tuple[str, str | None, str, str | None, str, bool]] = []
 
-    def checker(key: str, url: str | None, region: str) -> str:
-        seen.append((key, url, region, threading.current_thread() is threading.main_thread()))
+    def checker(key: str, url: str | None, region: str, llm_url: str | None, llm_model: str) -> str:
+        seen.append((key, url, region, llm_url, llm_model, threading.current_thread() is threading.main_thread()))
         if key == "bad":
             raise AuthError("The API key was rejected (1008). Open Settings to enter a new key.")
         return KEY_ACCEPTED
@@ -150,23 +151,60 @@ def test_test_key_runs_off_the_gui_thread_and_shows_the_answer(qtbot, tmp_path) 
     dialog.key_edit.setText("bad")
     dialog.test_button.click()
     qtbot.waitUntil(lambda: "rejected (1008)" in dialog.key_result.text(), timeout=5000)
-    assert [s[:3] for s in seen] == [("good", None, "default"), ("bad", None, "default")]
+    assert [s[:5] for s in seen] == [("good", None, "default", None, "gemini-2.5-flash-lite"),
+                                     ("bad", None, "default", None, "gemini-2.5-flash-lite")]
     assert not any(on_gui for *_, on_gui in seen)
     assert dialog.test_button.isEnabled()
 
 
-def test_check_key_against_the_fake_service_accepts_the_key_and_rejects_a_wrong_one() -> None:
-    with FakeStreamingServer(api_key="right-key") as server:
-        assert check_key("right-key", server.url, "default") == KEY_ACCEPTED
+def test_check_key_against_the_fake_services_accepts_the_key_and_rejects_a_wrong_one() -> None:
+    with FakeStreamingServer(api_key="right-key") as server, FakeLlmGateway(api_key="right-key") as llm:
+        assert check_key("right-key", server.url, "default", llm.endpoint) == KEY_ACCEPTED
         with pytest.raises(AuthError) as rejected:
-            check_key("wrong-key", server.url, "default")
+            check_key("wrong-key", server.url, "default", llm.endpoint)
+        assert len(llm.chat_requests) == 2, "the key check asks the LLM Gateway too"
         assert [c.close_code for c in server.connections[1:]] == [1008, 1008], "a 1008 is tried twice"
-    assert "wrong-key" not in rejected.value.message
+    assert rejected.value.message == "Both services rejected the key. Copy it again from your AssemblyAI dashboard."
+
+
+def test_a_free_tier_key_passes_streaming_and_the_key_check_says_translation_is_what_fails() -> None:
+    with FakeStreamingServer(api_key="free-key") as server, FakeLlmGateway(api_key="free-key", free_tier=True) as llm:
+        with pytest.raises(TranslationError) as refused:
+            check_key("free-key", server.url, "default", llm.base_url)
+    assert refused.value.message == ("Streaming works, but translation does not: the LLM Gateway is not open to this "
+                                     "account (403). Free-tier accounts cannot use it: upgrade the account to translate.")
+    assert len(refused.value.message) < 200, "short enough for the dialog"
+
+
+def test_the_key_check_says_when_streaming_fails_and_translation_works() -> None:
+    with FakeStreamingServer(api_key="other-key") as server, FakeLlmGateway(api_key="llm-key") as llm:
+        with pytest.raises(AuthError) as rejected:
+            check_key("llm-key", server.url, "default", llm.base_url)
+    assert rejected.value.message.startswith("Translation works, but streaming does not: The API key was rejected")
+
+
+def test_the_settings_dialog_refuses_a_us_only_model_in_the_eu_region_and_keeps_the_full_endpoint_url(
+        qtbot, tmp_path) -> None:
+    dialog = SettingsDialog(Settings(), KeyStatus(None, "none", True), keyring_available=True,
+                            default_sessions_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.region.setCurrentIndex(dialog.region.findData("eu"))
+    dialog.llm_model.setCurrentText("gpt-5-mini")
+    dialog.accept()
+    assert dialog.isVisible() and "EU region's LLM Gateway does not serve OpenAI models" in dialog.error_label.text()
+    with pytest.raises(ConfigError):
+        dialog.result_settings()
+    dialog.llm_model.setCurrentText("claude-haiku-4-5-20251001")
+    dialog.llm_url.setText("https://llm-gateway.eu.assemblyai.com/v1/chat/completions")
+    result = dialog.result_settings()
+    assert (result.region, result.llm_model) == ("eu", "claude-haiku-4-5-20251001")
 
 
 def test_check_key_does_not_call_a_valid_key_rejected_on_one_transient_1008() -> None:
-    with FakeStreamingServer(api_key="right-key", faults=[Fault(reject=1008, reject_reason=INCORRECT_PADDING)]) as server:
-        assert check_key("right-key", server.url, "default") == KEY_ACCEPTED
+    with FakeStreamingServer(api_key="right-key", faults=[Fault(reject=1008, reject_reason=INCORRECT_PADDING)]) as server, \
+            FakeLlmGateway(api_key="right-key") as llm:
+        assert check_key("right-key", server.url, "default", llm.base_url) == KEY_ACCEPTED
         first, second = server.connections
         assert first.close_code == 1008 and second.session_id is not None  # the retry got a Begin
 

@@ -253,6 +253,22 @@ def test_a_transient_error_goes_to_the_status_bar_not_a_dialog(qtbot, tmp_path) 
     stop_recording(qtbot, parts)
 
 
+def test_translations_waiting_for_the_rate_limit_are_shown_in_the_status_bar_until_they_go(qtbot, tmp_path) -> None:
+    parts = build_window(qtbot, tmp_path, settings=TWO)
+    w = parts.window
+    session = start_recording(qtbot, parts)
+    session.rate_limit(12, 19.2)
+    qtbot.waitUntil(lambda: w.status.rate_limit_text != "", timeout=5000)
+    assert w.status.rate_limit_text == "12 translations waiting for the rate limit; resuming in 20 s"
+    assert w.status.state_text == "Live", "the session's state is shown beside it, unchanged"
+    session.rate_limit(0)
+    qtbot.waitUntil(lambda: w.status.rate_limit_text == "", timeout=5000)
+    session.rate_limit(3, 4.0)
+    qtbot.waitUntil(lambda: w.status.rate_limit_text != "", timeout=5000)
+    stop_recording(qtbot, parts)
+    assert w.status.rate_limit_text == "", "nothing waits once the session is over"
+
+
 def test_closing_while_recording_stops_first_then_closes_without_blocking(qtbot, tmp_path) -> None:
     parts = build_window(qtbot, tmp_path, settings=TWO)
     w = parts.window

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from app.core.backoff import RECONNECT_BACKOFF, TRANSLATION_BACKOFF, Backoff
-from app.core.catalog import SPEECH_MODELS, model_for_language, model_for_source, speech_model
+from app.core.catalog import SPEECH_MODELS, llm_model, model_for_language, model_for_source, speech_model
 from app.core.errors import ConfigError
 from app.core.languages import language_name
 from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings, clamp_font_size
 from app.core.timefmt import clock, span_label, time_label
 from app.core.units import BYTES_PER_MS, bytes_to_ms, ms_to_bytes
-from app.core.validate import validate
+from app.core.validate import llm_base_url, validate
 
 ENGLISH_ONLY = "universal-streaming-english"
 
@@ -101,3 +101,49 @@ def test_backoff_doubles_caps_and_jitters_inside_its_range() -> None:
 def test_font_sizes_and_audio_units_have_one_definition() -> None:
     assert clamp_font_size(200) == FONT_SIZE_MAX and clamp_font_size(1) == FONT_SIZE_MIN
     assert BYTES_PER_MS == 32 and bytes_to_ms(ms_to_bytes(1234)) == 1234
+
+
+@pytest.mark.parametrize("url", [
+    "https://llm-gateway.assemblyai.com/v1/chat/completions",  # the tutorial's and the docs' form
+    "https://llm-gateway.assemblyai.com/v1/chat/completions/",
+    "https://llm-gateway.assemblyai.com/v1",
+    "https://llm-gateway.assemblyai.com/v1/",
+    "https://llm-gateway.assemblyai.com",
+])
+def test_the_llm_url_may_be_the_base_or_the_full_endpoint_people_copy(url: str) -> None:
+    assert validate(Settings(llm_url=url)).llm_url == "https://llm-gateway.assemblyai.com/v1"
+    assert llm_base_url(url) == "https://llm-gateway.assemblyai.com/v1"
+
+
+@pytest.mark.parametrize("model", ["gpt-5-mini", "gpt-4.1", "gpt-oss-120b", "qwen3-next-80b-a3b", "kimi-k2.5"])
+def test_the_eu_region_refuses_us_only_models_before_anything_starts(model: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        validate(Settings(region="eu", llm_model=model))
+    assert f"does not serve {llm_model(model).vendor} models such as {model}" in info.value.message
+    assert "gemini-2.5-flash-lite" in info.value.message and "or the US region" in info.value.message
+    with pytest.raises(ConfigError):  # the EU gateway's own URL, whatever the region says
+        validate(Settings(llm_url="https://llm-gateway.eu.assemblyai.com/v1/chat/completions", llm_model=model))
+
+
+def test_claude_and_gemini_work_in_the_eu_and_any_model_on_another_server() -> None:
+    assert validate(Settings(region="eu", llm_model="claude-haiku-4-5-20251001")).llm.vendor == "Anthropic"
+    assert validate(Settings(region="eu", llm_model="gemini-2.5-flash")).llm.served_in("eu")
+    assert validate(Settings(region="us", llm_model="gpt-5-mini")).llm.vendor == "OpenAI"
+    # A proxy or a local server: its model list is its own business.
+    assert validate(Settings(region="eu", llm_url="http://127.0.0.1:9/v1", llm_model="gpt-5-mini")).llm.id == "gpt-5-mini"
+
+
+def test_the_llm_catalog_knows_the_gpt5_quirks_and_the_json_schema_exception() -> None:
+    gpt5 = llm_model("gpt-5-mini")
+    assert not gpt5.temperature and gpt5.reasoning and gpt5.max_tokens(1) > llm_model("gpt-4.1").max_tokens(1)
+    assert llm_model("gpt-4.1").temperature and not llm_model("gpt-4.1").reasoning
+    assert not llm_model("gpt-oss-120b").json_schema and llm_model("gemini-2.5-flash-lite").json_schema
+    assert llm_model("gemini-2.5-flash-lite").max_tokens(10) > llm_model("gemini-2.5-flash-lite").max_tokens(1)
+    assert llm_model("some-new-model").regions == ("us", "eu")
+
+
+def test_the_terminal_refuses_a_us_only_model_in_the_eu_region_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import main
+
+    assert main(["--headless", "--region", "eu", "--llm-model", "gpt-5-mini"]) == 2
+    assert "The EU region's LLM Gateway does not serve OpenAI models such as gpt-5-mini" in capsys.readouterr().err

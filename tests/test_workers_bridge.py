@@ -22,7 +22,7 @@ class Recorder:
         self.calls: list[tuple[str, tuple[object, ...]]] = []
         self.off_gui_thread = 0
         for name in ("state_changed", "interim_text_changed", "turn_finalized", "translation_updated",
-                     "gap_added", "level_changed", "error_occurred", "session_ended"):
+                     "gap_added", "level_changed", "error_occurred", "rate_limit_changed", "session_ended"):
             getattr(bridge, name).connect(self._make(name))
 
     def _make(self, name: str):  # type: ignore[no-untyped-def]

@@ -201,6 +201,9 @@ class FakeSession:
     def state(self, state: SessionState, detail: str = "") -> None:
         self.push(lambda listener: listener.state_changed(state, detail))
 
+    def rate_limit(self, waiting: int, resume_in_s: float = 0.0) -> None:
+        self.push(lambda listener: listener.rate_limit_changed(waiting, resume_in_s))
+
     def error(self, error: AppError, *, fatal_stop: bool = True) -> None:
         def act(listener: SessionListener) -> None:
             listener.error_occurred(error)

@@ -1,9 +1,10 @@
 """What the services offer: speech models (with the languages they hear and the parameters they
-honour), turn-detection presets, regions, and the LLM defaults. The one place for each of these.
+honour), turn-detection presets, regions, and the LLM models (vendor, the regions that serve them,
+their quirks) with the LLM defaults. The one place for each of these.
 
 Pure data and lookups; any thread. The window's pickers, the command line's choices, the settings
-store's parsing, ``validate()`` and the streaming parameters all read this module, so none of them
-keeps its own copy [protocol §1.4, §1.5, §9.3-4].
+store's parsing, ``validate()``, the streaming parameters and the LLM Gateway client all read this
+module, so none of them keeps its own copy [protocol §1.4, §1.5, §5.5, §9.3-4, §9.10-11].
 """
 from __future__ import annotations
 
@@ -179,3 +180,88 @@ def region(region_id: str) -> Region:
 DEFAULT_LLM_MODEL = "gemini-2.5-flash-lite"  # the tutorial's model: fast and cheap
 # Offered in the Settings picker; any model id the gateway knows can be typed in.
 LLM_MODELS = (DEFAULT_LLM_MODEL, "gemini-2.5-flash", "claude-haiku-4-5-20251001", "gpt-5-mini", "gpt-4.1")
+
+
+# --- LLM models ---------------------------------------------------------------------------------
+
+LLM_REGIONS = ("us", "eu")  # where an LLM Gateway runs; "default" and "us" both reach the US one
+# The EU gateway serves only the Claude and Gemini models; OpenAI's, Qwen's and Kimi's are US-only
+# [protocol §5.1, §9.10: SPEC llm-gateway/select-the-region.mdx].
+_VENDOR_REGIONS: dict[str, tuple[str, ...]] = {
+    "Anthropic": ("us", "eu"),
+    "Google": ("us", "eu"),
+    "OpenAI": ("us",),
+    "Qwen": ("us",),
+    "Kimi": ("us",),
+}
+_VENDOR_PREFIXES = (("claude-", "Anthropic"), ("gemini-", "Google"), ("gpt-", "OpenAI"), ("o1", "OpenAI"),
+                    ("o3", "OpenAI"), ("o4", "OpenAI"), ("qwen", "Qwen"), ("kimi", "Kimi"))
+# Reasoning models spend hidden tokens from the same max_tokens budget before they answer [§9.11];
+# this is what a short translation needs on top of the answer at the default reasoning effort.
+REASONING_ALLOWANCE = 4000
+ANSWER_TOKENS = 1000  # the gateway's own default max_tokens [§5.2]: plenty for one translated turn
+TOKENS_PER_EXTRA_LANGUAGE = 450  # a long turn (~300 tokens) in one more language, plus its JSON key
+MAX_TOKENS_CAP = 16000  # the translator never asks for more, however often a reply ran out
+
+
+@dataclass(frozen=True)
+class LlmModel:
+    """What the app must know about one LLM Gateway model id (ids it does not list get a record
+    from their vendor prefix, so a model newer than this table still gets the right treatment)."""
+
+    id: str
+    vendor: str  # "Anthropic", "Google", "OpenAI", "Qwen", "Kimi"; "" when the prefix is unknown
+    regions: tuple[str, ...]  # LLM regions that serve it; unknown vendors are assumed to be everywhere
+    temperature: bool = True  # accepts a temperature; GPT-5 models reject any but the default [§9.11]
+    reasoning: bool = False  # spends reasoning tokens from max_tokens before answering [§9.11]
+    json_schema: bool = True  # honours response_format json_schema; the gpt-oss models do not [§5.2]
+
+    def served_in(self, region_id: str) -> bool:
+        return llm_region(region_id) in self.regions
+
+    def max_tokens(self, languages: int = 1) -> int:
+        """A ``max_tokens`` that fits one turn translated into ``languages`` languages (one
+        structured reply), plus the reasoning allowance of a reasoning model."""
+        return max_tokens_for(languages, base=ANSWER_TOKENS + (REASONING_ALLOWANCE if self.reasoning else 0))
+
+
+def max_tokens_for(languages: int, *, base: int) -> int:
+    """``base`` tokens for a reply in one language, and room for each further language."""
+    return min(MAX_TOKENS_CAP, base + TOKENS_PER_EXTRA_LANGUAGE * max(0, languages - 1))
+
+
+def llm_model(model_id: str) -> LlmModel:
+    """The record for ``model_id``: its vendor (from the id's prefix), the regions that serve it
+    and its quirks. Never raises: whether the gateway knows the id is the gateway's to say."""
+    model_id = model_id.strip()
+    lowered = model_id.lower()
+    vendor = next((v for prefix, v in _VENDOR_PREFIXES if lowered.startswith(prefix)), "")
+    gpt5 = lowered.startswith("gpt-5")
+    return LlmModel(
+        id=model_id,
+        vendor=vendor,
+        regions=_VENDOR_REGIONS.get(vendor, LLM_REGIONS),
+        temperature=not gpt5,
+        reasoning=gpt5 or lowered.startswith(("o1", "o3", "o4")),
+        json_schema=not lowered.startswith("gpt-oss"),
+    )
+
+
+def llm_region(region_id: str) -> str:
+    """The LLM Gateway region a ``Region`` id reaches ("default" is the US gateway)."""
+    return "eu" if region_id.lower() == "eu" else "us"
+
+
+def llm_region_of_url(url: str) -> str | None:
+    """"eu" or "us" for AssemblyAI's own gateway hosts; None for any other server (a proxy, a
+    local imitation), whose model list the app cannot know."""
+    host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+    for place in REGIONS:
+        if host == place.llm_url.split("://", 1)[1].split("/", 1)[0]:
+            return llm_region(place.id)
+    return None
+
+
+def models_served_in(region_id: str) -> tuple[str, ...]:
+    """The picker's models that ``region_id`` serves, for a message that offers alternatives."""
+    return tuple(m for m in LLM_MODELS if llm_model(m).served_in(region_id))

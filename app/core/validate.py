@@ -3,7 +3,9 @@
 Pure; any thread. The command line and the window both call it (the window through the session
 factory), so a combination refused in one is refused in the other, in the same words. It resolves
 language names to codes, drops repeated targets, checks that the speech model hears the spoken
-language, and checks every URL, preset and key-term limit before anything is recorded.
+language, checks every URL, preset and key-term limit, and checks that the LLM Gateway the URL
+reaches serves the chosen LLM model (the EU gateway has no OpenAI, Qwen or Kimi models), before
+anything is recorded.
 """
 from __future__ import annotations
 
@@ -16,10 +18,14 @@ from app.core.catalog import (
     MAX_KEYTERMS,
     MODES,
     TURN_PRESETS,
+    LlmModel,
     Region,
     SpeechModel,
+    llm_model,
+    llm_region_of_url,
     model_for_language,
     models_hearing,
+    models_served_in,
     region,
     speech_model,
 )
@@ -40,6 +46,7 @@ class SessionPlan:
     streaming_url: str  # websocket base URL, no query
     llm_url: str  # LLM Gateway base URL, up to /v1, no trailing slash
     language_detection: bool  # ask the service for each turn's language
+    llm: LlmModel  # the LLM model's vendor, regions and quirks
     language_codes: tuple[str, ...] = ()  # steer the model towards the spoken language (u3 family)
     mode: str | None = None  # the accuracy mode, when the model honours one
     unused: tuple[str, ...] = ()  # settings this model ignores, one sentence each (said, never refused)
@@ -66,9 +73,7 @@ def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
     place = region(settings.region)
     streaming = streaming_base_url(settings.streaming_url, place.id)
     llm = llm_base_url(settings.llm_url or place.llm_url)
-    if not settings.llm_model.strip():
-        raise ConfigError("No LLM model given. Choose one in Settings or with --llm-model, "
-                          "for example gemini-2.5-flash-lite.")
+    model_info = check_llm_model(settings.llm_model, llm)
     normalised = settings.with_changes(
         targets=tuple(t.code for t in targets), source=source.code if source else None, speech_model=model.id,
         region=place.id, keyterms=keyterms, llm_model=settings.llm_model.strip())
@@ -76,7 +81,7 @@ def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
                        language_detection=model.language_detection and source is None,
                        language_codes=(source.code.split("-")[0],) if source and model.language_codes else (),
                        mode=settings.mode if model.modes else None,
-                       unused=_unused(normalised, model))
+                       unused=_unused(normalised, model), llm=model_info)
 
 
 def _unused(settings: Settings, model: SpeechModel) -> tuple[str, ...]:
@@ -158,8 +163,15 @@ def streaming_base_url(url: str | None, region_id: str = "default") -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/v3/ws", "", ""))
 
 
+CHAT_COMPLETIONS = "/chat/completions"
+
+
 def llm_base_url(url: str) -> str:
-    """An LLM Gateway base URL without a trailing slash; refused unless http(s) with a host."""
+    """The LLM Gateway base URL (up to ``/v1``, no trailing slash) for what a person typed.
+
+    Both forms people copy work: the base (``https://llm-gateway.assemblyai.com/v1``) and the full
+    endpoint from the tutorial and the docs (``…/v1/chat/completions``) [protocol §9.14]; a bare
+    host gets ``/v1``. Refused unless http(s) with a host, without a query or credentials."""
     example = region("default").llm_url
     parts = urlsplit(url.strip())
     try:
@@ -176,4 +188,25 @@ def llm_base_url(url: str) -> str:
     if parts.username or parts.password:
         # Credentials in the URL would end up in logs and error messages; the key goes in a header.
         raise ConfigError("Give the LLM URL without a user name or password; the API key is sent separately.")
-    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    path = parts.path.rstrip("/")
+    if path.lower().endswith(CHAT_COMPLETIONS):
+        path = path[: -len(CHAT_COMPLETIONS)].rstrip("/")  # the endpoint itself: the client adds it back
+    return urlunsplit((parts.scheme, parts.netloc, path or "/v1", "", ""))
+
+
+def check_llm_model(model_id: str, llm_url: str) -> LlmModel:
+    """The LLM model's record; ``ConfigError`` when there is no model, or when the gateway at
+    ``llm_url`` is AssemblyAI's EU one and the model is US-only [protocol §9.10]. The window's
+    Settings dialog asks this too, so it refuses what the session would refuse."""
+    if not model_id.strip():
+        raise ConfigError("No LLM model given. Choose one in Settings or with --llm-model, "
+                          "for example gemini-2.5-flash-lite.")
+    model = llm_model(model_id)
+    place = llm_region_of_url(llm_url)
+    if place is not None and place not in model.regions:
+        served = ", ".join(models_served_in(place))
+        raise ConfigError(
+            f"The EU region's LLM Gateway does not serve {model.vendor} models such as {model.id}: it offers "
+            f"Claude and Gemini models only. Choose one of them ({served}) or the US region."
+        )
+    return model

@@ -7,6 +7,7 @@ Qt signals on the GUI thread.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -49,6 +50,13 @@ class SessionSummary:
     quit: bool = False  # ended by quit_now(): open translations were marked, not waited for
 
 
+def rate_limit_text(waiting: int, resume_in_s: float) -> str:
+    """What the window's status bar and the terminal say while the rate limit holds translations back."""
+    count = f"{waiting} translation{'s' if waiting != 1 else ''}" if waiting > 0 else "translations"
+    when = f"; resuming in {math.ceil(resume_in_s)} s" if resume_in_s >= 0.5 else ""
+    return f"{count} waiting for the rate limit{when}"
+
+
 class SessionListener(Protocol):
     def state_changed(self, state: SessionState, detail: str) -> None: ...
 
@@ -63,6 +71,11 @@ class SessionListener(Protocol):
     def level_changed(self, dbfs: float) -> None: ...
 
     def error_occurred(self, error: AppError) -> None: ...
+
+    def rate_limit_changed(self, waiting: int, resume_in_s: float) -> None:
+        """``waiting`` > 0: that many translations are held back to stay within the LLM Gateway's
+        rate limit, the next request goes in about ``resume_in_s`` seconds; 0: no longer."""
+        ...
 
     def session_ended(self, summary: SessionSummary) -> None: ...
 

@@ -21,6 +21,7 @@ from app.pipeline.session import LiveSession, SessionConfig
 from app.store.db import SessionStore
 from app.stt.protocol import StreamingParams
 from app.translate.gateway import ChatTranslator
+from app.translate.pacing import RateLimitPacer
 
 log = logging.getLogger("app.pipeline")
 
@@ -78,7 +79,8 @@ def build_session(request: SessionRequest, listener: SessionListener, *, store: 
         log.info("%s", note)
     params = streaming_params(plan)
     params.query()  # raises ConfigError for out-of-range values now, not at connect time
-    translator = ChatTranslator(request.api_key, base_url=plan.llm_url, model=plan.settings.llm_model)
+    pacer = RateLimitPacer()  # one per session: the translator reads the limit, the queue keeps to it
+    translator = ChatTranslator(request.api_key, base_url=plan.llm_url, model=plan.settings.llm_model, pacer=pacer)
     config = SessionConfig(
         api_key=request.api_key,
         targets=plan.targets,
@@ -89,4 +91,4 @@ def build_session(request: SessionRequest, listener: SessionListener, *, store: 
         llm_model=plan.settings.llm_model,
         reconnect=request.reconnect,
     )
-    return LiveSession(config, source or build_source(request), translator, listener, store=store)
+    return LiveSession(config, source or build_source(request), translator, listener, store=store, pacer=pacer)

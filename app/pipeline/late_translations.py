@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from app.core.languages import Language
 from app.core.transcript import Transcript, Translation, TranslationStatus
 from app.translate.gateway import Translator
+from app.translate.pacing import RateLimitPacer
 from app.translate.queue import TranslationQueue, TranslationUpdate
 
 log = logging.getLogger("app.pipeline")
@@ -27,8 +28,9 @@ Cell = tuple[int, Language]  # turn index, target language
 class LateTranslations:
     def __init__(self, translator: Translator, transcript: Transcript, *, source: Language | None,
                  finalized_at: dict[int, float], on_update: Callable[[TranslationUpdate], None],
-                 on_done: Callable[[int], None]) -> None:
+                 on_done: Callable[[int], None], pacer: RateLimitPacer | None = None) -> None:
         self._translator = translator
+        self._pacer = pacer  # the session's: retries after the end share its rate limit
         self._transcript = transcript
         self._source = source
         self._finalized_at = finalized_at  # turn index -> time.monotonic() when it became final
@@ -57,7 +59,7 @@ class LateTranslations:
 
     def _batch(self, cells: Sequence[Cell]) -> None:
         try:
-            queue = TranslationQueue(self._translator, [], self._on_update, source=self._source)
+            queue = TranslationQueue(self._translator, [], self._on_update, source=self._source, pacer=self._pacer)
             for index, language in cells:
                 queue.submit(index, self._transcript.turn(index).text, self._finalized_at.get(index),
                              languages=(language,))

@@ -56,6 +56,7 @@ from app.stt.protocol import (
     build_url,
 )
 from app.translate.gateway import Translator
+from app.translate.pacing import RateLimitPacer
 from app.translate.queue import TranslationQueue, TranslationUpdate
 
 log = logging.getLogger("app.pipeline")
@@ -102,6 +103,7 @@ class LiveSession:
         store: SessionStore | None = None,
         client_factory: ClientFactory = StreamingClient,
         rng: Callable[[], float] = random.random,
+        pacer: RateLimitPacer | None = None,
     ) -> None:
         self.config = config
         self.source = source
@@ -113,12 +115,14 @@ class LiveSession:
         # None: the model always formats (u3 family), so no formatted copy is worth waiting for.
         self._assembler = TurnAssembler(format_turns=bool(config.params.format_turns))
         self._assembly_lock = threading.Lock()
+        # ``pacer`` is the translator's too: the queue waits on it, the translator feeds it headers.
         self._queue = TranslationQueue(translator, config.targets, self._on_translation,
-                                       source=config.source_language)
+                                       source=config.source_language, pacer=pacer,
+                                       on_rate_limit=listener.rate_limit_changed)
         self._targets: list[Language] = list(config.targets)  # every language chosen, in order
         self._finalized_mono: dict[int, float] = {}  # turn index -> monotonic time it became final
         self._exports_lock = threading.Lock()
-        self._late = LateTranslations(translator, self.transcript, source=config.source_language,
+        self._late = LateTranslations(translator, self.transcript, source=config.source_language, pacer=pacer,
                                       finalized_at=self._finalized_mono, on_update=self._on_translation,
                                       on_done=self._late_batch_done)
         # Connection state, shared by the capture and websocket threads.

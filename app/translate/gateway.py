@@ -1,44 +1,80 @@
 """Client for AssemblyAI's LLM Gateway (any OpenAI-compatible chat-completions endpoint).
 
-``ChatTranslator.translate`` makes ONE blocking HTTP request and either returns a
+``ChatTranslator.translate`` makes ONE blocking HTTP request for one language and either returns a
 ``TranslationResult`` or raises a ``TranslationError`` whose message a person can act on and whose
-``retryable``/``retry_after`` tell the caller whether and when to try again. Retrying is the
-translation queue's job, not this module's. Runs on the translation queue's worker threads; one
-instance is shared by all of them (see ``ChatTranslator.__init__``).
+``retryable``/``retry_after`` tell the caller whether and when to try again. ``translate_all``
+makes ONE request for several languages (a JSON reply with one field per language) and returns
+what the reply holds; the caller translates what it misses one language at a time. Retrying and
+pacing are the translation queue's job, not this module's: it only tells the ``RateLimitPacer``
+what each reply's ``X-RateLimit-*`` headers say. Runs on the translation queue's worker threads;
+one instance is shared by all of them (see ``ChatTranslator.__init__``).
 
 Wire format: protocol §5. The AssemblyAI gateway takes the raw key in ``Authorization`` (no
 ``Bearer``); ``auth_scheme="bearer"`` exists for other OpenAI-compatible backends. The API key is
-only ever placed in that header: never in the URL, an error message or a log line.
+only ever placed in that header: never in the URL, an error message or a log line. What each model
+accepts (temperature, reasoning budget, JSON schema) comes from ``app.core.catalog.llm_model``.
 """
 from __future__ import annotations
 
-import email.utils
 import logging
-import math
+import re
+import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import requests
 
-from app.core.catalog import DEFAULT_LLM_MODEL, DEFAULT_LLM_URL
+from app.core.catalog import (
+    DEFAULT_LLM_MODEL,
+    DEFAULT_LLM_URL,
+    MAX_TOKENS_CAP,
+    llm_region_of_url,
+    max_tokens_for,
+)
+from app.core.catalog import llm_model as model_record
 from app.core.errors import ConfigError, TranslationError
 from app.core.validate import llm_base_url
-from app.translate.prompt import TranslationRequest, build_messages
+from app.translate.pacing import RateLimitPacer
+from app.translate.prompt import (
+    BatchRequest,
+    TranslationRequest,
+    build_batch_messages,
+    build_messages,
+    translations_schema,
+)
+from app.translate.replies import ErrorBody, RateLimit, content_text, error_body, parse_translations, rate_limit
+from app.translate.replies import retry_after as _retry_after
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = DEFAULT_LLM_MODEL
 USER_AGENT = "live-translate/0.1"
+_UNSUPPORTED_MODEL = re.compile(r"model\b.*\bnot supported|unsupported model", re.IGNORECASE)
+_FREE_TIER = re.compile(r"free[ -]tier|\btier\b", re.IGNORECASE)
+FREE_TIER_ADVICE = ("The LLM Gateway is not open to free-tier accounts: upgrade the AssemblyAI account to translate "
+                    "(transcription works without it).")
 
 AuthScheme = Literal["raw", "bearer"]
-
 
 @dataclass(frozen=True)
 class TranslationResult:
     text: str
     model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one several-language reply held: ``texts`` maps each language code found to its
+    translation; a target missing from it (or every target, when the reply was not JSON) is for
+    the caller to translate on its own."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+    model: str = ""
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -52,6 +88,13 @@ class Translator(Protocol):
     def translate(self, request: TranslationRequest) -> TranslationResult: ...
 
 
+@runtime_checkable
+class BatchTranslator(Translator, Protocol):
+    """A ``Translator`` that can also translate one turn into several languages in one request."""
+
+    def translate_all(self, request: BatchRequest) -> BatchResult: ...
+
+
 class ChatTranslator:
     """Translates with ``POST {base_url}/chat/completions``."""
 
@@ -63,9 +106,10 @@ class ChatTranslator:
         model: str = DEFAULT_MODEL,
         timeout: tuple[float, float] = (5.0, 30.0),
         auth_scheme: AuthScheme = "raw",
-        max_tokens: int = 1000,
+        max_tokens: int | None = None,
         temperature: float = 0.0,
         session: requests.Session | None = None,
+        pacer: RateLimitPacer | None = None,
     ) -> None:
         key = (api_key or "").strip()
         if not key:
@@ -79,7 +123,7 @@ class ChatTranslator:
             raise ConfigError(f"Unknown LLM auth scheme {auth_scheme!r}; use 'raw' (AssemblyAI) or 'bearer'.")
         if not model or not model.strip():
             raise ConfigError("No LLM model given. Choose one in Settings or with --llm-model.")
-        if max_tokens < 1:
+        if max_tokens is not None and max_tokens < 1:
             raise ConfigError(f"max_tokens must be at least 1, not {max_tokens}.")
         if not 0.0 <= temperature <= 2.0:
             raise ConfigError(f"The LLM temperature must be between 0 and 2, not {temperature}.")
@@ -88,13 +132,19 @@ class ChatTranslator:
         self.url = self.base_url + "/chat/completions"
         self.host = urlsplit(self.base_url).netloc
         self.model = model.strip()
+        self.info = model_record(self.model)
         self.timeout = timeout
         self.auth_scheme: AuthScheme = auth_scheme
-        self.max_tokens = max_tokens
+        # One language's budget: given, or what the model needs (GPT-5 also reasons out of it).
+        self.max_tokens = max_tokens if max_tokens is not None else self.info.max_tokens(1)
         self.temperature = temperature
+        self.pacer = pacer
+        self._lock = threading.Lock()
+        self._growth = 1  # doubled whenever a reply ran out of tokens, for every later request
+        self._schema = self.info.json_schema  # cleared if the server refuses response_format
         # One Session shared by the queue's workers: urllib3's connection pool is thread-safe, and
         # nothing on the Session is mutated after this point (headers travel with each request),
-        # so concurrent use is safe and keeps TLS connections warm between turns.
+        # so concurrent use is safe and keeps TLS (keep-alive) connections warm between turns.
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
 
@@ -120,13 +170,67 @@ class ChatTranslator:
             "User-Agent": USER_AGENT,
         }
 
+    # --- requests -----------------------------------------------------------------------------
+
+    def budget(self, languages: int = 1) -> int:
+        """``max_tokens`` for a reply in ``languages`` languages (grows after a reply ran out)."""
+        with self._lock:
+            growth = self._growth
+        return min(MAX_TOKENS_CAP, max_tokens_for(languages, base=self.max_tokens) * growth)
+
+    def _body(self, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "max_tokens": max_tokens}
+        if self.info.temperature:
+            # GPT-5 models refuse any temperature but the default [protocol §9.11]: send none.
+            body["temperature"] = self.temperature
+        return body
+
     def translate(self, request: TranslationRequest) -> TranslationResult:
-        body = {
-            "model": self.model,
-            "messages": build_messages(request),
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-        }
+        budget = self.budget(1)
+        data = self._post(self._body(build_messages(request), budget))
+        text, finish = self._reply(data)
+        if finish == "length":
+            raise self._ran_out(budget, bool(text))
+        if not text:
+            raise self._malformed("it has no translation text", data)
+        input_tokens, output_tokens = _usage(data)
+        return TranslationResult(text=text, model=self._served_model(data), input_tokens=input_tokens,
+                                 output_tokens=output_tokens)
+
+    def translate_all(self, request: BatchRequest) -> BatchResult:
+        """One request for every language of ``request.targets``; see ``BatchResult``."""
+        codes = [lang.code for lang in request.targets]
+        budget = self.budget(len(codes))
+        body = self._body(build_batch_messages(request), budget)
+        with self._lock:
+            schema = self._schema
+        if schema:
+            body["response_format"] = translations_schema(request)
+        try:
+            data = self._post(body)
+        except TranslationError as exc:
+            if schema and exc.status == 400 and "response_format" in f"{exc.message} {exc.detail}":
+                with self._lock:
+                    self._schema = False  # this server does not do JSON schemas: the prompt asks for JSON
+                raise TranslationError(
+                    f"The LLM Gateway refused a JSON schema for '{self.model}'; asking for JSON in the prompt instead.",
+                    status=400, retryable=True, detail=exc.detail,
+                ) from None
+            raise
+        text, finish = self._reply(data)
+        if finish == "length":
+            self._grow()
+        texts = parse_translations(text, codes)
+        if len(texts) < len(codes):
+            missing = [c for c in codes if c not in texts]
+            log.info("The several-language reply lacks %s (finish_reason %s); those go one at a time",
+                     ", ".join(missing), finish or "none")
+        input_tokens, output_tokens = _usage(data)
+        return BatchResult(texts=texts, model=self._served_model(data), input_tokens=input_tokens,
+                           output_tokens=output_tokens)
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Send ``body``; the reply's JSON object, or ``TranslationError``."""
         started = time.monotonic()
         try:
             # No redirects: requests would turn a redirected POST into a GET, and a redirect means
@@ -151,11 +255,48 @@ class ChatTranslator:
         with response:
             elapsed_ms = (time.monotonic() - started) * 1000
             log.debug("LLM Gateway %s answered %d in %.0f ms", self.host, response.status_code, elapsed_ms)
+            self._observe(response)
             if response.status_code != 200:
                 raise self._status_error(response)
-            return self._parse_success(response)
+            try:
+                data = response.json()
+            except ValueError:
+                raise self._malformed("the body is not JSON", None, response.text) from None
+            if not isinstance(data, dict):
+                raise self._malformed("the body is not a JSON object", None, response.text)
+            return data
+
+    def _observe(self, response: requests.Response) -> None:
+        if self.pacer is None:
+            return
+        limit = rate_limit(response.headers)
+        if limit is None and response.status_code == 429:
+            wait = _retry_after(response.headers)
+            limit = RateLimit(None, 0, wait) if wait is not None else None
+        self.pacer.observe(limit)
+
+    def _grow(self) -> bool:
+        """Double the token budget after a reply ran out; False when it is already at the cap."""
+        with self._lock:
+            if self.max_tokens * self._growth >= MAX_TOKENS_CAP:
+                return False
+            self._growth *= 2
+            return True
+
+    def _served_model(self, data: dict[str, Any]) -> str:
+        return str(_dict(data.get("request")).get("model") or data.get("model") or self.model)
 
     # --- errors -------------------------------------------------------------------------------
+
+    def _ran_out(self, budget: int, had_text: bool) -> TranslationError:
+        what = "the translation was cut short" if had_text else "it sent no translation"
+        spent = f"The model '{self.model}' used its whole token budget (max_tokens {budget}) and {what}"
+        if self.info.reasoning:
+            spent += " (its reasoning counts against that budget)"
+        if self._grow():
+            return TranslationError(f"{spent}; trying again with a larger budget.", retryable=True)
+        return TranslationError(f"{spent}. Choose a model that needs fewer tokens in Settings or with --llm-model.",
+                                retryable=False)
 
     def _unreachable(self, why: str, exc: Exception) -> TranslationError:
         return TranslationError(
@@ -170,34 +311,44 @@ class ChatTranslator:
 
     def _status_error(self, response: requests.Response) -> TranslationError:
         status = response.status_code
-        server_message, is_gateway_error = _error_message(response)
-        server_message = self._scrub(server_message)
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        body = error_body(data, response.text, response.headers.get("Content-Type", ""))
+        server_message = self._scrub(body.message).rstrip(".")  # each message below ends its own sentence
         said = f": {server_message}" if server_message else ""
         detail = self._scrub(response.text[:500])
-        if status in (401, 403):
+        if status == 401:
             return TranslationError(
-                f"The LLM Gateway rejected the API key ({status}){said}. Check the AssemblyAI API key in "
-                "Settings; the LLM Gateway also needs an account with LLM Gateway access.",
+                f"The LLM Gateway rejected the API key (401){said}. Check the AssemblyAI API key in Settings.",
+                status=status, retryable=False, detail=detail,
+            )
+        if status == 403 or (status == 400 and _FREE_TIER.search(body.message)):
+            # Not open to free-tier accounts [protocol §5.1, §9.13]; what the refusal looks like is
+            # undocumented, so a 403 (or a 400 about the "tier") is read as that.
+            advice = ("Transcription still works; upgrade the account to translate." if _FREE_TIER.search(body.message)
+                      else FREE_TIER_ADVICE)
+            return TranslationError(
+                f"The LLM Gateway refused this account ({status}){said}. {advice}",
+                status=status, retryable=False, detail=detail,
+            )
+        if status == 400 and _unsupported_model(body):
+            why = "; ".join(body.details) or server_message
+            where = " in the EU region" if llm_region_of_url(self.base_url) == "eu" else ""
+            return TranslationError(
+                f"The LLM Gateway does not support the model '{self.model}'{where} (400): {why}. "
+                "Choose another model in Settings or with --llm-model.",
                 status=status, retryable=False, detail=detail,
             )
         if status == 404:
-            if is_gateway_error:
-                return TranslationError(
-                    f"The LLM Gateway does not know the model '{self.model}' (404). "
-                    "Choose another model in Settings or with --llm-model.",
-                    status=status, retryable=False, detail=detail,
-                )
-            # A 404 without the gateway's error body comes from something else at that address.
-            return TranslationError(
-                f"There is no chat-completions endpoint at {self.url} (404). Check the LLM URL in Settings.",
-                status=status, retryable=False, detail=detail,
-            )
+            return self._not_found(body, said, detail)
         if status == 429:
-            retry_after = _retry_after(response.headers)
-            when = f"; it asks to wait {retry_after:.0f} s" if retry_after is not None else ""
+            wait = _retry_after(response.headers)
+            when = f"; it asks to wait {wait:.0f} s" if wait is not None else ""
             return TranslationError(
                 f"The LLM Gateway is rate limiting requests for '{self.model}' (429){when}.",
-                status=status, retryable=True, retry_after=retry_after, detail=detail,
+                status=status, retryable=True, retry_after=wait, detail=detail,
             )
         if status == 400:
             return TranslationError(
@@ -222,118 +373,48 @@ class ChatTranslator:
             status=status, retryable=False, detail=detail,
         )
 
-    # --- success ------------------------------------------------------------------------------
+    def _not_found(self, body: ErrorBody, said: str, detail: str) -> TranslationError:
+        """A 404 is a misspelt or retired model, or a URL with nothing behind it [protocol §9.12]:
+        it is the model only when the gateway's own error says so."""
+        text = " ".join((body.message, *body.details)).lower()
+        if body.gateway_shape and (self.model.lower() in text or "model" in text):
+            return TranslationError(
+                f"The LLM Gateway does not know the model '{self.model}' (404). "
+                "Choose another model in Settings or with --llm-model.",
+                status=404, retryable=False, detail=detail,
+            )
+        return TranslationError(
+            f"There is no chat-completions endpoint at {self.url} (404){said}. Check the LLM URL in Settings or "
+            "--llm-url: the base up to /v1, or the whole …/v1/chat/completions.",
+            status=404, retryable=False, detail=detail,
+        )
 
-    def _parse_success(self, response: requests.Response) -> TranslationResult:
-        try:
-            data = response.json()
-        except ValueError:
-            raise self._malformed("the body is not JSON", response) from None
-        if not isinstance(data, dict):
-            raise self._malformed("the body is not a JSON object", response)
+    def _reply(self, data: Mapping[str, Any]) -> tuple[str, str]:
+        """The reply's text (stripped; "" when there is none) and its ``finish_reason``."""
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            raise self._malformed("it has no choices", response)
+            raise self._malformed("it has no choices", data)
         message = choices[0].get("message")
         content = message.get("content") if isinstance(message, dict) else None
-        text = _content_text(content).strip()
-        if not text:
-            raise self._malformed("it has no translation text", response)
-        if choices[0].get("finish_reason") == "length":
-            log.warning("The LLM reply hit max_tokens=%d; the translation may be cut short", self.max_tokens)
-        usage = _dict(data.get("usage"))
-        model = _dict(data.get("request")).get("model") or data.get("model") or self.model
-        return TranslationResult(
-            text=text,
-            model=str(model),
-            input_tokens=_int(usage.get("input_tokens", usage.get("prompt_tokens"))),
-            output_tokens=_int(usage.get("output_tokens", usage.get("completion_tokens"))),
-        )
+        finish = choices[0].get("finish_reason")
+        return content_text(content).strip(), finish if isinstance(finish, str) else ""
 
-    def _malformed(self, why: str, response: requests.Response) -> TranslationError:
+    def _malformed(self, why: str, data: Any, text: str | None = None) -> TranslationError:
+        raw = text if text is not None else repr(data)
         return TranslationError(
             f"The LLM Gateway sent a malformed reply ({why}).",
-            status=response.status_code, retryable=True, detail=self._scrub(response.text[:500]),
+            status=200, retryable=True, detail=self._scrub(raw[:500]),
         )
 
 
-def _content_text(content: Any) -> str:
-    """``message.content`` is a string, or (OpenAI style) a list of parts like ``{"type":"text","text":...}``."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, dict) and part.get("type", "text") == "text" and isinstance(part.get("text"), str):
-                parts.append(part["text"])
-        return "".join(parts)
-    return ""
+def _unsupported_model(body: ErrorBody) -> bool:
+    return any(_UNSUPPORTED_MODEL.search(text) for text in (*body.details, body.message))
 
 
-def _error_message(response: requests.Response) -> tuple[str, bool]:
-    """The server's explanation and whether the body had the gateway's error shape.
-
-    The gateway sends ``{"error": {"code", "message", "metadata"}}`` [protocol §5.4]; other
-    OpenAI-compatible servers send ``{"error": "text"}``; proxies send HTML or plain text."""
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and "error" in data:
-        error = data["error"]
-        if isinstance(error, dict):
-            message = error.get("message")
-            return (_short(message) if isinstance(message, str) else ""), True
-        if isinstance(error, str):
-            return _short(error), True
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return _short(data["message"]), True
-    content_type = response.headers.get("Content-Type", "")
-    if "html" in content_type.lower():
-        return "", False
-    return _short(response.text), False
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _retry_after(headers: Any, now: float | None = None, *, rate_limited: bool = True) -> float | None:
-    """Seconds to wait: ``Retry-After`` (seconds or an HTTP date), else, for a 429, ``X-RateLimit-Reset``
-    (seconds until the window resets [protocol §5.4]); None when neither is usable."""
-    value = headers.get("Retry-After")
-    if value:
-        seconds = _seconds(value)
-        if seconds is None:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError):
-                when = None
-            if when is not None and when.tzinfo is not None:
-                seconds = max(0.0, when.timestamp() - (time.time() if now is None else now))
-        if seconds is not None:
-            return seconds
-    reset = headers.get("X-RateLimit-Reset") if rate_limited else None
-    if reset:
-        seconds = _seconds(reset)
-        if seconds is not None and seconds > 1e9:
-            # Some servers send an epoch timestamp instead of a duration; accept both.
-            seconds = max(0.0, seconds - (time.time() if now is None else now))
-        return seconds
-    return None
-
-
-def _seconds(value: str) -> float | None:
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    if math.isnan(seconds) or math.isinf(seconds):
-        return None
-    return max(0.0, seconds)
+def _usage(data: Mapping[str, Any]) -> tuple[int, int]:
+    usage = _dict(data.get("usage"))
+    return (_int(usage.get("input_tokens", usage.get("prompt_tokens"))),
+            _int(usage.get("output_tokens", usage.get("completion_tokens"))))
 
 
 def _dict(value: Any) -> dict[str, Any]:

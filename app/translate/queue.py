@@ -1,5 +1,5 @@
 """Translates every final turn into every chosen language, several requests at a time, and hands
-the results over in turn order.
+the results over in turn order, pacing the requests to the LLM Gateway's rate limit.
 
 Threads: ``submit``, ``set_targets``, ``retry``, ``retry_failed``, ``pending``, ``abandon`` and
 ``close`` may be called from any thread (``submit`` comes from the websocket thread, ``retry`` from
@@ -23,9 +23,23 @@ Delivery rule, per target language:
 5. ``close`` settles every cell: what did not settle in time (or before ``abandon``) is delivered
    FAILED "not translated", so every cell of every turn ends DONE or FAILED, none "translating".
 
+Requests: with one target language, one request per turn. With several, and a translator that
+can (``BatchTranslator``), ONE request asks for all of a turn's languages at once (a JSON reply,
+one field per language); each language the reply lacks, or every language when it is not JSON,
+is then translated in a request of its own. Requests per minute no longer grow with the number
+of targets, which the gateway's per-model limit could not keep up with [protocol §9.9]. Cells,
+updates, their order and their latency are the same on both paths: a turn's cells settle when
+their reply is in, each delivered in its language's order.
+
+Pacing: with a ``RateLimitPacer`` every request first waits for its turn in the rate-limit window
+(earliest turn first); ``on_rate_limit(open_cells, resume_in_s)`` says when that starts to hold
+translations back and ``(0, 0.0)`` when it no longer does (called on a worker thread, no lock held).
+Nothing is dropped while waiting: the cells stay open until their request has gone and come back.
+
 Retries: a retryable ``TranslationError`` is retried up to ``max_attempts`` times with the
 ``backoff`` (``app.core.backoff.TRANSLATION_BACKOFF``: 0.5 s doubling, capped at 20 s, jittered to
 50-100 %); the server's ``retry_after`` is honoured as a minimum. Non-retryable errors fail at once.
+A several-language request is retried as a whole; its languages share its attempts.
 """
 from __future__ import annotations
 
@@ -42,8 +56,9 @@ from app.core.backoff import TRANSLATION_BACKOFF, Backoff
 from app.core.errors import TranslationError
 from app.core.languages import Language
 from app.core.transcript import Translation, TranslationStatus
-from app.translate.gateway import Translator
-from app.translate.prompt import TranslationRequest
+from app.translate.gateway import BatchTranslator, Translator
+from app.translate.pacing import RateLimitPacer
+from app.translate.prompt import BatchRequest, TranslationRequest
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +114,9 @@ class TranslationQueue:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
         rng: Callable[[], float] = random.random,
+        pacer: RateLimitPacer | None = None,
+        on_rate_limit: Callable[[int, float], None] | None = None,
+        batch: bool = True,
     ) -> None:
         if max_workers < 1 or max_attempts < 1:
             raise ValueError("max_workers and max_attempts must be at least 1")
@@ -115,6 +133,14 @@ class TranslationQueue:
         self._sleep: Callable[[float], object] = sleep if sleep is not None else self._stop.wait
         self._rng = rng
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="translate")
+        # One request for all of a turn's languages needs a translator that can do it; ``batch=False``
+        # keeps one request per language (the bench compares the two).
+        self._batcher: BatchTranslator | None = (
+            translator if batch and isinstance(translator, BatchTranslator) else None)
+        self._pacer = pacer
+        self._on_rate_limit = on_rate_limit
+        if pacer is not None:
+            pacer.on_change = self._pacing_changed
 
         self._cond = threading.Condition()  # guards everything below
         self._targets = _dedupe(targets)
@@ -170,8 +196,8 @@ class TranslationQueue:
                 self._jobs[key] = _Job(index, language, text, context, started)
                 self._pending += 1
                 keys.append(key)
-            for key in keys:
-                self._schedule_locked(key)
+            if keys:
+                self._schedule_locked(keys)
 
     def set_targets(self, targets: Sequence[Language]) -> None:
         """Languages for turns submitted from now on; turns already queued keep theirs."""
@@ -224,6 +250,8 @@ class TranslationQueue:
                 break
         finished = self._mark_open_cells(reason) == 0
         self._stop.set()  # wakes backoff waits; their workers find their cells already settled
+        if self._pacer is not None:
+            self._pacer.interrupt()  # and requests waiting for the rate limit
         self._deliver()
         with self._cond:
             # Another worker may be the one delivering: wait until every update is out.
@@ -257,7 +285,7 @@ class TranslationQueue:
     def _retry_locked(self, keys: Iterable[tuple[int, str]]) -> int:
         if self._closing:
             return 0
-        count = 0
+        by_turn: dict[int, list[tuple[int, str]]] = {}
         for key in keys:
             job = self._jobs[key]
             if job.status is not TranslationStatus.FAILED:
@@ -271,75 +299,131 @@ class TranslationQueue:
             else:
                 # Its FAILED result was still held back for order: drop it, a new one will come.
                 self._lanes[key[1]].ready.pop(job.index, None)
-            self._schedule_locked(key)
-            count += 1
-        return count
+            by_turn.setdefault(key[0], []).append(key)
+        for group in by_turn.values():
+            self._schedule_locked(group)  # a turn's retried languages go in one request too
+        return sum(len(group) for group in by_turn.values())
 
-    def _schedule_locked(self, key: tuple[int, str]) -> None:
-        self._active_tasks += 1
-        try:
-            self._executor.submit(self._work, key)
-        except RuntimeError:  # the executor was shut down under us
-            self._active_tasks -= 1
-            raise
+    def _schedule_locked(self, keys: list[tuple[int, str]]) -> None:
+        """Start the requests for ``keys`` (cells of ONE turn): one request for all of them when
+        there are several and the translator can, else one per cell."""
+        groups = [keys] if self._batcher is not None and len(keys) > 1 else [[key] for key in keys]
+        for group in groups:
+            self._active_tasks += 1
+            try:
+                self._executor.submit(self._work, group)
+            except RuntimeError:  # the executor was shut down under us
+                self._active_tasks -= 1
+                raise
 
     # --- worker threads -----------------------------------------------------------------------
 
-    def _work(self, key: tuple[int, str]) -> None:
+    def _work(self, keys: list[tuple[int, str]]) -> None:
         try:
             self._deliver()  # e.g. the PENDING update that retry() queued
-            self._translate_job(key)
+            missing = self._translate(keys)
+            with self._cond:
+                # What a several-language reply lacked goes one language at a time (unless close()
+                # has marked it meanwhile).
+                for key in missing:
+                    if self._jobs[key].status is TranslationStatus.PENDING:
+                        self._schedule_locked([key])
             self._deliver()
         except Exception as exc:
-            # The one catch-all: a bug (or a raising injected sleep) must neither leave the cell
+            # The one catch-all: a bug (or a raising injected sleep) must neither leave a cell
             # pending forever, which would hold up its language's line, nor fail silently.
-            log.exception("Translation worker failed for turn %d (%s)", *key)
-            with self._cond:
-                job = self._jobs[key]
-                unsettled = job.status is TranslationStatus.PENDING  # only this task can settle it
-            if unsettled:
-                error = f"Translation failed unexpectedly ({type(exc).__name__}); see the log."
-                self._settle(job, TranslationStatus.FAILED, error=error)
+            log.exception("Translation worker failed for turn %d (%s)", keys[0][0], ", ".join(k[1] for k in keys))
+            error = f"Translation failed unexpectedly ({type(exc).__name__}); see the log."
+            for key in keys:
+                with self._cond:
+                    job = self._jobs[key]
+                    unsettled = job.status is TranslationStatus.PENDING  # only this task can settle it
+                if unsettled:
+                    self._settle(job, TranslationStatus.FAILED, error=error)
             self._deliver()
         finally:
             with self._cond:
                 self._active_tasks -= 1
                 self._cond.notify_all()
 
-    def _translate_job(self, key: tuple[int, str]) -> None:
+    def _translate(self, keys: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        """Translate one turn's cells in ONE request, with retries; settles each cell the reply
+        holds and returns the cells it did not hold (only a several-language reply can lack one)."""
         with self._cond:
-            job = self._jobs[key]
-            request = TranslationRequest(job.text, job.language, self._source, job.context, self._glossary)
-        if not job.text.strip():
-            self._settle(job, TranslationStatus.DONE)
-            return
+            jobs = [self._jobs[key] for key in keys]
+        first = jobs[0]
+        if not first.text.strip():
+            for job in jobs:
+                self._settle(job, TranslationStatus.DONE)
+            return []
         for attempt in range(1, self._max_attempts + 1):
-            if self._stop.is_set():
-                return  # close() has marked the cell not translated
-
+            if self._stop.is_set() or not self._pace(first.index):
+                return []  # close() has marked the cells not translated
             with self._cond:
-                job.attempts += 1
+                for job in jobs:
+                    job.attempts += 1
             try:
-                result = self._translator.translate(request)
+                texts, model = self._request(jobs)
             except TranslationError as exc:
                 error = exc
             except Exception as exc:
-                log.exception("Translator raised an unexpected error for turn %d (%s)", *key)
+                log.exception("Translator raised an unexpected error for turn %d", first.index)
                 error = TranslationError(f"Translation failed unexpectedly ({type(exc).__name__}); see the log.")
             else:
-                self._settle(job, TranslationStatus.DONE, text=result.text, model=result.model)
-                return
+                for job in jobs:
+                    if texts.get(job.language.code):
+                        self._settle(job, TranslationStatus.DONE, text=texts[job.language.code], model=model)
+                return [key for key, job in zip(keys, jobs, strict=True) if not texts.get(job.language.code)]
+            finally:
+                self._unpace()
             with self._cond:
-                job.last_error = error.message
+                for job in jobs:
+                    job.last_error = error.message
             if not error.retryable or attempt == self._max_attempts:
-                self._settle(job, TranslationStatus.FAILED, error=error.message)
-                return
-            log.info("Turn %d (%s) attempt %d failed, will retry: %s", *key, attempt, error.message)
+                for job in jobs:
+                    self._settle(job, TranslationStatus.FAILED, error=error.message)
+                return []
+            log.info("Turn %d (%s) attempt %d failed, will retry: %s", first.index,
+                     ", ".join(job.language.code for job in jobs), attempt, error.message)
             if attempt == 1:
-                self._publish(job, self._translation(job, error=f"retrying: {error.message}"))
+                for job in jobs:
+                    self._publish(job, self._translation(job, error=f"retrying: {error.message}"))
                 self._deliver()
             self._sleep(self._backoff(attempt, error.retry_after))
         raise AssertionError("unreachable: the last attempt always settles")  # pragma: no cover
+
+    def _request(self, jobs: list[_Job]) -> tuple[dict[str, str], str]:
+        """One request for ``jobs`` (one turn): ``({language code: text}, model)``."""
+        first = jobs[0]
+        if len(jobs) == 1:
+            request = TranslationRequest(first.text, first.language, self._source, first.context, self._glossary)
+            result = self._translator.translate(request)
+            return {first.language.code: result.text}, result.model
+        assert self._batcher is not None
+        batch = BatchRequest(first.text, tuple(job.language for job in jobs), self._source, first.context,
+                             self._glossary)
+        several = self._batcher.translate_all(batch)
+        return several.texts, several.model
+
+    # --- pacing ---------------------------------------------------------------------------------
+
+    def _pace(self, index: int) -> bool:
+        """Wait until the rate limit lets turn ``index``'s request go; False if the queue stopped."""
+        return self._pacer is None or self._pacer.acquire(index, self._stop)
+
+    def _unpace(self) -> None:
+        if self._pacer is not None:
+            self._pacer.finished()
+
+    def _pacing_changed(self, waiting: bool, resume_in_s: float) -> None:
+        if self._on_rate_limit is None:
+            return
+        with self._cond:
+            open_cells = self._pending
+        try:
+            self._on_rate_limit(open_cells if waiting else 0, resume_in_s)
+        except Exception:
+            log.exception("on_rate_limit failed")
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         delay = self.backoff.delay(attempt, self._rng())  # jittered: parallel failures do not retry in lockstep

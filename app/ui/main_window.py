@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         c.gap_added.connect(self.model.add_gap)
         c.level_changed.connect(controls.meter.set_level)
         c.error_occurred.connect(self._on_error)
+        c.rate_limit_changed.connect(self.status.set_rate_limit)
         c.session_ended.connect(self._on_session_ended)
         self.view.retry_requested.connect(self.controller.retry)
         self.view.retry_all_requested.connect(self.retry_failed)
@@ -225,6 +226,7 @@ class MainWindow(QMainWindow):
         if not running:
             self._stopping = False
             self.status.stop_clock()
+            self.status.set_rate_limit(0, 0.0)  # nothing waits once the session is over
         self.refresh()
         if not running and self._close_when_ended:
             self.close()

@@ -2,8 +2,11 @@
 
 GUI thread. The dialog edits a copy of ``Settings`` and the key text; the window stores them (the
 key through ``KeyStore``, off the GUI thread). "Test key" runs ``app.workers.key_check.check_key``
-in a ``BackgroundTask`` and shows the answer under the field. The key field is masked, and the
-dialog says where the key will be kept (system keyring, environment, or this run only).
+(both services: streaming and the LLM Gateway, with the URLs and model entered here) in a
+``BackgroundTask`` and shows the answer under the field. Save refuses what ``validate`` would
+refuse of the LLM choices (a URL that cannot work, a model the region's gateway does not serve).
+The key field is masked, and the dialog says where the key will be kept (system keyring,
+environment, or this run only).
 """
 from __future__ import annotations
 
@@ -34,14 +37,15 @@ from PySide6.QtWidgets import (
 from app.core.catalog import LLM_MODELS, TURN_PRESET_LABELS, region, speech_model
 from app.core.errors import AppError, ConfigError
 from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings
-from app.core.validate import llm_base_url, streaming_base_url
+from app.core.validate import check_llm_model, llm_base_url, streaming_base_url
 from app.settings.keystore import KeyStatus
 from app.ui.choices import add_model_tooltips, fill_combo, mode_choices, region_choices, speech_model_choices
 from app.ui.look import Tone, tone
 from app.workers.key_check import check_key
 from app.workers.tasks import BackgroundTask
 
-KeyChecker = Callable[[str, "str | None", str], str]
+# (key, streaming URL or None, region, LLM URL or None, LLM model) -> a sentence saying it works
+KeyChecker = Callable[[str, "str | None", str, "str | None", str], str]
 
 
 def _key_note(status: KeyStatus, keyring_available: bool) -> str:
@@ -174,11 +178,11 @@ class SettingsDialog(QDialog):
         if streaming:
             streaming_base_url(streaming)
         llm = self.llm_url.text().strip() or None
-        if llm:
-            llm_base_url(llm)
+        place = str(self.region.currentData())
         model = self.llm_model.currentText().strip()
         if not model:
             raise ConfigError("Enter an LLM model, for example gemini-2.5-flash-lite.")
+        check_llm_model(model, llm_base_url(llm or region(place).llm_url))  # the rules validate() applies
         folder = self.sessions_dir.text().strip()
         return self._settings.with_changes(
             speech_model=self.speech_model.currentData(),
@@ -187,7 +191,7 @@ class SettingsDialog(QDialog):
             format_turns=self.format_turns.isChecked(),
             keyterms=tuple(t.strip() for t in self.keyterms.toPlainText().splitlines() if t.strip()),
             llm_model=model,
-            region=self.region.currentData(),
+            region=place,
             streaming_url=streaming,
             llm_url=llm,
             sessions_dir=Path(folder).expanduser() if folder else None,
@@ -209,12 +213,15 @@ class SettingsDialog(QDialog):
     @Slot()
     def test_key(self) -> None:
         self.test_button.setEnabled(False)
-        self.key_result.setText("Checking the key with the service…")
+        self.key_result.setText("Checking the key with both services…")
         url = self.streaming_url.text().strip() or None
         region = str(self.region.currentData())
+        llm_url = self.llm_url.text().strip() or None
+        model = self.llm_model.currentText().strip()
         key, checker = self.key_edit.text(), self._checker
-        self.check_task = BackgroundTask.launch(lambda: checker(key, url, region), on_success=self._key_ok,
-                                                on_failure=self._key_failed, name="key-check")
+        self.check_task = BackgroundTask.launch(lambda: checker(key, url, region, llm_url, model),
+                                                on_success=self._key_ok, on_failure=self._key_failed,
+                                                name="key-check")
 
     @Slot(object)
     def _key_ok(self, message: object) -> None:

@@ -2,7 +2,9 @@
 
 GUI thread. States are the pipeline's (``SessionState`` values) plus "idle" and "error"; the
 detail ("reconnecting (2)") is shown next to the state. Transient messages clear themselves after
-a few seconds; the session clock ticks once a second only while a session runs.
+a few seconds; the session clock ticks once a second only while a session runs. While the LLM
+Gateway's rate limit holds translations back, a label beside the state says so ("12 translations
+waiting for the rate limit"), whatever the state, until the session says it no longer does.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from PySide6.QtCore import QEvent, QTimer, Slot
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QToolButton, QWidget
 
 from app.core.timefmt import clock
-from app.pipeline.events import SessionState
+from app.pipeline.events import SessionState, rate_limit_text
 from app.ui.look import Tone, tone
 
 IDLE, ERROR = "idle", "error"
@@ -57,8 +59,14 @@ class StatusPanel(QWidget):
         self.quit_button.setToolTip("Stop waiting: the translations still open are marked not translated "
                                     "(they can be retried later); everything recorded is saved")
         self.quit_button.hide()
+        self.rate_label = QLabel(status_bar)
+        self.rate_label.setContentsMargins(8, 0, 8, 0)
+        self.rate_label.setToolTip("The LLM Gateway allows a number of requests per minute: translations wait "
+                                   "for the next minute instead of failing; none is lost")
+        self.rate_label.hide()
         status_bar.addWidget(self.state_label)
         status_bar.addWidget(self.quit_button)
+        status_bar.addWidget(self.rate_label)
         status_bar.addWidget(self.message_label, 1)
         status_bar.addPermanentWidget(self.turns_label)
         status_bar.addPermanentWidget(self.clock_label)
@@ -88,6 +96,24 @@ class StatusPanel(QWidget):
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:  # light/dark switch: recolour the dot
             self.set_state(self.state, self.detail)
+
+    @Slot(int, float)
+    def set_rate_limit(self, waiting: int, resume_in_s: float) -> None:
+        """``waiting`` translations are held back by the rate limit (0: none any more)."""
+        if waiting <= 0:
+            self.rate_label.hide()
+            self.rate_label.clear()
+            self.rate_label.setAccessibleName("")
+            return
+        text = rate_limit_text(waiting, resume_in_s)
+        color = tone(self.palette(), Tone.WARNING).name()
+        self.rate_label.setText(f'<span style="color:{color}">⏳</span>&nbsp;{text[0].upper() + text[1:]}')
+        self.rate_label.setAccessibleName(text)
+        self.rate_label.show()
+
+    @property
+    def rate_limit_text(self) -> str:
+        return "" if self.rate_label.isHidden() else self.rate_label.accessibleName()
 
     @property
     def state_text(self) -> str:

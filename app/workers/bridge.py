@@ -88,6 +88,9 @@ class SessionEvents:
     def error_occurred(self, error: AppError) -> None:
         self._put("error_occurred", error)
 
+    def rate_limit_changed(self, waiting: int, resume_in_s: float) -> None:
+        self._put("rate_limit_changed", waiting, resume_in_s)
+
     def session_ended(self, summary: SessionSummary) -> None:
         self._put("session_ended", summary)
 
@@ -103,6 +106,7 @@ class SessionBridge(QObject):
     gap_added = Signal(object)  # Gap
     level_changed = Signal(float)  # dBFS, the loudest block since the last drain
     error_occurred = Signal(object)  # AppError
+    rate_limit_changed = Signal(int, float)  # translations held back by the rate limit (0: none), seconds left
     session_ended = Signal(object)  # SessionSummary
 
     def __init__(self, parent: QObject | None = None, *, interval_ms: int = DRAIN_INTERVAL_MS) -> None:

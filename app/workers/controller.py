@@ -75,10 +75,11 @@ class SessionController(QObject):
     gap_added = Signal(object)  # Gap
     level_changed = Signal(float)  # dBFS
     error_occurred = Signal(object)  # AppError (fatal ones end the session)
+    rate_limit_changed = Signal(int, float)  # translations held back by the LLM rate limit (0: none), seconds
     session_ended = Signal(object)  # SessionSummary
 
     _FORWARDED = ("state_changed", "interim_text_changed", "turn_finalized", "translation_updated",
-                  "gap_added", "level_changed", "error_occurred", "session_ended")
+                  "gap_added", "level_changed", "error_occurred", "rate_limit_changed", "session_ended")
 
     def __init__(self, session_factory: SessionFactory, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -3,7 +3,10 @@ without an account or a network:
 
     python tests/fakes/serve.py --key demo-key --script "Hello there." "How are you?"
     ASSEMBLYAI_API_KEY=demo-key live-translate --streaming-url ws://127.0.0.1:PORT/v3/ws \
-        --llm-url http://127.0.0.1:PORT/v1
+        --llm-url http://127.0.0.1:PORT/v1/chat/completions
+
+The LLM imitation can play the EU region (--llm-region eu: Claude and Gemini only), a free-tier
+account (--free-tier) or a tight rate limit (--rate-limit 2 --rate-window 10).
 
 The fake recognizer cannot hear words: it assigns the script's sentences, in order, to the speech
 segments it detects (the same imitation the tests use).
@@ -42,11 +45,16 @@ def main() -> int:
     p.add_argument("--begin-delay", type=float, default=0.0, help="seconds the fake takes to send Begin")
     p.add_argument("--transient-1008", action="store_true",
                    help="close the first connection with 1008 Unauthorized connection: Incorrect padding")
+    p.add_argument("--llm-region", choices=("us", "eu"), default="us", help="the models the LLM imitation serves")
+    p.add_argument("--rate-limit", type=int, default=30, help="LLM requests allowed per window")
+    p.add_argument("--rate-window", type=float, default=60.0, help="seconds in a rate-limit window")
+    p.add_argument("--free-tier", action="store_true", help="refuse every LLM request as for a free-tier account")
     args = p.parse_args()
     faults = [Fault(reject=1008, reject_reason=INCORRECT_PADDING)] if args.transient_1008 else []
     with FakeStreamingServer(api_key=args.key, script=args.script, formatting=args.formatting,
                              begin_delay_s=args.begin_delay, faults=faults) as stt, \
-            FakeLlmGateway(api_key=args.key, delay_s=args.llm_delay) as llm, \
+            FakeLlmGateway(api_key=args.key, delay_s=args.llm_delay, region=args.llm_region, rate_limit=args.rate_limit,
+                           rate_window_s=args.rate_window, free_tier=args.free_tier) as llm, \
             contextlib.ExitStack() as stack:
         url = stt.url
         if args.relay:
@@ -54,7 +62,7 @@ def main() -> int:
             url = relay.ws_url()
             if args.stall_after is not None:
                 threading.Thread(target=_stall_later, args=(stt, relay, args.stall_after), daemon=True).start()
-        print(f"streaming: {url}\nllm:       {llm.base_url}\nkey:       {args.key}", flush=True)
+        print(f"streaming: {url}\nllm:       {llm.endpoint}\nkey:       {args.key}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0
