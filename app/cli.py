@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,6 +28,7 @@ from typing import Any, TextIO
 from platformdirs import user_data_dir, user_log_dir
 
 from app import __version__
+from app.core.backends import secret, speech_backend, translation_backend
 from app.core.catalog import (
     DEFAULT_LLM_MODEL,
     DEFAULT_SPEECH_MODEL,
@@ -398,12 +399,19 @@ def list_models(out: OutputStream) -> None:
                   f"  hears: {model.heard_names()}\n")
 
 
+def needed_secrets(settings: Settings) -> tuple[str, ...]:
+    """The services whose keys a session with ``settings`` needs (once each, speech first)."""
+    return tuple(dict.fromkeys((speech_backend(settings.speech_backend).secret,
+                                translation_backend(settings.translation_backend).secret)))
+
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 QUIT_WAIT_S = 3.0  # after a second signal the session ends in well under a second; never hang here
 
 
-def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api_key: str | None,
+def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, secrets: Mapping[str, str],
                  out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """``secrets``: the API key of each service the settings use (``KeyStore.keys``)."""
     from app.pipeline.factory import SessionRequest, build_session
     from app.pipeline.recovery import describe, recover_unfinished
     from app.pipeline.session import LiveSession
@@ -411,9 +419,11 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
 
     out = out or sys.stdout
     err = err or sys.stderr
-    if not api_key:
-        raise ConfigError("No AssemblyAI API key. Set ASSEMBLYAI_API_KEY (export ASSEMBLYAI_API_KEY=...) "
-                          "or save one in the window's Settings (Ctrl+,).")
+    for service in needed_secrets(settings):
+        if not secrets.get(service):
+            needed = secret(service)
+            raise ConfigError(f"No {needed.label}. Set {needed.env_var} (export {needed.env_var}=...) "
+                              "or save one in the window's Settings (Ctrl+,).")
     session: LiveSession | None = None
     signals = 0
 
@@ -451,7 +461,7 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
             listener.say(f"warning: {note}")
         for note in validate(settings).unused:
             listener.say(f"note: {note}")
-        request = SessionRequest(settings=settings, api_key=api_key, sessions_dir=paths.sessions_dir,
+        request = SessionRequest(settings=settings, secrets=secrets, sessions_dir=paths.sessions_dir,
                                  input_file=args.input, realtime=not args.no_realtime)
         built = build_session(request, listener, store=store)
         folder = built.prepare()
@@ -502,14 +512,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             defaults = Settings()
             overrides = {k: v for k, v in vars(settings).items() if getattr(defaults, k) != v}
             return run_window(overrides, paths=paths)
-        from app.logsetup import redactor, setup_logging
+        from app.logsetup import setup_logging
         from app.settings.keystore import KeyStore
 
         # Library chatter (websocket, HTTP) goes to the log file only; our own messages are printed.
         setup_logging(paths.log_dir, console_level=None)
-        key = KeyStore().load().key
-        redactor.add(key)
-        return run_headless(args, settings, paths, key)
+        return run_headless(args, settings, paths, KeyStore().keys(needed_secrets(settings)))
     except AppError as exc:
         OutputStream(sys.stderr).write(f"error: {exc.message}\n")
         return exc.exit_code

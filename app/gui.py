@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication
 from app.core.errors import AppError, ConfigError
 from app.core.settings import Paths, Settings
 from app.core.transcript import Gap, Turn
-from app.logsetup import redactor, setup_logging
+from app.logsetup import setup_logging
 from app.pipeline.events import SIGNAL_FINISH_S
 from app.pipeline.recovery import RecoveredSession, recover_unfinished
 from app.settings.keystore import KeyStore
@@ -164,7 +164,6 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
     settings = settings_store.load().with_changes(**overrides)
     key_store = KeyStore()
     key_status = key_store.load()
-    redactor.add(key_status.key)
     store, store_notice = open_store(paths)
     controller = SessionController(pipeline_session_factory(store))
     window = MainWindow(controller, settings=settings, key_store=key_store, key_status=key_status,

@@ -89,7 +89,7 @@ def make_session(tmp: Path, *, stt_url: str, llm_url: str, input_wav: Path | Non
     ``settings_changes`` go into its ``Settings`` as they are (speech_model=..., mode=...)."""
     settings = Settings(targets=targets, streaming_url=stt_url, llm_url=llm_url, format_turns=format_turns,
                         source=spoken, **settings_changes)  # type: ignore[arg-type]
-    request = SessionRequest(settings=settings, api_key=key, sessions_dir=tmp / "sessions",
+    request = SessionRequest(settings=settings, secrets={"assemblyai": key}, sessions_dir=tmp / "sessions",
                              input_file=input_wav, reconnect=reconnect)
     recorder = Recorder()
     if source is None and input_wav is not None:

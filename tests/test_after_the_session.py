@@ -40,7 +40,7 @@ def test_a_cell_not_translated_during_the_session_is_retried_after_it_ended_and_
         retried_at = time.time()
         llm.fail_text = None  # the service answers again
         assert session.retry_failed_translations() == 1
-        assert session._late.wait(30)
+        assert session.translations.late.wait(30)
         journal = store.load_transcript(session.session_id or 0)
         store.close()
     retried = session.transcript.turn(1).translations["es"]
@@ -73,7 +73,7 @@ def test_a_language_added_mid_session_is_in_every_export_the_journal_and_recover
         record = store.get_session(session.session_id or 0)
         assert record is not None and record.target_languages == ("es", "de")
         assert session.translate_earlier_turns(german) >= 1, "the first turn came before German was added"
-        assert session._late.wait(30)
+        assert session.translations.late.wait(30)
         store.close()
     doc = json.loads((summary.folder / "transcript.json").read_text())
     assert doc["languages"] == ["es", "de"]

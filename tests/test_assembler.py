@@ -1,8 +1,9 @@
 """Turn assembly: one final per turn_order in both formatting behaviours; interim text from words."""
 from __future__ import annotations
 
-from app.core.assembler import InterimChanged, TurnAssembler, TurnFinalized
+from app.core.turn_events import InterimChanged, TurnFinalized
 from app.stt.protocol import TurnMessage, WireWord
+from app.stt.turns import TurnAssembler
 
 
 class FakeClock:

@@ -238,7 +238,7 @@ def test_llm_failures_leave_turns_untranslated_and_marked_while_the_session_goes
     options = {"api_key": KEY, **options}
     with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(**options) as llm:
         session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=speech)
-        session._queue.backoff = Backoff(first_delay_s=0.01)  # keep the bounded retries quick
+        session.translations.queue.backoff = Backoff(first_delay_s=0.01)  # keep the bounded retries quick
         summary = run_to_end(session, rec)
     assert summary.error is None and summary.turns == 2
     assert summary.translations_failed == 2

@@ -66,7 +66,7 @@ def test_lower_layers_import_without_qt() -> None:
     """napari's trick: block PySide6 and import everything below workers/ui."""
     code = (
         "import sys; sys.modules['PySide6'] = None\n"
-        "import app.core.assembler, app.core.exports, app.core.languages, app.core.settings\n"
+        "import app.core.turn_events, app.core.exports, app.core.languages, app.core.settings\n"
         "import app.stt.protocol, app.stt.client, app.stt.framing\n"
         "import app.audio.wav_writer, app.audio.wav_source, app.audio.microphone, app.core.level\n"
         "import app.translate.gateway, app.translate.queue, app.store.db\n"

@@ -131,7 +131,7 @@ def test_a_session_that_never_gets_begin_keeps_recording_says_why_and_keeps_it_a
     with FakeStreamingServer(api_key=KEY, script=SENTENCES[:3], no_begin=True) as stt, \
             FakeLlmGateway(api_key=KEY) as llm:
         session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=short_speech)
-        session.config.begin_timeout_s = 0.5
+        session.speech.config.begin_timeout_s = 0.5
         summary = run_to_end(session, rec)
         assert len(stt.connections) >= 3  # tried again and again while recording
     assert summary.error is None and not summary.transcribed
@@ -160,7 +160,7 @@ def test_a_failed_translation_is_retried_automatically_once_the_llm_answers_agai
     with FakeStreamingServer(api_key=KEY, script=SENTENCES[:3]) as stt, \
             FakeLlmGateway(api_key=KEY, fail_first=4, fail_status=503) as llm:
         session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=short_speech)
-        session._queue.backoff = Backoff(first_delay_s=0.01)
+        session.translations.queue.backoff = Backoff(first_delay_s=0.01)
         summary = run_to_end(session, rec)
     statuses = [(i, tr.status) for i, tr in rec.translations if i == 0]
     assert (0, TranslationStatus.FAILED) in statuses, statuses

@@ -41,7 +41,7 @@ def test_a_network_path_that_dies_mid_sentence_is_noticed_reconnected_and_marked
             FakeLlmGateway(api_key=KEY) as llm:
         session, rec = make_session(tmp_path, stt_url=relay.ws_url(), llm_url=llm.base_url, input_wav=speech)
         # Shorter than the defaults (2 s / 8 s) to keep the test short; bench/ measures the defaults.
-        session.config.liveness_timeout_s, session.config.ping_interval_s = 1.5, 0.3
+        session.speech.config.liveness_timeout_s, session.speech.config.ping_interval_s = 1.5, 0.3
 
         def die_mid_sentence() -> None:
             # The second sentence is being heard (its first partial came back): the path dies.

@@ -307,7 +307,7 @@ def test_a_first_connection_that_never_begins_leaves_its_speech_inside_a_gap(spe
     with FakeStreamingServer(api_key=KEY, script=SENTENCES[1:], faults=[{"no_begin": True}]) as stt, \
             FakeLlmGateway(api_key=KEY) as llm:
         session, rec = make_session(tmp_path, stt_url=stt.url, llm_url=llm.base_url, input_wav=speech)
-        session.config.begin_timeout_s = 2.0
+        session.speech.config.begin_timeout_s = 2.0
         summary = run_to_end(session, rec)
         first_heard = len(stt.connections[0].audio)
     assert summary.error is None and summary.transcribed

@@ -12,7 +12,7 @@ from fakes.streaming_server import FakeStreamingServer
 from app.core.catalog import SPEECH_MODELS, U35_LANGUAGES, model_for_language, speech_model
 from app.core.settings import Settings
 from app.core.validate import validate
-from app.pipeline.factory import streaming_params
+from app.stt.assemblyai import streaming_params
 from app.stt.client import StreamingClient
 from app.stt.protocol import build_url
 

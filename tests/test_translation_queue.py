@@ -19,7 +19,8 @@ from app.core.backoff import Backoff
 from app.core.errors import TranslationError
 from app.core.languages import Language, resolve_language
 from app.core.transcript import TranslationStatus
-from app.translate.gateway import BatchResult, ChatTranslator, TranslationResult
+from app.translate.base import BatchResult, TranslationResult
+from app.translate.gateway import ChatTranslator
 from app.translate.prompt import BatchRequest, TranslationRequest
 from app.translate.queue import NOT_FINISHED, TranslationQueue, TranslationUpdate
 

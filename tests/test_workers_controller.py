@@ -23,7 +23,7 @@ def running_is(value: bool):  # type: ignore[no-untyped-def]
 
 
 def start(controller: SessionController, tmp_path: Path) -> bool:
-    return controller.start(Settings(targets=("es", "de")), "test-key", tmp_path / "sessions")
+    return controller.start(Settings(targets=("es", "de")), {"assemblyai": "test-key"}, tmp_path / "sessions")
 
 
 def test_a_session_runs_through_its_lifecycle_in_order_on_the_worker_threads(qtbot, tmp_path) -> None:
@@ -43,7 +43,7 @@ def test_a_session_runs_through_its_lifecycle_in_order_on_the_worker_threads(qtb
         controller.stop()
     assert session.threads == {"prepare": "audio-streamer", "capture": "audio-streamer",
                                "streaming": "websocket-worker"}
-    assert session.request.api_key == "test-key" and session.request.settings.targets == ("es", "de")
+    assert session.request.key("assemblyai") == "test-key" and session.request.settings.targets == ("es", "de")
     qtbot.waitUntil(lambda: controller._audio is None and controller._websocket is None, timeout=5000)
     assert wait_for_owned_threads(5000), "every thread has exited"
 

@@ -17,7 +17,7 @@ from app.core.languages import language_name
 @dataclass(frozen=True)
 class SpeechModel:
     """One streaming model: the languages it hears and the query parameters it honours. Each flag
-    is one parameter (or group); ``app.pipeline.factory.streaming_params`` sends a parameter only
+    is one parameter (or group); ``app.stt.assemblyai.streaming_params`` sends a parameter only
     to the models whose flag is set [protocol §1.4, §1.5, §9.3, §9.4]."""
 
     id: str  # the ``speech_model`` query value

@@ -39,6 +39,8 @@ class Settings:
     sessions_dir: Path | None = None  # None = under the user's data dir
     font_size: int = DEFAULT_FONT_SIZE
     frame_ms: int = 100
+    speech_backend: str = "assemblyai"  # ``app.core.backends.SPEECH_BACKENDS``
+    translation_backend: str = "assemblyai"  # ``app.core.backends.TRANSLATION_BACKENDS``
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -10,9 +10,10 @@ anything is recorded.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+from app.core.backends import SpeechBackend, TranslationBackend, speech_backend, translation_backend
 from app.core.catalog import (
     MAX_KEYTERM_CHARS,
     MAX_KEYTERMS,
@@ -49,6 +50,8 @@ class SessionPlan:
     llm: LlmModel  # the LLM model's vendor, regions and quirks
     language_codes: tuple[str, ...] = ()  # steer the model towards the spoken language (u3 family)
     mode: str | None = None  # the accuracy mode, when the model honours one
+    speech: SpeechBackend = field(default_factory=lambda: speech_backend("assemblyai"))
+    translation: TranslationBackend = field(default_factory=lambda: translation_backend("assemblyai"))
     unused: tuple[str, ...] = ()  # settings this model ignores, one sentence each (said, never refused)
 
 
@@ -57,6 +60,8 @@ def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
 
     ``explicit_model=False`` means the user named no speech model: the one that hears the spoken
     language is chosen instead of refusing the combination."""
+    speech = speech_backend(settings.speech_backend)
+    translation = translation_backend(settings.translation_backend)
     targets = resolve_targets(settings.targets)
     if not targets:
         raise ConfigError("Choose at least one target language (for example --to es).")
@@ -72,7 +77,7 @@ def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
     keyterms = check_keyterms(settings.keyterms)
     place = region(settings.region)
     streaming = streaming_base_url(settings.streaming_url, place.id)
-    llm = llm_base_url(settings.llm_url or place.llm_url)
+    llm = llm_base_url(settings.llm_url or (place.llm_url if translation.regional_urls else translation.default_url))
     model_info = check_llm_model(settings.llm_model, llm)
     normalised = settings.with_changes(
         targets=tuple(t.code for t in targets), source=source.code if source else None, speech_model=model.id,
@@ -81,7 +86,7 @@ def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
                        language_detection=model.language_detection and source is None,
                        language_codes=(source.code.split("-")[0],) if source and model.language_codes else (),
                        mode=settings.mode if model.modes else None,
-                       unused=_unused(normalised, model), llm=model_info)
+                       unused=_unused(normalised, model), llm=model_info, speech=speech, translation=translation)
 
 
 def _unused(settings: Settings, model: SpeechModel) -> tuple[str, ...]:

@@ -2,64 +2,80 @@
 
 Qt-free; called on the thread that starts a session (the CLI's main thread, or the window's
 audio thread before capture). Shared by the command line and the window so both behave the same.
+The backends are chosen here by the ids in the settings (``app.core.backends``): a new speech or
+translation backend is one builder added to ``SPEECH_BUILDERS`` / ``TRANSLATION_BUILDERS``.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.audio.microphone import MicrophoneSource
 from app.audio.source import AudioSource
 from app.audio.wav_source import WavFileSource
-from app.core.catalog import TURN_PRESETS
+from app.core.backends import ASSEMBLYAI_GATEWAY, ASSEMBLYAI_STREAMING, secret
 from app.core.errors import ConfigError
 from app.core.settings import ReconnectPolicy, Settings
 from app.core.validate import SessionPlan, validate
 from app.pipeline.events import SessionListener
 from app.pipeline.session import LiveSession, SessionConfig
+from app.pipeline.speech import SpeechService
 from app.store.db import SessionStore
-from app.stt.protocol import StreamingParams
+from app.stt.assemblyai import AssemblyAISpeech, streaming_params
+from app.translate.base import Translator
 from app.translate.gateway import ChatTranslator
 from app.translate.pacing import RateLimitPacer
 
 log = logging.getLogger("app.pipeline")
 
+__all__ = ["SPEECH_BUILDERS", "TRANSLATION_BUILDERS", "SessionRequest", "build_session", "build_source",
+           "build_speech", "build_translator"]
+
 
 @dataclass(frozen=True)
 class SessionRequest:
     settings: Settings
-    api_key: str
+    secrets: Mapping[str, str]  # API key per ``Secret.service`` ("assemblyai": ...); never logged
     sessions_dir: Path
     input_file: Path | None = None  # a recording instead of the microphone
     realtime: bool = True  # pace a recording at real time (the service rejects faster audio)
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
 
+    def key(self, service: str) -> str:
+        """The key for ``service``, or a ``ConfigError`` saying where to set it."""
+        key = (self.secrets.get(service) or "").strip()
+        if not key:
+            raise ConfigError(secret(service).missing)
+        return key
 
-def streaming_params(plan: SessionPlan) -> StreamingParams:
-    """The query for ``plan``: each model is sent only the parameters it honours, as the catalog
-    records them [protocol §9.4]; the rest would be ignored at best, and misleading in a log."""
-    settings, model = plan.settings, plan.model
-    threshold: float | None = None
-    min_silence: int | None = None
-    max_silence: int | None = None
-    if settings.turn_preset is not None:
-        preset_threshold, preset_min, preset_max = TURN_PRESETS[settings.turn_preset]
-        if model.turn_threshold:
-            threshold = preset_threshold
-        if model.turn_silences:
-            min_silence, max_silence = preset_min, preset_max
-    return StreamingParams(
-        speech_model=model.id,
-        format_turns=settings.format_turns if model.format_turns else None,
-        end_of_turn_confidence_threshold=threshold,
-        min_turn_silence=min_silence,
-        max_turn_silence=max_silence,
-        keyterms_prompt=settings.keyterms if model.keyterms else (),
-        language_detection=plan.language_detection,
-        language_codes=plan.language_codes,
-        mode=plan.mode,
-    )
+
+def _assemblyai_speech(plan: SessionPlan, key: str) -> SpeechService:
+    streaming_params(plan).query()  # raises ConfigError for out-of-range values now, not at connect time
+    return AssemblyAISpeech(plan, key)
+
+
+def _chat_translator(plan: SessionPlan, key: str, pacer: RateLimitPacer) -> Translator:
+    # Any OpenAI-compatible chat-completions endpoint; the descriptor says how it takes the key.
+    return ChatTranslator(key, base_url=plan.llm_url, model=plan.settings.llm_model, pacer=pacer,
+                          backend=plan.translation)
+
+
+SPEECH_BUILDERS: dict[str, Callable[[SessionPlan, str], SpeechService]] = {
+    ASSEMBLYAI_STREAMING.id: _assemblyai_speech,
+}
+TRANSLATION_BUILDERS: dict[str, Callable[[SessionPlan, str, RateLimitPacer], Translator]] = {
+    ASSEMBLYAI_GATEWAY.id: _chat_translator,
+}
+
+
+def build_speech(plan: SessionPlan, request: SessionRequest) -> SpeechService:
+    return SPEECH_BUILDERS[plan.speech.id](plan, request.key(plan.speech.secret))
+
+
+def build_translator(plan: SessionPlan, request: SessionRequest, pacer: RateLimitPacer) -> Translator:
+    return TRANSLATION_BUILDERS[plan.translation.id](plan, request.key(plan.translation.secret), pacer)
 
 
 def build_source(request: SessionRequest) -> AudioSource:
@@ -72,23 +88,20 @@ def build_session(request: SessionRequest, listener: SessionListener, *, store: 
                   source: AudioSource | None = None) -> LiveSession:
     """Validate everything that can be validated without I/O, then assemble the session.
     Raises ``ConfigError`` with a clear message for a bad value."""
-    if not request.api_key.strip():
-        raise ConfigError("No AssemblyAI API key. Set ASSEMBLYAI_API_KEY or enter it in Settings (Ctrl+,).")
     plan = validate(request.settings)
+    request.key(plan.speech.secret)  # the first thing a person must fix, said before anything else
     for note in plan.unused:
         log.info("%s", note)
-    params = streaming_params(plan)
-    params.query()  # raises ConfigError for out-of-range values now, not at connect time
+    speech = build_speech(plan, request)
     pacer = RateLimitPacer()  # one per session: the translator reads the limit, the queue keeps to it
-    translator = ChatTranslator(request.api_key, base_url=plan.llm_url, model=plan.settings.llm_model, pacer=pacer)
+    translator = build_translator(plan, request, pacer)
     config = SessionConfig(
-        api_key=request.api_key,
         targets=plan.targets,
         sessions_dir=request.sessions_dir,
-        streaming_base_url=plan.streaming_url,
-        params=params,
         source_language=plan.source,
+        speech_model=plan.model.id,
         llm_model=plan.settings.llm_model,
         reconnect=request.reconnect,
     )
-    return LiveSession(config, source or build_source(request), translator, listener, store=store, pacer=pacer)
+    return LiveSession(config, source or build_source(request), speech, translator, listener, store=store,
+                       pacer=pacer)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from app.core.languages import Language
 from app.core.transcript import Transcript, Translation, TranslationStatus
-from app.translate.gateway import Translator
+from app.translate.base import Translator
 from app.translate.pacing import RateLimitPacer
 from app.translate.queue import TranslationQueue, TranslationUpdate
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from app.core.backends import SPEECH_BACKENDS, TRANSLATION_BACKENDS
 from app.core.catalog import MODES, REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
 from app.core.languages import find_language
 from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings
@@ -39,6 +40,8 @@ class SettingsKey(str, Enum):
     STREAMING_URL = "service/streaming_url"
     LLM_URL = "service/llm_url"
     LLM_MODEL = "service/llm_model"
+    SPEECH_BACKEND = "service/speech_backend"
+    TRANSLATION_BACKEND = "service/translation_backend"
     SESSIONS_DIR = "output/sessions_dir"
     FONT_SIZE = "view/font_size"
     WINDOW_GEOMETRY = "window/geometry"
@@ -90,6 +93,11 @@ class QtSettingsStore:
         values["streaming_url"] = text(SettingsKey.STREAMING_URL, "") or None
         values["llm_url"] = text(SettingsKey.LLM_URL, "") or None
         values["llm_model"] = text(SettingsKey.LLM_MODEL, defaults.llm_model) or defaults.llm_model
+        speech = text(SettingsKey.SPEECH_BACKEND, defaults.speech_backend)
+        values["speech_backend"] = speech if speech in SPEECH_BACKENDS else defaults.speech_backend
+        translation = text(SettingsKey.TRANSLATION_BACKEND, defaults.translation_backend)
+        values["translation_backend"] = (translation if translation in TRANSLATION_BACKENDS
+                                         else defaults.translation_backend)
         folder = text(SettingsKey.SESSIONS_DIR, "")
         values["sessions_dir"] = Path(folder) if folder else None
         size = self._int(SettingsKey.FONT_SIZE, defaults.font_size)
@@ -111,6 +119,8 @@ class QtSettingsStore:
             SettingsKey.STREAMING_URL: settings.streaming_url or "",
             SettingsKey.LLM_URL: settings.llm_url or "",
             SettingsKey.LLM_MODEL: settings.llm_model,
+            SettingsKey.SPEECH_BACKEND: settings.speech_backend,
+            SettingsKey.TRANSLATION_BACKEND: settings.translation_backend,
             SettingsKey.SESSIONS_DIR: str(settings.sessions_dir) if settings.sessions_dir else "",
             SettingsKey.FONT_SIZE: settings.font_size,
         }

@@ -21,12 +21,12 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
 
+from app.core.backends import ASSEMBLYAI_GATEWAY, TranslationBackend, secret
 from app.core.catalog import (
     DEFAULT_LLM_MODEL,
     DEFAULT_LLM_URL,
@@ -37,6 +37,7 @@ from app.core.catalog import (
 from app.core.catalog import llm_model as model_record
 from app.core.errors import ConfigError, TranslationError
 from app.core.validate import llm_base_url
+from app.translate.base import BatchResult, TranslationResult
 from app.translate.pacing import RateLimitPacer
 from app.translate.prompt import (
     BatchRequest,
@@ -54,46 +55,8 @@ DEFAULT_MODEL = DEFAULT_LLM_MODEL
 USER_AGENT = "live-translate/0.1"
 _UNSUPPORTED_MODEL = re.compile(r"model\b.*\bnot supported|unsupported model", re.IGNORECASE)
 _FREE_TIER = re.compile(r"free[ -]tier|\btier\b", re.IGNORECASE)
-FREE_TIER_ADVICE = ("The LLM Gateway is not open to free-tier accounts: upgrade the AssemblyAI account to translate "
-                    "(transcription works without it).")
 
 AuthScheme = Literal["raw", "bearer"]
-
-@dataclass(frozen=True)
-class TranslationResult:
-    text: str
-    model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """What one several-language reply held: ``texts`` maps each language code found to its
-    translation; a target missing from it (or every target, when the reply was not JSON) is for
-    the caller to translate on its own."""
-
-    texts: dict[str, str] = field(default_factory=dict)
-    model: str = ""
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
-class Translator(Protocol):
-    """Anything that turns one ``TranslationRequest`` into text (the queue needs nothing more).
-
-    Implementations must be safe to call from several threads at once and must raise
-    ``TranslationError`` (with ``retryable`` set honestly) for every failure."""
-
-    def translate(self, request: TranslationRequest) -> TranslationResult: ...
-
-
-@runtime_checkable
-class BatchTranslator(Translator, Protocol):
-    """A ``Translator`` that can also translate one turn into several languages in one request."""
-
-    def translate_all(self, request: BatchRequest) -> BatchResult: ...
-
 
 class ChatTranslator:
     """Translates with ``POST {base_url}/chat/completions``."""
@@ -105,20 +68,25 @@ class ChatTranslator:
         base_url: str = DEFAULT_LLM_URL,
         model: str = DEFAULT_MODEL,
         timeout: tuple[float, float] = (5.0, 30.0),
-        auth_scheme: AuthScheme = "raw",
+        auth_scheme: AuthScheme | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
         session: requests.Session | None = None,
         pacer: RateLimitPacer | None = None,
+        backend: TranslationBackend = ASSEMBLYAI_GATEWAY,
     ) -> None:
+        # Every message names the service in use and its key: "The LLM Gateway", "AssemblyAI API key".
+        self.backend = backend
+        self._secret = secret(backend.secret)
+        self._title = backend.name[:1].upper() + backend.name[1:]
         key = (api_key or "").strip()
         if not key:
-            raise ConfigError(
-                "No AssemblyAI API key for the LLM Gateway. Set ASSEMBLYAI_API_KEY or enter it in Settings."
-            )
+            raise ConfigError(f"No {self._secret.label} for {backend.name}. Set {self._secret.env_var} or enter it "
+                              "in Settings.")
         if not key.isascii() or not key.isprintable() or any(ch.isspace() for ch in key):
             # requests would otherwise fail with an error that quotes the header value (the key).
             raise ConfigError("The API key contains spaces or unusual characters. Paste it again in Settings.")
+        auth_scheme = auth_scheme or ("bearer" if backend.auth_scheme == "bearer" else "raw")
         if auth_scheme not in ("raw", "bearer"):
             raise ConfigError(f"Unknown LLM auth scheme {auth_scheme!r}; use 'raw' (AssemblyAI) or 'bearer'.")
         if not model or not model.strip():
@@ -213,7 +181,7 @@ class ChatTranslator:
                 with self._lock:
                     self._schema = False  # this server does not do JSON schemas: the prompt asks for JSON
                 raise TranslationError(
-                    f"The LLM Gateway refused a JSON schema for '{self.model}'; asking for JSON in the prompt instead.",
+                    f"{self._title} refused a JSON schema for '{self.model}'; asking for JSON in the prompt instead.",
                     status=400, retryable=True, detail=exc.detail,
                 ) from None
             raise
@@ -242,7 +210,7 @@ class ChatTranslator:
             raise self._unreachable("the connection timed out", exc) from None
         except requests.exceptions.Timeout as exc:
             raise TranslationError(
-                f"The LLM Gateway at {self.host} did not answer within {self.timeout[1]:g} s (timeout).",
+                f"{self._title} at {self.host} did not answer within {self.timeout[1]:g} s (timeout).",
                 retryable=True,
                 detail=type(exc).__name__,
             ) from None
@@ -254,7 +222,7 @@ class ChatTranslator:
             raise self._unreachable(type(exc).__name__, exc) from None
         with response:
             elapsed_ms = (time.monotonic() - started) * 1000
-            log.debug("LLM Gateway %s answered %d in %.0f ms", self.host, response.status_code, elapsed_ms)
+            log.debug("%s %s answered %d in %.0f ms", self._title, self.host, response.status_code, elapsed_ms)
             self._observe(response)
             if response.status_code != 200:
                 raise self._status_error(response)
@@ -300,7 +268,7 @@ class ChatTranslator:
 
     def _unreachable(self, why: str, exc: Exception) -> TranslationError:
         return TranslationError(
-            f"Could not reach the LLM Gateway at {self.host} ({why}).",
+            f"Could not reach {self.backend.name} at {self.host} ({why}).",
             retryable=True,
             detail=self._scrub(f"{type(exc).__name__}: {exc}"),
         )
@@ -321,23 +289,23 @@ class ChatTranslator:
         detail = self._scrub(response.text[:500])
         if status == 401:
             return TranslationError(
-                f"The LLM Gateway rejected the API key (401){said}. Check the AssemblyAI API key in Settings.",
+                f"{self._title} rejected the API key (401){said}. Check the {self._secret.label} in Settings.",
                 status=status, retryable=False, detail=detail,
             )
         if status == 403 or (status == 400 and _FREE_TIER.search(body.message)):
             # Not open to free-tier accounts [protocol §5.1, §9.13]; what the refusal looks like is
             # undocumented, so a 403 (or a 400 about the "tier") is read as that.
             advice = ("Transcription still works; upgrade the account to translate." if _FREE_TIER.search(body.message)
-                      else FREE_TIER_ADVICE)
+                      else self.backend.account_advice)
             return TranslationError(
-                f"The LLM Gateway refused this account ({status}){said}. {advice}",
+                f"{self._title} refused this account ({status}){said}. {advice}",
                 status=status, retryable=False, detail=detail,
             )
         if status == 400 and _unsupported_model(body):
             why = "; ".join(body.details) or server_message
             where = " in the EU region" if llm_region_of_url(self.base_url) == "eu" else ""
             return TranslationError(
-                f"The LLM Gateway does not support the model '{self.model}'{where} (400): {why}. "
+                f"{self._title} does not support the model '{self.model}'{where} (400): {why}. "
                 "Choose another model in Settings or with --llm-model.",
                 status=status, retryable=False, detail=detail,
             )
@@ -347,17 +315,17 @@ class ChatTranslator:
             wait = _retry_after(response.headers)
             when = f"; it asks to wait {wait:.0f} s" if wait is not None else ""
             return TranslationError(
-                f"The LLM Gateway is rate limiting requests for '{self.model}' (429){when}.",
+                f"{self._title} is rate limiting requests for '{self.model}' (429){when}.",
                 status=status, retryable=True, retry_after=wait, detail=detail,
             )
         if status == 400:
             return TranslationError(
-                f"The LLM Gateway refused the request (400){said}. Check the model and LLM settings.",
+                f"{self._title} refused the request (400){said}. Check the model and LLM settings.",
                 status=status, retryable=False, detail=detail,
             )
         if status == 408 or status >= 500:
             return TranslationError(
-                f"The LLM Gateway had a server problem ({status}){said}.",
+                f"{self._title} had a server problem ({status}){said}.",
                 # Only Retry-After: the X-RateLimit-* headers ride on every reply and say nothing
                 # about when a server error will clear.
                 status=status, retryable=True, retry_after=_retry_after(response.headers, rate_limited=False),
@@ -369,7 +337,7 @@ class ChatTranslator:
                 status=status, retryable=False, detail=detail,
             )
         return TranslationError(
-            f"The LLM Gateway answered with an unexpected status ({status}){said}.",
+            f"{self._title} answered with an unexpected status ({status}){said}.",
             status=status, retryable=False, detail=detail,
         )
 
@@ -379,7 +347,7 @@ class ChatTranslator:
         text = " ".join((body.message, *body.details)).lower()
         if body.gateway_shape and (self.model.lower() in text or "model" in text):
             return TranslationError(
-                f"The LLM Gateway does not know the model '{self.model}' (404). "
+                f"{self._title} does not know the model '{self.model}' (404). "
                 "Choose another model in Settings or with --llm-model.",
                 status=404, retryable=False, detail=detail,
             )
@@ -402,7 +370,7 @@ class ChatTranslator:
     def _malformed(self, why: str, data: Any, text: str | None = None) -> TranslationError:
         raw = text if text is not None else repr(data)
         return TranslationError(
-            f"The LLM Gateway sent a malformed reply ({why}).",
+            f"{self._title} sent a malformed reply ({why}).",
             status=200, retryable=True, detail=self._scrub(raw[:500]),
         )
 

@@ -56,7 +56,7 @@ from app.core.backoff import TRANSLATION_BACKOFF, Backoff
 from app.core.errors import TranslationError
 from app.core.languages import Language
 from app.core.transcript import Translation, TranslationStatus
-from app.translate.gateway import BatchTranslator, Translator
+from app.translate.base import BatchTranslator, Translator
 from app.translate.pacing import RateLimitPacer
 from app.translate.prompt import BatchRequest, TranslationRequest
 

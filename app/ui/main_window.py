@@ -20,7 +20,6 @@ from app.core.languages import language_name
 from app.core.settings import Settings, clamp_font_size
 from app.core.transcript import Gap, Turn
 from app.core.validate import resolve_targets, validate
-from app.logsetup import redactor
 from app.pipeline.events import SessionState, SessionSummary
 from app.settings.keystore import KeyStatus, KeyStore
 from app.settings.qt_store import QtSettingsStore, SettingsKey
@@ -194,7 +193,8 @@ class MainWindow(QMainWindow):
         self.audio_path = self.session_folder = None
         self.status.set_turns(0)
         self.status.clear_message()
-        self.controller.start(settings, self.key_status.key or "", self.sessions_dir, self._input_file)
+        secrets = {self.key_status.service: self.key_status.key} if self.key_status.key else {}
+        self.controller.start(settings, secrets, self.sessions_dir, self._input_file)
 
     @Slot()
     def quit_now(self) -> None:
@@ -390,7 +390,6 @@ class MainWindow(QMainWindow):
 
     def key_changed(self, status: KeyStatus) -> None:
         self.key_status = status
-        redactor.add(status.key)  # a new key never reaches the log file either
         self.refresh()
 
     def apply_settings(self, settings: Settings) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -101,12 +101,14 @@ class SessionController(QObject):
 
     # --- commands (GUI thread) ----------------------------------------------------------------
 
-    def start(self, settings: Settings, key: str, sessions_dir: Path, input_file: Path | None = None) -> bool:
-        """Start a session; False (and ``start_failed``) if it cannot be built. Never blocks."""
+    def start(self, settings: Settings, secrets: Mapping[str, str], sessions_dir: Path,
+              input_file: Path | None = None) -> bool:
+        """Start a session; False (and ``start_failed``) if it cannot be built. Never blocks.
+        ``secrets``: the API key of each service the settings use (``KeyStore.keys``)."""
         if self._running:
             return False
         bridge = SessionBridge()
-        request = SessionRequest(settings=settings, api_key=key, sessions_dir=sessions_dir, input_file=input_file)
+        request = SessionRequest(settings=settings, secrets=secrets, sessions_dir=sessions_dir, input_file=input_file)
         try:
             session = self._factory(request, bridge.listener)
         except AppError as exc:

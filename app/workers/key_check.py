@@ -19,13 +19,20 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from app.core.backends import (
+    ASSEMBLYAI_GATEWAY,
+    ASSEMBLYAI_STREAMING,
+    SpeechBackend,
+    TranslationBackend,
+    secret,
+)
 from app.core.catalog import DEFAULT_LLM_MODEL
 from app.core.catalog import region as region_named
 from app.core.errors import AppError, AuthError, ConfigError, TranslationError
 from app.core.languages import resolve_language
 from app.core.validate import llm_base_url, streaming_base_url
 from app.stt.protocol import StreamingParams, build_url
-from app.translate.gateway import TranslationResult
+from app.translate.base import TranslationResult
 from app.translate.prompt import TranslationRequest
 
 log = logging.getLogger(__name__)
@@ -52,22 +59,31 @@ class _Translator(Protocol):
 
 def check_key(key: str, streaming_url: str | None, region: str, llm_url: str | None = None,
               llm_model: str = DEFAULT_LLM_MODEL, *, client_factory: Callable[..., _Connection] | None = None,
-              translator_factory: Callable[..., _Translator] | None = None) -> str:
+              translator_factory: Callable[..., _Translator] | None = None,
+              speech: SpeechBackend = ASSEMBLYAI_STREAMING,
+              translation: TranslationBackend = ASSEMBLYAI_GATEWAY) -> str:
     """Return ``KEY_ACCEPTED`` or raise an ``AppError`` saying which service failed and why
-    (``AuthError`` when a service rejected the key itself)."""
+    (``AuthError`` when a service rejected the key itself). Today both backends are AssemblyAI's
+    and share its key; a backend with a key of its own gets a check of its own in
+    ``SPEECH_CHECKS`` / ``TRANSLATION_CHECKS``."""
     key = key.strip()
     if not key:
-        raise ConfigError("Enter an API key first. You find it in your AssemblyAI dashboard.")
+        raise ConfigError(f"Enter an API key first. You find it {secret(speech.secret).where}.")
+    stream_check = SPEECH_CHECKS[speech.id]
+    llm_check = TRANSLATION_CHECKS[translation.id]
     stream_url = build_url(StreamingParams(), streaming_base_url(streaming_url, region))
-    llm = llm_base_url(llm_url or region_named(region).llm_url)
+    llm = llm_base_url(llm_url or (region_named(region).llm_url if translation.regional_urls
+                                   else translation.default_url))
     outcome: dict[str, AppError | None] = {}
-    worker = threading.Thread(target=lambda: outcome.update(llm=_check_llm(key, llm, llm_model, translator_factory)),
-                              name="key-check-llm", daemon=True)
+    worker = threading.Thread(
+        target=lambda: outcome.update(llm=llm_check(key, llm, llm_model, translator_factory, translation)),
+        name="key-check-llm", daemon=True)
     worker.start()
-    stream_error = _check_streaming(key, stream_url, client_factory)
+    stream_error = stream_check(key, stream_url, client_factory)
     worker.join(CHECK_TIMEOUT_S * 2)
+    title = translation.name[:1].upper() + translation.name[1:]
     llm_error = outcome.get("llm") if "llm" in outcome else TranslationError(
-        "The LLM Gateway did not answer in time.", retryable=True)
+        f"{title} did not answer in time.", retryable=True)
     if stream_error is None and llm_error is None:
         return KEY_ACCEPTED
     raise _verdict(stream_error, llm_error)
@@ -100,14 +116,14 @@ def _connect_once(client_factory: Callable[..., _Connection], url: str, key: str
 
 
 def _check_llm(key: str, base_url: str, model: str, translator_factory: Callable[..., _Translator] | None,
-               ) -> AppError | None:
+               backend: TranslationBackend) -> AppError | None:
     if translator_factory is None:
         from app.translate.gateway import ChatTranslator  # requests, loaded only when used
 
         translator_factory = ChatTranslator
     try:
-        translator = translator_factory(key, base_url=base_url, model=model or DEFAULT_LLM_MODEL,
-                                        timeout=(5.0, CHECK_TIMEOUT_S))
+        translator = translator_factory(key, base_url=base_url, model=model or backend.default_model,
+                                        timeout=(5.0, CHECK_TIMEOUT_S), backend=backend)
         try:
             translator.translate(_PROBE)
         finally:
@@ -116,8 +132,19 @@ def _check_llm(key: str, base_url: str, model: str, translator_factory: Callable
         return exc
     except Exception as exc:  # a bug must not read as "did not answer in time"
         log.exception("the LLM key check failed")
-        return AppError(f"The LLM Gateway check failed unexpectedly ({type(exc).__name__}); see the log.")
+        name = backend.name.removeprefix("the ")
+        return AppError(f"The {name} check failed unexpectedly ({type(exc).__name__}); see the log.")
     return None
+
+
+# One check per backend id (``app.core.backends``): (key, URL, factory) -> the error, or None.
+SPEECH_CHECKS: dict[str, Callable[[str, str, Callable[..., _Connection] | None], AppError | None]] = {
+    ASSEMBLYAI_STREAMING.id: _check_streaming,
+}
+TRANSLATION_CHECKS: dict[str, Callable[[str, str, str, Callable[..., _Translator] | None, TranslationBackend],
+                                       AppError | None]] = {
+    ASSEMBLYAI_GATEWAY.id: _check_llm,  # any OpenAI-compatible chat-completions endpoint
+}
 
 
 def _verdict(stream: AppError | None, llm: AppError | None) -> AppError:

@@ -1,6 +1,9 @@
-"""Turn assembly: exactly one final per turn, and live interim text, from v3 ``Turn`` messages.
+"""AssemblyAI's turn rules: exactly one final per turn, and live interim text, from v3 messages.
 
-Pure Python, no threads of its own; the websocket thread feeds it, and whoever owns it calls
+The session's speech seam (``app.pipeline.speech.TurnRules``) for this backend: the generic turn
+and transcript model stay in ``app.core``; what is particular to AssemblyAI (the two-message
+formatting hold, ``turn_order`` per connection, whisper-rt's non-speech tags) lives here. Pure
+Python, no threads of its own; the websocket thread feeds it, and whoever owns it calls
 ``tick()`` now and then (the websocket read loop wakes at least every 100 ms). Not thread-safe:
 one owner.
 
@@ -26,13 +29,18 @@ session-audio position where the connection's audio began, so they point into th
 """
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from app.core.transcript import Turn, Word
+from app.core.turn_events import AssemblerEvent, InterimChanged, TurnFinalized
+from app.stt.protocol import Begin, ServerError, ServerWarning, Termination
+from app.stt.protocol import TurnMessage as WireTurn
+
+log = logging.getLogger("app.stt")
 
 DEFAULT_HOLD_TIMEOUT_S = 1.5
 _TAG = re.compile(r"\[[^\]]*\]")  # a non-speech tag: "[Music]", "[ Silence]", "[Música]"
@@ -51,7 +59,7 @@ def is_non_speech(transcript: str, utterance: str) -> bool:
     return _TAG.search(shown) is not None and not without_tags(shown).strip(" .,;:!?-—")
 
 
-# Structural types, so core stays below stt (app.stt.protocol.TurnMessage satisfies them).
+# Structural types: app.stt.protocol.TurnMessage satisfies them, and so do the tests' stand-ins.
 class WordLike(Protocol):
     @property
     def text(self) -> str: ...
@@ -82,25 +90,6 @@ class TurnMessage(Protocol):
     def language_code(self) -> str | None: ...
     @property
     def speaker_label(self) -> str | None: ...
-
-
-@dataclass(frozen=True)
-class InterimChanged:
-    """The live text of the turn in progress; ``text == ""`` clears it."""
-
-    segment: int
-    turn_order: int
-    text: str
-    final_part: str  # words the service will not change
-    tail: str  # the non-final last word(s), may still change
-
-
-@dataclass(frozen=True)
-class TurnFinalized:
-    turn: Turn
-
-
-AssemblerEvent = InterimChanged | TurnFinalized
 
 
 class TurnAssembler:
@@ -137,6 +126,21 @@ class TurnAssembler:
         self._segment = segment
         self._offset_ms = offset_ms
         return events
+
+    def receive(self, message: object) -> list[AssemblerEvent]:
+        """Any message of the connection (``app.pipeline.speech.TurnRules``): turns are assembled,
+        ``Termination`` releases what is held, errors and warnings are logged."""
+        if isinstance(message, WireTurn):
+            return self.on_message(message)
+        if isinstance(message, Termination):
+            return self.flush()
+        if isinstance(message, ServerError):
+            log.warning("streaming service error %s: %s", message.code, message.message)
+        elif isinstance(message, ServerWarning):
+            log.warning("streaming service warning %s: %s", message.code, message.message)
+        elif isinstance(message, Begin):
+            log.info("session began: %s", message.id)
+        return []
 
     def on_message(self, msg: TurnMessage) -> list[AssemblerEvent]:
         events: list[AssemblerEvent] = []

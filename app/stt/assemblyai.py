@@ -1,0 +1,91 @@
+"""AssemblyAI Universal Streaming as the session's speech backend (``app.pipeline.speech``).
+
+Built by ``app.pipeline.factory`` from a validated plan; the session then asks it for connections
+(``StreamingClient``) and turn rules (``TurnAssembler``) and knows nothing else of the protocol.
+Which query parameters each model honours is decided here from the catalog [protocol §9.4]. The
+``StreamingConfig`` fields are read when each connection is made, so a test can shorten a timeout
+on a built session.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.core.catalog import TURN_PRESETS
+from app.core.validate import SessionPlan
+from app.stt.client import LIVENESS_TIMEOUT_S, PING_INTERVAL_S, StreamingClient
+from app.stt.protocol import SEND_AHEAD_TOLERANCE_S, ServerMessage, StreamingParams, build_url
+from app.stt.turns import TurnAssembler
+
+__all__ = ["AssemblyAISpeech", "StreamingConfig", "streaming_params"]
+
+
+@dataclass
+class StreamingConfig:
+    url: str  # the full connection URL, query included (never the key)
+    api_key: str
+    format_turns: bool  # whether a formatted copy of a final is worth waiting for
+    begin_timeout_s: float = 10.0
+    terminate_timeout_s: float = 5.0
+    # Audio captured while no connection is up (start-up, a reconnect) that is sent when one opens:
+    # the service accepts only this much ahead of real time [protocol §2.1]; older audio is a gap.
+    send_ahead_s: float = SEND_AHEAD_TOLERANCE_S
+    liveness_timeout_s: float = LIVENESS_TIMEOUT_S  # a silent, unanswering connection counts as a drop
+    ping_interval_s: float = PING_INTERVAL_S
+
+
+def streaming_params(plan: SessionPlan) -> StreamingParams:
+    """The query for ``plan``: each model is sent only the parameters it honours, as the catalog
+    records them [protocol §9.4]; the rest would be ignored at best, and misleading in a log."""
+    settings, model = plan.settings, plan.model
+    threshold: float | None = None
+    min_silence: int | None = None
+    max_silence: int | None = None
+    if settings.turn_preset is not None:
+        preset_threshold, preset_min, preset_max = TURN_PRESETS[settings.turn_preset]
+        if model.turn_threshold:
+            threshold = preset_threshold
+        if model.turn_silences:
+            min_silence, max_silence = preset_min, preset_max
+    return StreamingParams(
+        speech_model=model.id,
+        format_turns=settings.format_turns if model.format_turns else None,
+        end_of_turn_confidence_threshold=threshold,
+        min_turn_silence=min_silence,
+        max_turn_silence=max_silence,
+        keyterms_prompt=settings.keyterms if model.keyterms else (),
+        language_detection=plan.language_detection,
+        language_codes=plan.language_codes,
+        mode=plan.mode,
+    )
+
+
+class AssemblyAISpeech:
+    """``app.pipeline.speech.SpeechService`` for AssemblyAI; one per session."""
+
+    name = "the streaming service"
+
+    def __init__(self, plan: SessionPlan, api_key: str, *,
+                 client_factory: Callable[..., StreamingClient] = StreamingClient) -> None:
+        params = streaming_params(plan)
+        self.config = StreamingConfig(url=build_url(params, plan.streaming_url), api_key=api_key,
+                                      format_turns=bool(params.format_turns))
+        self._client_factory = client_factory
+
+    @property
+    def send_ahead_s(self) -> float:
+        return self.config.send_ahead_s
+
+    @property
+    def terminate_timeout_s(self) -> float:
+        return self.config.terminate_timeout_s
+
+    def connection(self, on_message: Callable[[ServerMessage], None]) -> StreamingClient:
+        c = self.config
+        return self._client_factory(c.url, c.api_key, on_message=on_message, begin_timeout=c.begin_timeout_s,
+                                    max_lead_s=c.send_ahead_s, liveness_timeout_s=c.liveness_timeout_s,
+                                    ping_interval_s=c.ping_interval_s)
+
+    def turn_rules(self) -> TurnAssembler:
+        # None from the plan: the model always formats (u3 family), so no copy is worth waiting for.
+        return TurnAssembler(format_turns=self.config.format_turns)
