@@ -21,14 +21,15 @@ from app.core.errors import AppError, ConfigError
 from app.core.settings import Paths, Settings
 from app.core.transcript import Gap, Turn
 from app.logsetup import setup_logging
+from app.pipeline.archive import Archive
 from app.pipeline.events import SIGNAL_FINISH_S
 from app.pipeline.recovery import RecoveredSession, recover_unfinished
 from app.settings.keystore import KeyStore
 from app.settings.qt_store import QtSettingsStore
 from app.store.db import SessionStore
 from app.ui.errors import CrashReporter
-from app.ui.main_window import MainWindow, RecoveryLoader
-from app.ui.window_dialogs import RecoveredLike
+from app.ui.main_window import MainWindow
+from app.ui.recovery_offer import RecoveredLike, RecoveryLoader
 from app.workers.controller import SessionController, pipeline_session_factory
 from app.workers.os_signals import StopSignals
 from app.workers.tasks import BackgroundTask
@@ -59,12 +60,10 @@ def open_store(paths: Paths) -> tuple[SessionStore | None, str]:
     return store, str(getattr(store, "notice", "") or "")
 
 
-def recovery_loader(store: SessionStore) -> RecoveryLoader:
+def recovery_loader(archive: Archive) -> RecoveryLoader:
     def load(session: RecoveredLike) -> tuple[list[Turn | Gap], tuple[str, ...]]:
-        transcript = store.load_transcript(session.session_id)
-        record = store.get_session(session.session_id)
-        languages = tuple(record.target_languages) if record is not None else ()
-        return transcript.entries(), languages
+        kept = archive.load(session.session_id)
+        return kept.entries, kept.languages
 
     return load
 
@@ -168,7 +167,7 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
     controller = SessionController(pipeline_session_factory(store))
     window = MainWindow(controller, settings=settings, key_store=key_store, key_status=key_status,
                         settings_store=settings_store, default_sessions_dir=paths.sessions_dir,
-                        session_only=overrides, recovery_loader=recovery_loader(store) if store else None)
+                        session_only=overrides, recovery_loader=recovery_loader(Archive(store)) if store else None)
     monitor = DeviceMonitor()
     startup = _Startup(window, monitor)
     monitor.devices_changed.connect(window.controls.set_devices)

@@ -17,7 +17,9 @@ import pytest
 
 from app.core.errors import OutputError
 from app.core.transcript import Gap, Translation, TranslationStatus, Turn, Word
-from app.store import SearchHit, SessionStatus, SessionStore, migrations
+from app.store import migrations
+from app.store.db import SessionStatus, SessionStore
+from app.store.search import SearchHit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -302,7 +304,7 @@ CHILD = """
 import json, os, signal, sys
 from pathlib import Path
 from app.core.transcript import Gap, Translation, Turn, Word
-from app.store import SessionStore
+from app.store.db import SessionStore
 
 spec = json.loads(sys.argv[2])
 store = SessionStore(Path(sys.argv[1]))

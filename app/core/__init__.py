@@ -1,0 +1,8 @@
+"""The shared vocabulary: transcript and turn model, settings, catalog and backend descriptors,
+validation, errors, exports. Pure and stdlib-only (an import-linter contract); every module is public.
+"""
+
+__all__ = [
+    "backends", "backoff", "catalog", "devices", "errors", "exports", "languages", "level", "settings", "timefmt",
+    "transcript", "transcript_file", "turn_events", "units", "validate",
+]

@@ -6,6 +6,10 @@ the session cannot go on (it is stopped and saved); a non-fatal error is shown i
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 
 class AppError(Exception):
     """Base class: ``message`` is what the user reads; ``exit_code`` is what the CLI returns."""
@@ -104,3 +108,34 @@ class TranslationError(AppError):
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+def unexpected(log: logging.Logger, what: str, exc: BaseException) -> AppError:
+    """The one catch-all of every worker thread: log the traceback and return an ``AppError`` that
+    says what stopped (``what``: "Recording stopped", "The session stopped"), so a bug is reported
+    in words a person can pass on, never swallowed and never a thread that silently vanishes.
+    An ``AppError`` is returned as it is (it already says what to do)."""
+    if isinstance(exc, AppError):
+        return exc
+    log.error("%s: unexpected %s", what, type(exc).__name__, exc_info=exc)
+    return AppError(f"{what} because of an unexpected error ({type(exc).__name__}: {exc}). "
+                    "Details are in the log file.")
+
+
+class Outcome:
+    """What ``catch_all`` saw: ``failed`` once the guarded block raised."""
+
+    failed = False
+
+
+@contextmanager
+def catch_all(log: logging.Logger, what: str, on_error: Callable[[AppError], object]) -> Iterator[Outcome]:
+    """The one catch-all of every worker thread (session threads, QThreads, background tasks):
+    whatever the block raises goes to ``on_error`` as an ``AppError`` (see ``unexpected``) and the
+    thread carries on after the block; ``outcome.failed`` says whether it did."""
+    outcome = Outcome()
+    try:
+        yield outcome
+    except Exception as exc:  # noqa: BLE001 - this is the catch-all; unexpected() logs the traceback
+        outcome.failed = True
+        on_error(unexpected(log, what, exc))

@@ -57,6 +57,31 @@ def rate_limit_text(waiting: int, resume_in_s: float) -> str:
     return f"{count} waiting for the rate limit{when}"
 
 
+@dataclass(frozen=True)
+class SessionEvent:
+    """One thing a session tells its listener, and the Qt signal the window hears it as."""
+
+    method: str  # the ``SessionListener`` method
+    signal: str  # the signal of ``app.workers.session_signals.SessionSignals`` (bridge and controller)
+    after_end: bool = False  # still delivered after ``session_ended`` (translations retried after Stop)
+
+
+# The one list: the bridge queues these and emits them, the controller forwards them, a test checks
+# that every ``SessionListener`` method is here once. A new kind of event is one line here, one
+# method below and one signal in ``SessionSignals``.
+SESSION_EVENTS: tuple[SessionEvent, ...] = (
+    SessionEvent("state_changed", "state_changed"),
+    SessionEvent("interim_changed", "interim_text_changed"),
+    SessionEvent("turn_finalized", "turn_finalized"),
+    SessionEvent("translation_updated", "translation_updated", after_end=True),
+    SessionEvent("gap_added", "gap_added"),
+    SessionEvent("level_changed", "level_changed"),
+    SessionEvent("error_occurred", "error_occurred", after_end=True),
+    SessionEvent("rate_limit_changed", "rate_limit_changed"),
+    SessionEvent("session_ended", "session_ended"),
+)
+
+
 class SessionListener(Protocol):
     def state_changed(self, state: SessionState, detail: str) -> None: ...
 

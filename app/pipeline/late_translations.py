@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
+from app.core.errors import AppError, catch_all
 from app.core.languages import Language
 from app.core.transcript import Transcript, Translation, TranslationStatus
 from app.translate.base import Translator
@@ -28,7 +29,8 @@ Cell = tuple[int, Language]  # turn index, target language
 class LateTranslations:
     def __init__(self, translator: Translator, transcript: Transcript, *, source: Language | None,
                  finalized_at: dict[int, float], on_update: Callable[[TranslationUpdate], None],
-                 on_done: Callable[[int], None], pacer: RateLimitPacer | None = None) -> None:
+                 on_done: Callable[[int], None], on_error: Callable[[AppError], None],
+                 pacer: RateLimitPacer | None = None) -> None:
         self._translator = translator
         self._pacer = pacer  # the session's: retries after the end share its rate limit
         self._transcript = transcript
@@ -36,6 +38,7 @@ class LateTranslations:
         self._finalized_at = finalized_at  # turn index -> time.monotonic() when it became final
         self._on_update = on_update
         self._on_done = on_done
+        self._on_error = on_error
         self._threads: list[threading.Thread] = []
 
     def run(self, cells: Sequence[Cell]) -> int:
@@ -58,12 +61,10 @@ class LateTranslations:
         return not any(t.is_alive() for t in self._threads)
 
     def _batch(self, cells: Sequence[Cell]) -> None:
-        try:
+        with catch_all(log, f"Translating {len(cells)} cells again stopped", self._on_error):
             queue = TranslationQueue(self._translator, [], self._on_update, source=self._source, pacer=self._pacer)
             for index, language in cells:
                 queue.submit(index, self._transcript.turn(index).text, self._finalized_at.get(index),
                              languages=(language,))
             queue.close(timeout=None)
-        except Exception:  # one catch-all per worker thread: report, never vanish
-            log.exception("translating %d cells after the session failed", len(cells))
         self._on_done(len(cells))

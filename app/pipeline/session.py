@@ -36,7 +36,7 @@ from pathlib import Path
 
 from app.audio.source import AudioSource
 from app.audio.wav_writer import WavWriter
-from app.core.errors import AppError, OutputError
+from app.core.errors import AppError, OutputError, catch_all
 from app.core.exports import write_session_exports
 from app.core.languages import Language
 from app.core.level import rms_dbfs
@@ -218,36 +218,34 @@ class LiveSession:
     def run_capture(self) -> None:
         assert self.wav is not None, "prepare() first"
         try:
-            while not self._stop.is_set():
-                block = self.source.read()
-                if block is None:
-                    break  # end of the recording
-                if not block:
-                    continue
-                # The WAV first: whatever fails after this, the audio is on disk.
-                self.wav.write(block)
-                self.lane.feed(block)
-                self.listener.level_changed(rms_dbfs(block))
-                self.lane.tick()
-        except AppError as exc:  # device vanished, disk full: end the session, keep the audio
-            self._fail(exc)
-        except Exception as exc:
-            log.exception("capture failed")
-            self._fail(AppError(f"Recording stopped because of an unexpected error: {exc}"))
+            # Device vanished, disk full, a bug: the session ends, the audio is kept.
+            with catch_all(log, "Recording stopped", self._fail):
+                self._capture(self.wav)
         finally:
             self.source.close()
             self._capture_done.set()
             self._stop.set()
             self.lane.terminate()
 
+    def _capture(self, wav: WavWriter) -> None:
+        while not self._stop.is_set():
+            block = self.source.read()
+            if block is None:
+                break  # end of the recording
+            if not block:
+                continue
+            # The WAV first: whatever fails after this, the audio is on disk.
+            wav.write(block)
+            self.lane.feed(block)
+            self.listener.level_changed(rms_dbfs(block))
+            self.lane.tick()
+
     # --- streaming thread ---------------------------------------------------------------------
 
     def run_streaming(self) -> None:
         try:
-            self.lane.run()
-        except Exception as exc:
-            log.exception("streaming failed")
-            self._fail(AppError(f"The session stopped because of an unexpected error: {exc}"))
+            with catch_all(log, "The session stopped", self._fail):
+                self.lane.run()
         finally:
             self._finish()
 
@@ -383,6 +381,8 @@ class LiveSession:
             "llm_model": self.config.llm_model,
             "targets": [t.code for t in self.targets],
             "audio": AUDIO_NAME,
+            "uid": self.uid,  # the session's stable identity: an import elsewhere keeps it
+            "source_code": self.config.source_language.code if self.config.source_language else "",
         }
 
     # --- convenience for the headless CLI and tests -------------------------------------------

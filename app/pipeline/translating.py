@@ -45,7 +45,7 @@ class SessionTranslations:
         self._auto_retries: dict[tuple[int, str], int] = {}
         self.late = LateTranslations(translator, transcript, source=source, pacer=pacer,
                                      finalized_at=self._finalized_mono, on_update=self.on_update,
-                                     on_done=after_the_end)
+                                     on_done=after_the_end, on_error=listener.error_occurred)
         self._ended = False
 
     @property

@@ -1,7 +1,8 @@
-"""The SQLite session archive (today: the crash journal). Stdlib only; callable from any thread."""
-from __future__ import annotations
+"""The SQLite session archive: the journal every session writes as it happens, crash recovery's
+source, and full-text search. Stdlib only; callable from any thread.
 
-from app.store.db import SessionRecord, SessionStatus, SessionStore
-from app.store.search import SearchHit
+Public modules: ``db`` (``SessionStore`` and its records), ``search`` (``SearchHit``). Internal:
+``migrations``, ``locks``. The layers above reach kept sessions through ``app.pipeline.archive``.
+"""
 
-__all__ = ["SearchHit", "SessionRecord", "SessionStatus", "SessionStore"]
+__all__ = ["db", "search"]

@@ -357,6 +357,10 @@ class SessionStore:
         self._update_session("UPDATE sessions SET target_languages = ? WHERE id = ?",
                              (json.dumps(list(codes)), session_id))
 
+    def set_title(self, session_id: int, title: str) -> None:
+        """The session's title (shown instead of its folder's name); KeyError if unknown."""
+        self._update_session("UPDATE sessions SET title = ? WHERE id = ?", (title, session_id))
+
     def move_session(self, session_id: int, folder: Path | str, audio_path: Path | str) -> None:
         """The session's files are now somewhere else (rescued from a deleted folder)."""
         self._update_session("UPDATE sessions SET folder = ?, audio_path = ? WHERE id = ?",

@@ -8,16 +8,20 @@ on a built session.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.core.catalog import TURN_PRESETS
+from app.core.errors import AppError, AuthError
 from app.core.validate import SessionPlan
 from app.stt.client import LIVENESS_TIMEOUT_S, PING_INTERVAL_S, StreamingClient
 from app.stt.protocol import SEND_AHEAD_TOLERANCE_S, ServerMessage, StreamingParams, build_url
 from app.stt.turns import TurnAssembler
 
-__all__ = ["AssemblyAISpeech", "StreamingConfig", "streaming_params"]
+__all__ = ["AssemblyAISpeech", "StreamingConfig", "check_key", "streaming_params"]
+
+AUTH_RETRY_DELAY_S = 0.5  # before the key check's one retry of a 1008 close
 
 
 @dataclass
@@ -89,3 +93,36 @@ class AssemblyAISpeech:
     def turn_rules(self) -> TurnAssembler:
         # None from the plan: the model always formats (u3 family), so no copy is worth waiting for.
         return TurnAssembler(format_turns=self.config.format_turns)
+
+
+def check_key(key: str, base_url: str, *, client_factory: Callable[..., StreamingClient] | None = None,
+              timeout_s: float = 10.0) -> AppError | None:
+    """Open a streaming session with ``key`` and close it at once (``abort``: no audio is sent, so
+    almost nothing is billed); None if it opened, else what went wrong. A 1008 close is tried
+    once more after a short wait: valid keys sometimes get a transient ``1008 Unauthorized
+    connection: Incorrect padding`` [protocol §9.2]; an HTTP 401 at the handshake is the key."""
+    factory = client_factory or StreamingClient
+    url = build_url(StreamingParams(), base_url)
+    try:
+        try:
+            _connect_once(factory, url, key, timeout_s)
+        except AuthError as exc:
+            if exc.close_code is None:
+                raise
+            time.sleep(AUTH_RETRY_DELAY_S)  # a background task; nothing waits on this thread
+            _connect_once(factory, url, key, timeout_s)
+    except AppError as exc:
+        return exc
+    return None
+
+
+def _connect_once(factory: Callable[..., StreamingClient], url: str, key: str, timeout_s: float) -> None:
+    client = factory(url, key, on_message=_ignore, begin_timeout=timeout_s)
+    try:
+        client.connect()
+    finally:
+        client.abort()
+
+
+def _ignore(message: object) -> None:
+    pass

@@ -20,7 +20,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -35,7 +35,8 @@ from app.core.catalog import (
     max_tokens_for,
 )
 from app.core.catalog import llm_model as model_record
-from app.core.errors import ConfigError, TranslationError
+from app.core.errors import AppError, ConfigError, TranslationError
+from app.core.languages import resolve_language
 from app.core.validate import llm_base_url
 from app.translate.base import BatchResult, TranslationResult
 from app.translate.pacing import RateLimitPacer
@@ -391,3 +392,27 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+_PROBE = TranslationRequest("Hello.", resolve_language("es"))
+
+
+def check_key(key: str, base_url: str, model: str, *, backend: TranslationBackend = ASSEMBLYAI_GATEWAY,
+              translator_factory: Callable[..., ChatTranslator] | None = None,
+              timeout_s: float = 10.0) -> AppError | None:
+    """Ask ``model`` for one tiny translation with ``key``; None if it answered, else what went
+    wrong (a 401 is the key; a 403 the account: the LLM Gateway is not open to free-tier accounts)."""
+    factory = translator_factory or ChatTranslator
+    try:
+        translator = factory(key, base_url=base_url, model=model, timeout=(5.0, timeout_s), backend=backend)
+        try:
+            translator.translate(_PROBE)
+        finally:
+            translator.close()
+    except AppError as exc:
+        return exc
+    except Exception as exc:  # a bug must not read as "did not answer in time"
+        log.exception("the %s key check failed", backend.name)
+        return AppError(f"The {backend.name.removeprefix('the ')} check failed unexpectedly ({type(exc).__name__}); "
+                        "see the log.")
+    return None

@@ -1,6 +1,6 @@
 """ExportDialog (Ctrl+E): write the transcript as TXT, SRT, VTT, JSON or Markdown, and copy the WAV.
 
-GUI thread for the form; the writing runs in a ``BackgroundTask`` (``app.workers.export``), so a
+GUI thread for the form; the writing runs in a ``BackgroundTask`` (``app.pipeline.export_files``), so a
 large WAV copy never freezes the window. Content: original only, one translation, or bilingual
 (original plus every translation). The dialog closes itself when the files are written and
 reports them through ``exported``.
@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 from app.core.errors import AppError
 from app.core.exports import Content, Entry, ExportOptions
 from app.core.languages import language_name
+from app.pipeline.export_files import ExportJob, run_export
 from app.ui.look import Tone, tone
-from app.workers.export import ExportJob, run_export
 from app.workers.tasks import BackgroundTask
 
 FORMAT_LABELS = {"txt": "Plain text (.txt)", "srt": "Subtitles (.srt)", "vtt": "Web subtitles (.vtt)",

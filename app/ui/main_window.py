@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 from app.core.errors import AppError, ConfigError
 from app.core.languages import language_name
 from app.core.settings import Settings, clamp_font_size
-from app.core.transcript import Gap, Turn
+from app.core.transcript import Turn
 from app.core.validate import resolve_targets, validate
 from app.pipeline.events import SessionState, SessionSummary
 from app.settings.keystore import KeyStatus, KeyStore
@@ -28,11 +28,12 @@ from app.ui.controls import SessionControls
 from app.ui.errors import SessionErrorDialogs
 from app.ui.export_dialog import ExportDialog
 from app.ui.look import Tone
+from app.ui.recovery_offer import LoadedSession, RecoveredLike, RecoveryLoader, RecoveryOffer
 from app.ui.settings_dialog import KeyChecker, SettingsDialog
+from app.ui.settings_flow import DEFAULT_TIMEOUT, SettingsFlow
 from app.ui.status import ERROR, IDLE, StatusPanel
 from app.ui.transcript_model import TranscriptModel
 from app.ui.transcript_view import EMPTY_HINT, TranscriptView
-from app.ui.window_dialogs import RecoveredLike, WindowDialogs
 from app.workers.controller import SessionController
 from app.workers.key_check import check_key
 
@@ -40,7 +41,6 @@ NO_KEY_TEXT = ("<b>Add your AssemblyAI API key to start.</b> Live Translate send
                "transcribe it and translate each turn.")
 NO_KEY_WHY = "Add your AssemblyAI API key in Settings (Ctrl+,) first."
 NO_KEY_HINT = "Add your AssemblyAI API key in Settings (Ctrl+,),\nthen press Record and start speaking."
-RecoveryLoader = Callable[[RecoveredLike], tuple[list[Turn | Gap], tuple[str, ...]]]
 
 
 class MainWindow(QMainWindow):
@@ -60,14 +60,11 @@ class MainWindow(QMainWindow):
         self.default_sessions_dir = default_sessions_dir
         self._session_only = dict(session_only or {})  # command-line overrides: this run only
         self._input_file = input_file
-        self.recovery_loader = recovery_loader
-        self.key_checker = key_checker
         self._close_when_ended = False
         self._hold_reason = ""  # why Record waits (e.g. crash recovery still running)
         self._stopping = False
         self.audio_path: Path | None = None  # the WAV behind the transcript shown (for export)
         self.session_folder: Path | None = None
-        self.settings_dialog: SettingsDialog | None = None
         self.export_dialog: ExportDialog | None = None
 
         self.controls = SessionControls()
@@ -94,7 +91,15 @@ class MainWindow(QMainWindow):
         self.status.message_label.setOpenExternalLinks(True)
         self.error_dialogs = SessionErrorDialogs(self)
         self.error_dialogs.settings_requested.connect(self.open_settings)
-        self.dialogs = WindowDialogs(self, key_store)
+        self.settings_flow = SettingsFlow(self, key_store, key_checker=key_checker,
+                                          default_sessions_dir=default_sessions_dir)
+        self.settings_flow.settings_chosen.connect(self.apply_settings)
+        self.settings_flow.key_changed.connect(self.key_changed)
+        self.settings_flow.message.connect(self._show_message)
+        self.recovery = RecoveryOffer(self.recovery_banner, recovery_loader, busy=lambda: self.controller.running,
+                                      parent=self)
+        self.recovery.loaded.connect(self._show_loaded)
+        self.recovery.message.connect(self.status.show_message)
         self._build_menus()
         self._connect()
         self.controls.set_choices(device=settings.device, source=settings.source,
@@ -370,28 +375,68 @@ class MainWindow(QMainWindow):
         self._change_settings(font_size=size)
         self.view.set_text_size(size)
 
-    # --- dialogs (app/ui/window_dialogs.py) ---------------------------------------------------
+    # --- dialogs and offers (settings_flow.py, export_dialog.py, recovery_offer.py) ---------------
+
+    @property
+    def settings_dialog(self) -> SettingsDialog | None:
+        return self.settings_flow.dialog
 
     @Slot()
     def open_settings(self) -> SettingsDialog:
-        return self.dialogs.open_settings()
+        return self.settings_flow.open(self.settings, self.key_status)
+
+    @Slot(str, int)
+    def _show_message(self, text: str, timeout_ms: int) -> None:
+        if timeout_ms == DEFAULT_TIMEOUT:
+            self.status.show_message(text)
+        else:
+            self.status.show_message(text, timeout_ms=timeout_ms)
 
     @Slot()
     def open_export(self) -> ExportDialog | None:
-        return self.dialogs.open_export()
+        """Export what is on screen (a live, ended or recovered session) with every option."""
+        entries = self.model.entries()
+        if not entries:
+            self.status.show_message("Nothing to export yet: record a session first.")
+            return None
+        folder = self.session_folder
+        name = folder.name if folder is not None else "transcript"
+        metadata: dict[str, object] = {"title": name, "started": name, "targets": list(self.model.languages)}
+        dialog = ExportDialog(entries, self.model.languages, metadata=metadata,
+                              default_folder=folder or self.sessions_dir, base_name=f"{name}-transcript",
+                              audio_path=self.audio_path, parent=self)
+        dialog.exported.connect(self._exported)
+        self.export_dialog = dialog
+        dialog.open()
+        return dialog
+
+    @Slot(list)
+    def _exported(self, paths: list[Path]) -> None:
+        self.status.show_message("Exported: " + ", ".join(str(p) for p in paths), timeout_ms=15000)
 
     def offer_recovered(self, sessions: Sequence[RecoveredLike]) -> None:
-        self.dialogs.offer_recovered(sessions)
+        self.recovery.offer(sessions)
+
+    @Slot(object)
+    def _show_loaded(self, session: LoadedSession) -> None:
+        """A recovered session's transcript, on screen as a live one would be."""
+        self.model.load(session.entries, session.languages)
+        self.audio_path, self.session_folder = session.audio_path, session.folder
+        self.status.set_turns(self.model.turn_count())
+        self.status.show_message(f"Showing the recovered session {session.folder.name}.")
+        self.refresh()
 
     def hold_recording(self, reason: str) -> None:
         """Keep Record disabled, saying why (``""`` releases it)."""
         self._hold_reason = reason
         self.refresh()
 
+    @Slot(object)
     def key_changed(self, status: KeyStatus) -> None:
         self.key_status = status
         self.refresh()
 
+    @Slot(object)
     def apply_settings(self, settings: Settings) -> None:
         changed = {f: getattr(settings, f) for f in settings.__dataclass_fields__
                    if getattr(settings, f) != getattr(self.settings, f)}

@@ -34,12 +34,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.catalog import LLM_MODELS, TURN_PRESET_LABELS, region, speech_model
+from app.core.backends import secret, speech_backend, translation_backend
+from app.core.catalog import region
 from app.core.errors import AppError, ConfigError
 from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings
 from app.core.validate import check_llm_model, llm_base_url, streaming_base_url
 from app.settings.keystore import KeyStatus
-from app.ui.choices import add_model_tooltips, fill_combo, mode_choices, region_choices, speech_model_choices
+from app.ui.choices import (
+    add_model_tooltips,
+    backend_model,
+    fill_combo,
+    mode_choices,
+    preset_choices,
+    region_choices,
+    speech_model_choices,
+)
 from app.ui.look import Tone, tone
 from app.workers.key_check import check_key
 from app.workers.tasks import BackgroundTask
@@ -50,9 +59,9 @@ KeyChecker = Callable[[str, "str | None", str, "str | None", str], str]
 
 def _key_note(status: KeyStatus, keyring_available: bool) -> str:
     if status.source == "environment":
-        return "Using ASSEMBLYAI_API_KEY from the environment; it wins over a key saved here."
+        return f"Using {status.env_var} from the environment; it wins over a key saved here."
     if status.source == "memory" or not keyring_available:
-        return "No system keyring was found: the key is kept for this run only. Set ASSEMBLYAI_API_KEY to keep it."
+        return f"No system keyring was found: the key is kept for this run only. Set {status.env_var} to keep it."
     return "Saved in the system keyring, never in a settings file."
 
 
@@ -67,10 +76,13 @@ class SettingsDialog(QDialog):
         self._checker = key_checker
         self._default_sessions_dir = default_sessions_dir
         self.check_task: BackgroundTask | None = None
+        # The choices are the backends' (``app.core.backends``), not any backend package's constants.
+        self._speech = speech_backend(settings.speech_backend)
+        self._translation = translation_backend(settings.translation_backend)
 
         self.key_edit = QLineEdit(self._original_key)
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key_edit.setPlaceholderText("Paste your AssemblyAI API key")
+        self.key_edit.setPlaceholderText(f"Paste your {secret(key_status.service).label}")
         self.key_edit.setMinimumWidth(320)
         reveal = QAction("Show", self.key_edit)
         reveal.setCheckable(True)
@@ -84,15 +96,15 @@ class SettingsDialog(QDialog):
         self.key_note.setWordWrap(True)
 
         self.speech_model = QComboBox()
-        fill_combo(self.speech_model, speech_model_choices(), settings.speech_model)
-        add_model_tooltips(self.speech_model)
+        fill_combo(self.speech_model, speech_model_choices(self._speech), settings.speech_model)
+        add_model_tooltips(self.speech_model, self._speech)
         self.mode = QComboBox()
-        fill_combo(self.mode, mode_choices(), settings.mode)
+        fill_combo(self.mode, mode_choices(self._speech), settings.mode)
         self.mode.setToolTip("Universal-3.5 Pro only: trade how soon the text comes against how accurate it is")
         self._update_mode_enabled()
         self.speech_model.currentIndexChanged.connect(self._update_mode_enabled)
         self.turn_preset = QComboBox()
-        fill_combo(self.turn_preset, [(label, p) for p, label in TURN_PRESET_LABELS.items()], settings.turn_preset)
+        fill_combo(self.turn_preset, preset_choices(self._speech), settings.turn_preset)
         self.format_turns = QCheckBox("Punctuate and capitalise finished turns")
         self.format_turns.setChecked(settings.format_turns)
         # One term per line: a term may itself hold a comma ("Acme, Inc.").
@@ -103,11 +115,11 @@ class SettingsDialog(QDialog):
 
         self.llm_model = QComboBox()
         self.llm_model.setEditable(True)
-        self.llm_model.addItems(list(dict.fromkeys((settings.llm_model, *LLM_MODELS))))
+        self.llm_model.addItems(list(dict.fromkeys((settings.llm_model, *self._translation.models))))
         self.llm_model.setCurrentText(settings.llm_model)
 
         self.region = QComboBox()
-        fill_combo(self.region, region_choices(), settings.region)
+        fill_combo(self.region, region_choices(self._speech), settings.region)
         self.streaming_url = QLineEdit(settings.streaming_url or "")
         self.llm_url = QLineEdit(settings.llm_url or "")
         self._update_placeholders()
@@ -244,7 +256,7 @@ class SettingsDialog(QDialog):
     @Slot()
     def _update_mode_enabled(self) -> None:
         # The choice is kept either way; it is only sent to a model that honours it.
-        self.mode.setEnabled(speech_model(str(self.speech_model.currentData())).modes)
+        self.mode.setEnabled(backend_model(str(self.speech_model.currentData()), self._speech).modes)
 
     @Slot()
     def _update_placeholders(self) -> None:

@@ -18,18 +18,21 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Slot
 
 from app.core.errors import AppError
 from app.core.transcript import Gap, Translation, Turn
-from app.pipeline.events import SessionState, SessionSummary
+from app.pipeline.events import SESSION_EVENTS, SessionState, SessionSummary
+from app.workers.session_signals import SessionSignals
 
 DRAIN_INTERVAL_MS = 33  # ~30 Hz: smooth to the eye, cheap for the GUI thread
 
 
-_INTERIM = "interim_text_changed"
+_SIGNAL = {event.method: event.signal for event in SESSION_EVENTS}
+_INTERIM = _SIGNAL["interim_changed"]
 # What an ended session still says: translations retried after Stop, and what became of them.
-_AFTER_THE_END = frozenset({"translation_updated", "error_occurred"})
+_AFTER_THE_END = frozenset(event.signal for event in SESSION_EVENTS if event.after_end)
+_ENDED = _SIGNAL["session_ended"]
 
 
 @dataclass(frozen=True)
@@ -62,23 +65,23 @@ class SessionEvents:
             if self._closed and signal not in _AFTER_THE_END:
                 return
             self._events.append(_Event(signal, args))
-            if signal == "session_ended":
+            if signal == _ENDED:
                 self._closed = True
 
     def state_changed(self, state: SessionState, detail: str) -> None:
-        self._put("state_changed", state.value if isinstance(state, SessionState) else str(state), detail)
+        self._put(_SIGNAL["state_changed"], state.value if isinstance(state, SessionState) else str(state), detail)
 
     def interim_changed(self, text: str) -> None:
-        self._put("interim_text_changed", text)
+        self._put(_INTERIM, text)
 
     def turn_finalized(self, turn: Turn) -> None:
-        self._put("turn_finalized", copy.deepcopy(turn))
+        self._put(_SIGNAL["turn_finalized"], copy.deepcopy(turn))
 
     def translation_updated(self, index: int, translation: Translation) -> None:
-        self._put("translation_updated", index, copy.copy(translation))
+        self._put(_SIGNAL["translation_updated"], index, copy.copy(translation))
 
     def gap_added(self, gap: Gap) -> None:
-        self._put("gap_added", copy.copy(gap))
+        self._put(_SIGNAL["gap_added"], copy.copy(gap))
 
     def level_changed(self, dbfs: float) -> None:
         with self._lock:
@@ -86,28 +89,19 @@ class SessionEvents:
                 self._level = dbfs if self._level is None else max(self._level, dbfs)
 
     def error_occurred(self, error: AppError) -> None:
-        self._put("error_occurred", error)
+        self._put(_SIGNAL["error_occurred"], error)
 
     def rate_limit_changed(self, waiting: int, resume_in_s: float) -> None:
-        self._put("rate_limit_changed", waiting, resume_in_s)
+        self._put(_SIGNAL["rate_limit_changed"], waiting, resume_in_s)
 
     def session_ended(self, summary: SessionSummary) -> None:
-        self._put("session_ended", summary)
+        self._put(_ENDED, summary)
 
 
-class SessionBridge(QObject):
+class SessionBridge(SessionSignals):
     """One per session. Create it on the GUI thread, hand ``bridge.listener`` to the session, and
-    call ``start()`` before the session runs; ``stop()`` when the session is done with for good."""
-
-    state_changed = Signal(str, str)  # state (SessionState value), detail ("reconnecting (2)")
-    interim_text_changed = Signal(str)  # live text of the turn in progress; "" clears it
-    turn_finalized = Signal(object)  # Turn
-    translation_updated = Signal(int, object)  # turn index, Translation
-    gap_added = Signal(object)  # Gap
-    level_changed = Signal(float)  # dBFS, the loudest block since the last drain
-    error_occurred = Signal(object)  # AppError
-    rate_limit_changed = Signal(int, float)  # translations held back by the rate limit (0: none), seconds left
-    session_ended = Signal(object)  # SessionSummary
+    call ``start()`` before the session runs; ``stop()`` when the session is done with for good.
+    Its signals are ``SessionSignals``'."""
 
     def __init__(self, parent: QObject | None = None, *, interval_ms: int = DRAIN_INTERVAL_MS) -> None:
         super().__init__(parent)

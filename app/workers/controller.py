@@ -19,13 +19,14 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.core.errors import AppError
+from app.core.errors import AppError, catch_all
 from app.core.languages import Language
 from app.core.settings import Settings
-from app.pipeline.events import SessionListener, SessionState, SessionSummary
+from app.pipeline.events import SESSION_EVENTS, SessionListener, SessionState, SessionSummary
 from app.pipeline.factory import SessionRequest
 from app.store.db import SessionStore
 from app.workers.bridge import SessionBridge
+from app.workers.session_signals import SessionSignals
 from app.workers.threads import AudioStreamerThread, RunnableSession, WebsocketWorkerThread
 
 log = logging.getLogger("app.workers")
@@ -63,23 +64,15 @@ def pipeline_session_factory(store: SessionStore | None) -> SessionFactory:
     return build
 
 
-class SessionController(QObject):
+class SessionController(SessionSignals):
+    """Its ``SessionSignals`` are the current session's, forwarded from its bridge (GUI thread, in
+    session order); the three below are its own."""
+
     running_changed = Signal(bool)  # True from start() until the session has ended (or failed to start)
     session_started = Signal(str)  # the session folder: the WAV is being written
     start_failed = Signal(object)  # AppError: nothing was recorded
-    # Forwarded from the current session's SessionBridge (GUI thread, in session order):
-    state_changed = Signal(str, str)  # SessionState value, detail
-    interim_text_changed = Signal(str)  # "" clears the pending row
-    turn_finalized = Signal(object)  # Turn
-    translation_updated = Signal(int, object)  # turn index, Translation
-    gap_added = Signal(object)  # Gap
-    level_changed = Signal(float)  # dBFS
-    error_occurred = Signal(object)  # AppError (fatal ones end the session)
-    rate_limit_changed = Signal(int, float)  # translations held back by the LLM rate limit (0: none), seconds
-    session_ended = Signal(object)  # SessionSummary
 
-    _FORWARDED = ("state_changed", "interim_text_changed", "turn_finalized", "translation_updated",
-                  "gap_added", "level_changed", "error_occurred", "rate_limit_changed", "session_ended")
+    _FORWARDED = tuple(event.signal for event in SESSION_EVENTS)
 
     def __init__(self, session_factory: SessionFactory, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -109,14 +102,9 @@ class SessionController(QObject):
             return False
         bridge = SessionBridge()
         request = SessionRequest(settings=settings, secrets=secrets, sessions_dir=sessions_dir, input_file=input_file)
-        try:
+        with catch_all(log, "The session could not be set up", self.start_failed.emit) as building:
             session = self._factory(request, bridge.listener)
-        except AppError as exc:
-            self.start_failed.emit(exc)
-            return False
-        except Exception as exc:
-            log.exception("building the session failed")
-            self.start_failed.emit(AppError(f"The session could not be set up because of an unexpected error: {exc}"))
+        if building.failed:
             return False
         self._retire_bridge()
         self._bridge, self._session, self.folder = bridge, session, None

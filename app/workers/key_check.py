@@ -1,23 +1,21 @@
 """Checking an API key against BOTH services, for the Settings dialog's "Test key" button.
 
 Blocking network I/O: run it in a ``BackgroundTask``, never on the GUI thread (the two checks run
-side by side, the LLM one on a short-lived thread of its own). The streaming check opens a session
-and closes it at once (``abort``: no audio is sent, so almost nothing is billed); the LLM Gateway
-check asks the chosen model for one tiny translation. A key can pass the first and fail the
-second: the LLM Gateway is not open to free-tier accounts [protocol §9.13]. So both are tried,
-and the answer says which one failed, in a sentence short enough for the dialog. A 1008 close of
-the streaming check is tried once more after a short wait before the key is called rejected:
-valid keys sometimes get a transient ``1008 Unauthorized connection: Incorrect padding``
-[protocol §9.2].
+side by side, the LLM one on a short-lived thread of its own). Each backend brings its check
+(AssemblyAI's streaming one in ``app.stt.assemblyai.check_key``: a session opened and closed at
+once, no audio sent, so almost nothing is billed; the chat-completions one in
+``app.translate.gateway.check_key``: one tiny translation by the chosen model). A key can pass the
+first and fail the second: the LLM Gateway is not open to free-tier accounts [protocol §9.13]. So
+both are tried, and the answer says which one failed, in a sentence short enough for the dialog.
+The streaming check tries a 1008 close once more before it calls the key rejected [protocol §9.2].
 """
 from __future__ import annotations
 
 import copy
 import logging
 import threading
-import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any
 
 from app.core.backends import (
     ASSEMBLYAI_GATEWAY,
@@ -29,49 +27,52 @@ from app.core.backends import (
 from app.core.catalog import DEFAULT_LLM_MODEL
 from app.core.catalog import region as region_named
 from app.core.errors import AppError, AuthError, ConfigError, TranslationError
-from app.core.languages import resolve_language
 from app.core.validate import llm_base_url, streaming_base_url
-from app.stt.protocol import StreamingParams, build_url
-from app.translate.base import TranslationResult
-from app.translate.prompt import TranslationRequest
 
 log = logging.getLogger(__name__)
 
 KEY_ACCEPTED = "The key works for streaming and for translation (LLM Gateway)."
 CHECK_TIMEOUT_S = 10.0
-AUTH_RETRY_DELAY_S = 0.5  # before the one retry of a 1008 close
-_PROBE = TranslationRequest("Hello.", resolve_language("es"))
 
 
-class _Connection(Protocol):
-    """The part of ``app.stt.client.StreamingClient`` a key check needs (tests hand in fakes)."""
+def _assemblyai_streaming(key: str, base_url: str, factory: Callable[..., Any] | None) -> AppError | None:
+    from app.stt.assemblyai import check_key as check  # the websocket stack, loaded only when used
 
-    def connect(self) -> object: ...
-
-    def abort(self) -> None: ...
+    return check(key, base_url, client_factory=factory, timeout_s=CHECK_TIMEOUT_S)
 
 
-class _Translator(Protocol):
-    def translate(self, request: TranslationRequest) -> TranslationResult: ...
+def _chat_completions(key: str, base_url: str, model: str, factory: Callable[..., Any] | None,
+                      backend: TranslationBackend) -> AppError | None:
+    from app.translate.gateway import check_key as check  # requests, loaded only when used
 
-    def close(self) -> None: ...
+    return check(key, base_url, model or backend.default_model, backend=backend, translator_factory=factory,
+                 timeout_s=CHECK_TIMEOUT_S)
+
+
+# Each backend's own check (``app.core.backends`` ids): it says what is wrong, or returns None.
+SPEECH_CHECKS: dict[str, Callable[[str, str, Callable[..., Any] | None], AppError | None]] = {
+    ASSEMBLYAI_STREAMING.id: _assemblyai_streaming,
+}
+TRANSLATION_CHECKS: dict[str, Callable[[str, str, str, Callable[..., Any] | None, TranslationBackend],
+                                       AppError | None]] = {
+    ASSEMBLYAI_GATEWAY.id: _chat_completions,  # any OpenAI-compatible chat-completions endpoint
+}
 
 
 def check_key(key: str, streaming_url: str | None, region: str, llm_url: str | None = None,
-              llm_model: str = DEFAULT_LLM_MODEL, *, client_factory: Callable[..., _Connection] | None = None,
-              translator_factory: Callable[..., _Translator] | None = None,
+              llm_model: str = DEFAULT_LLM_MODEL, *, client_factory: Callable[..., Any] | None = None,
+              translator_factory: Callable[..., Any] | None = None,
               speech: SpeechBackend = ASSEMBLYAI_STREAMING,
               translation: TranslationBackend = ASSEMBLYAI_GATEWAY) -> str:
     """Return ``KEY_ACCEPTED`` or raise an ``AppError`` saying which service failed and why
     (``AuthError`` when a service rejected the key itself). Today both backends are AssemblyAI's
-    and share its key; a backend with a key of its own gets a check of its own in
-    ``SPEECH_CHECKS`` / ``TRANSLATION_CHECKS``."""
+    and share its key; each backend brings its own check (``SPEECH_CHECKS``, ``TRANSLATION_CHECKS``)."""
     key = key.strip()
     if not key:
         raise ConfigError(f"Enter an API key first. You find it {secret(speech.secret).where}.")
     stream_check = SPEECH_CHECKS[speech.id]
     llm_check = TRANSLATION_CHECKS[translation.id]
-    stream_url = build_url(StreamingParams(), streaming_base_url(streaming_url, region))
+    stream_base = streaming_base_url(streaming_url, region)
     llm = llm_base_url(llm_url or (region_named(region).llm_url if translation.regional_urls
                                    else translation.default_url))
     outcome: dict[str, AppError | None] = {}
@@ -79,7 +80,7 @@ def check_key(key: str, streaming_url: str | None, region: str, llm_url: str | N
         target=lambda: outcome.update(llm=llm_check(key, llm, llm_model, translator_factory, translation)),
         name="key-check-llm", daemon=True)
     worker.start()
-    stream_error = stream_check(key, stream_url, client_factory)
+    stream_error = stream_check(key, stream_base, client_factory)
     worker.join(CHECK_TIMEOUT_S * 2)
     title = translation.name[:1].upper() + translation.name[1:]
     llm_error = outcome.get("llm") if "llm" in outcome else TranslationError(
@@ -87,64 +88,6 @@ def check_key(key: str, streaming_url: str | None, region: str, llm_url: str | N
     if stream_error is None and llm_error is None:
         return KEY_ACCEPTED
     raise _verdict(stream_error, llm_error)
-
-
-def _check_streaming(key: str, url: str, client_factory: Callable[..., _Connection] | None) -> AppError | None:
-    if client_factory is None:
-        from app.stt.client import StreamingClient  # the websocket stack, loaded only when used
-
-        client_factory = StreamingClient
-    try:
-        try:
-            _connect_once(client_factory, url, key)
-        except AuthError as exc:
-            if exc.close_code is None:
-                raise  # HTTP 401 at the handshake: the key, no doubt
-            time.sleep(AUTH_RETRY_DELAY_S)  # a background task; nothing waits on this thread
-            _connect_once(client_factory, url, key)
-    except AppError as exc:
-        return exc
-    return None
-
-
-def _connect_once(client_factory: Callable[..., _Connection], url: str, key: str) -> None:
-    client = client_factory(url, key, on_message=_ignore, begin_timeout=CHECK_TIMEOUT_S)
-    try:
-        client.connect()
-    finally:
-        client.abort()
-
-
-def _check_llm(key: str, base_url: str, model: str, translator_factory: Callable[..., _Translator] | None,
-               backend: TranslationBackend) -> AppError | None:
-    if translator_factory is None:
-        from app.translate.gateway import ChatTranslator  # requests, loaded only when used
-
-        translator_factory = ChatTranslator
-    try:
-        translator = translator_factory(key, base_url=base_url, model=model or backend.default_model,
-                                        timeout=(5.0, CHECK_TIMEOUT_S), backend=backend)
-        try:
-            translator.translate(_PROBE)
-        finally:
-            translator.close()
-    except AppError as exc:
-        return exc
-    except Exception as exc:  # a bug must not read as "did not answer in time"
-        log.exception("the LLM key check failed")
-        name = backend.name.removeprefix("the ")
-        return AppError(f"The {name} check failed unexpectedly ({type(exc).__name__}); see the log.")
-    return None
-
-
-# One check per backend id (``app.core.backends``): (key, URL, factory) -> the error, or None.
-SPEECH_CHECKS: dict[str, Callable[[str, str, Callable[..., _Connection] | None], AppError | None]] = {
-    ASSEMBLYAI_STREAMING.id: _check_streaming,
-}
-TRANSLATION_CHECKS: dict[str, Callable[[str, str, str, Callable[..., _Translator] | None, TranslationBackend],
-                                       AppError | None]] = {
-    ASSEMBLYAI_GATEWAY.id: _check_llm,  # any OpenAI-compatible chat-completions endpoint
-}
 
 
 def _verdict(stream: AppError | None, llm: AppError | None) -> AppError:
@@ -180,7 +123,3 @@ def _with_message(error: AppError, message: str) -> AppError:
     out.message = message
     out.args = (message,)
     return out
-
-
-def _ignore(message: object) -> None:
-    pass

@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.core.errors import AppError
+from app.core.errors import AppError, catch_all
 from app.workers.threads import OwnedThread
 
 log = logging.getLogger("app.workers")
@@ -41,13 +41,7 @@ class BackgroundTask(OwnedThread):
         return task
 
     def run(self) -> None:
-        try:
+        with catch_all(log, f"The {self.objectName()} task stopped", self.failed.emit) as task:
             result = self._work()
-        except AppError as exc:
-            self.failed.emit(exc)
-        except Exception as exc:
-            log.exception("background task %s failed", self.objectName())
-            self.failed.emit(AppError(
-                f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log file."))
-        else:
+        if not task.failed:
             self.succeeded.emit(result)

@@ -16,7 +16,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.core.devices import InputDevice
-from app.core.errors import AppError
+from app.core.errors import AppError, catch_all
 
 log = logging.getLogger("app.workers")
 
@@ -69,21 +69,13 @@ class AudioStreamerThread(OwnedThread):
         self._session = session
 
     def run(self) -> None:
-        try:
+        with catch_all(log, "The recording could not start", self.prepare_failed.emit) as preparing:
             folder = self._session.prepare()
-        except AppError as exc:
-            self.prepare_failed.emit(exc)
-            return
-        except Exception as exc:
-            log.exception("preparing the session failed")
-            self.prepare_failed.emit(AppError(f"The recording could not start because of an unexpected error: {exc}"))
+        if preparing.failed:
             return
         self.prepared.emit(str(folder))
-        try:
+        with catch_all(log, "Recording stopped", self.failed.emit):
             self._session.run_capture()
-        except Exception as exc:
-            log.exception("capture thread failed")
-            self.failed.emit(AppError(f"Recording stopped because of an unexpected error: {exc}"))
 
 
 class WebsocketWorkerThread(OwnedThread):
@@ -97,11 +89,8 @@ class WebsocketWorkerThread(OwnedThread):
         self._session = session
 
     def run(self) -> None:
-        try:
+        with catch_all(log, "The session stopped", self.failed.emit):
             self._session.run_streaming()
-        except Exception as exc:
-            log.exception("websocket thread failed")
-            self.failed.emit(AppError(f"The session stopped because of an unexpected error: {exc}"))
 
 
 def _list_input_devices() -> list[InputDevice]:
@@ -130,6 +119,7 @@ class DeviceMonitor(QThread):
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._paused = threading.Event()
+        self._reported = False  # a listing failure was reported and listing has not worked since
 
     def pause(self, paused: bool) -> None:
         """Any thread. While paused the devices are not listed (a session is recording)."""
@@ -148,22 +138,21 @@ class DeviceMonitor(QThread):
         self._stopping.set()
         self._wake.set()
 
+    def _report_once(self, error: AppError) -> None:
+        if not self._reported:  # once, until listing works again
+            self._reported = True
+            self.failed.emit(error)
+
     def run(self) -> None:
         last: list[InputDevice] | None = None
-        reported = False
         while not self._stopping.is_set():
             self._wake.clear()  # before listing, so a refresh() asked for meanwhile is not lost
             if not self._paused.is_set():
-                try:
+                with catch_all(log, "The list of microphones could not be read",
+                               self._report_once) as listing:
                     devices = list(self._lister())
-                    reported = False
                     if devices != last:
                         last = devices
                         self.devices_changed.emit(devices)
-                except Exception as exc:  # noqa: BLE001 - one catch-all per worker
-                    log.warning("listing input devices failed: %s", exc)
-                    if not reported:
-                        reported = True
-                        message = exc.message if isinstance(exc, AppError) else str(exc)
-                        self.failed.emit(AppError(f"The list of microphones could not be read: {message}"))
+                self._reported = self._reported and listing.failed  # said again once it worked meanwhile
             self._wake.wait(self._interval_s)

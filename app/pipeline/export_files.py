@@ -1,8 +1,8 @@
 """Writing an export the user asked for: transcript text via ``app.core.exports`` and a WAV copy.
 
-Plain functions with file I/O, run inside a ``BackgroundTask`` (never on the GUI thread: a WAV copy
-of a long session is hundreds of megabytes). Errors come back as ``OutputError`` with a message a
-person can act on.
+Qt-free functions with file I/O: the window runs them in a ``BackgroundTask`` (never on the GUI
+thread: a WAV copy of a long session is hundreds of megabytes), the archive and the terminal call
+them directly. Errors come back as ``OutputError`` with a message a person can act on.
 """
 from __future__ import annotations
 
