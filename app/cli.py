@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-models", action="store_true",
                    help="list the speech models with the languages each hears and exit")
     p.add_argument("--to", metavar="LANG", action="append",
-                   help="target language (repeatable; name or ISO code), default es")
+                   help="target language (repeatable, or a comma-separated list; name or ISO code), default es")
     p.add_argument("--from", dest="source", metavar="LANG",
                    help="spoken language; picks the speech model that hears it (live words first)")
     p.add_argument("--speech-model", choices=SPEECH_MODEL_IDS, metavar="ID",
@@ -130,7 +130,7 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
     """Apply the options that were given on top of ``base`` (saved settings or defaults)."""
     changes: dict[str, Any] = {}
     if args.to:
-        changes["targets"] = tuple(args.to)
+        changes["targets"] = tuple(part.strip() for value in args.to for part in value.split(",") if part.strip())
     if args.source:
         changes["source"] = args.source
     if args.speech_model:

@@ -77,3 +77,10 @@ def test_lower_layers_import_without_qt() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_the_command_line_takes_targets_repeated_or_as_a_comma_separated_list() -> None:
+    from app.cli import build_parser, settings_from_args
+
+    args = build_parser().parse_args(["--to", "es, German", "--to", "ja", "--to", "fr,"])
+    assert settings_from_args(args, Settings()).targets == ("es", "de", "ja", "fr")
