@@ -9,6 +9,7 @@ and the local imitations of AssemblyAI's services instead of the network.
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import os
@@ -289,6 +290,23 @@ def test_the_deb_installs_runs_from_the_menu_and_path_and_removes_cleanly(
 ) -> None:
     if sudo() and shutil.which("sudo") is None:
         pytest.skip("installing the .deb needs root or sudo")
+    with one_install_at_a_time():
+        install_run_and_remove(deb, tmp_path, speech_wav)
+
+
+@contextmanager
+def one_install_at_a_time() -> Iterator[None]:
+    """Two checkouts on one machine (two CI runs) would install and remove the same package under
+    each other's feet: the whole install-to-removal runs under one machine-wide lock."""
+    with open("/tmp/live-translate-deb-smoke.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def install_run_and_remove(deb: Path, tmp_path: Path, speech_wav: Path) -> None:
     apt = [*sudo(), "apt-get", "-o", "DPkg::Lock::Timeout=300", "-y", "-q"]
     if installed():
         subprocess.run([*sudo(), "dpkg", "--purge", "live-translate"], check=True, capture_output=True)
@@ -301,9 +319,13 @@ def test_the_deb_installs_runs_from_the_menu_and_path_and_removes_cleanly(
         files = subprocess.run(["dpkg-query", "-L", "live-translate"], capture_output=True, text=True,
                                check=True).stdout.split()
         assert shutil.which("live-translate", path=SYSTEM_PATH) == "/usr/bin/live-translate"
-        assert "/usr/share/applications/live-translate.desktop" in files
         assert "/usr/share/icons/hicolor/48x48/apps/live-translate.png" in files
-        check_version("live-translate", tmp_path / "version")
+        # The menu entry starts what its Exec line names, looked up on the PATH.
+        entry = "/usr/share/applications/live-translate.desktop"
+        assert entry in files
+        [menu_command] = re.findall(r"^Exec=(\S+)$", Path(entry).read_text(), re.M)
+        assert shutil.which(menu_command, path=SYSTEM_PATH) == "/usr/bin/live-translate"
+        check_version(menu_command, tmp_path / "version")
         check_window("live-translate", tmp_path / "window")
         check_headless_session("live-translate", tmp_path / "session", speech_wav)
     finally:
