@@ -7,17 +7,16 @@ The frozen build and the .deb themselves are checked by tests/test_packaging.py 
 from __future__ import annotations
 
 import configparser
-import importlib.util
 import re
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from PySide6.QtGui import QImage
 from session_rig import cli_env
+from support.packaging_scripts import load_packaging_script, pyproject_version
 from ui_support import build_window, qt_hygiene  # noqa: F401 - autouse fixture
 
 import app
@@ -30,16 +29,8 @@ pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = (ROOT / "pyproject.toml").read_text()
-VERSION = re.search(r'^version\s*=\s*"([^"]+)"', PYPROJECT, re.M).group(1)  # type: ignore[union-attr]
+VERSION = pyproject_version()
 LINUX = ROOT / "packaging" / "linux"
-
-
-def load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "packaging" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def runtime_dependencies() -> list[str]:
@@ -125,7 +116,7 @@ def test_smoke_test_is_refused_with_headless(tmp_path: Path) -> None:
 
 
 def test_the_icons_are_rendered_from_the_one_svg_in_every_size(tmp_path: Path) -> None:
-    render_icons = load_script("render_icons")
+    render_icons = load_packaging_script("render_icons")
     written = render_icons.render(ICON_SVG, tmp_path)
     for size in render_icons.SIZES:
         image = QImage(str(tmp_path / f"hicolor/{size}x{size}/apps/{ICON_NAME}.png"))
@@ -143,7 +134,7 @@ def test_the_menu_entry_and_metainfo_name_the_program_icon_and_desktop_id_the_ap
     assert entry["Exec"] == "live-translate" and entry["Icon"] == ICON_NAME
     # The window announces this desktop file name (Wayland's app id), so docks match it to the entry.
     assert 'setDesktopFileName("live-translate")' in (ROOT / "app" / "gui.py").read_text()
-    make_deb = load_script("make_deb")
+    make_deb = load_packaging_script("make_deb")
     metainfo = (LINUX / f"{make_deb.METAINFO_ID}.metainfo.xml").read_text()
     assert f"<id>{make_deb.METAINFO_ID}</id>" in metainfo
     assert '<launchable type="desktop-id">live-translate.desktop</launchable>' in metainfo

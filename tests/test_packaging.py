@@ -10,13 +10,11 @@ and the local imitations of AssemblyAI's services instead of the network.
 from __future__ import annotations
 
 import fcntl
-import functools
 import json
 import os
 import re
 import shutil
 import subprocess
-import sysconfig
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,10 +24,11 @@ import pytest
 from fakes.llm_server import FakeLlmGateway
 from fakes.streaming_server import FakeStreamingServer
 from session_rig import cli_env
+from support.packaging_scripts import load_packaging_script, pyproject_version
 from support.pulse import ALSA_DEVICE_NAME, VirtualMicrophone
 from support.speech import make_speech_wav
 
-ROOT = Path(__file__).resolve().parent.parent
+make_deb = load_packaging_script("make_deb")
 BUILD = Path(os.environ["LIVE_TRANSLATE_BUILD"]) if os.environ.get("LIVE_TRANSLATE_BUILD") else None
 pytestmark = [
     pytest.mark.packaging,
@@ -38,7 +37,7 @@ pytestmark = [
 
 KEY = "packaging-smoke-key-123"
 SENTENCES = ["Hello and welcome to the meeting.", "Thank you all for coming."]
-VERSION = re.search(r'^version\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)  # type: ignore[union-attr]
+VERSION = pyproject_version()
 SYSTEM_PATH = "/usr/bin:/bin"
 # What in a log or on stderr means the build is broken (a module or library left out, a crash).
 BROKEN = re.compile(r"Traceback|ImportError|ModuleNotFoundError|cannot open shared object|"
@@ -188,71 +187,30 @@ def test_the_frozen_app_hears_pulseaudio_through_the_systems_alsa(
 
 def test_the_frozen_folder_needs_no_library_the_deb_does_not_declare(folder: Path, deb: Path) -> None:
     """Every library a program, module or Qt plugin in the folder links is in the folder or comes
-    from a package the .deb depends on (an alternative of one of its Depends); none is missing."""
-    depends = subprocess.run(["dpkg-deb", "-f", str(deb), "Depends"], capture_output=True, text=True,
-                             check=True).stdout
-    declared = {name.split()[0] for clause in depends.split(",") for name in clause.split("|")}
-    bundled = {p.name for p in folder.rglob("*.so*")}
-    system = system_libraries()
+    from a package the .deb depends on, and the hand-written list in make_deb.py names them all;
+    ldd finds every library; none of the system's libraries is bundled."""
     env = {"PATH": SYSTEM_PATH, "LD_LIBRARY_PATH": str(folder / "_internal")}  # as the bootloader sets it
-    undeclared: dict[str, str] = {}
-    for elf in elf_files(folder):
+    for elf in make_deb.elf_files(folder):
         linked = subprocess.run(["ldd", str(elf)], capture_output=True, text=True, env=env).stdout
         assert "not found" not in linked, f"{elf}:\n{linked}"
-        for needed in needed_libraries(elf):
-            if needed in bundled:
-                continue
-            assert needed in system, f"{elf.relative_to(folder)} links {needed}, which no installed library provides"
-            package = owning_package(system[needed])
-            if package not in declared:
-                undeclared[needed] = f"{package} (linked by {elf.relative_to(folder)})"
-    assert not undeclared, f"add these packages to DEPENDS in packaging/make_deb.py: {undeclared}"
+    depends = subprocess.run(["dpkg-deb", "-f", str(deb), "Depends"], capture_output=True, text=True,
+                             check=True).stdout
+    declared = make_deb.declared_names(tuple(depends.split(",")))
+    linked_packages = make_deb.linked_packages(folder)
+    assert not {p: why for p, why in linked_packages.items() if p not in declared}
+    listed = make_deb.declared_names(make_deb.DEPENDS) | {"libc6"}
+    missing = {p: why for p, why in linked_packages.items() if p not in listed}
+    assert not missing, f"add these packages to DEPENDS in packaging/make_deb.py: {missing}"
+    bundled = {p.name for p in folder.rglob("*.so*")}
     from_declared = {Path(f).name for f in package_files(declared)}
     assert not bundled & from_declared, ("the folder bundles libraries the system's packages provide: "
                                          f"{sorted(bundled & from_declared)} (see packaging/live-translate.spec)")
-
-
-def elf_files(folder: Path) -> list[Path]:
-    found = []
-    for path in folder.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            with path.open("rb") as f:
-                if f.read(4) == b"\x7fELF":
-                    found.append(path)
-    return found
-
-
-def needed_libraries(elf: Path) -> list[str]:
-    dynamic = subprocess.run(["objdump", "-p", str(elf)], capture_output=True, text=True, check=True).stdout
-    return re.findall(r"^\s*NEEDED\s+(\S+)", dynamic, re.M)
-
-
-def system_libraries() -> dict[str, str]:
-    """The dynamic loader's cache: library name -> path, this architecture's where there are several."""
-    cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
-    triplet = sysconfig.get_config_var("MULTIARCH") or ""
-    libraries: dict[str, str] = {}
-    for name, path in re.findall(r"^\s*(\S+) \([^)]*\) => (\S+)$", cache, re.M):
-        if name not in libraries or (triplet in path and triplet not in libraries[name]):
-            libraries[name] = path
-    return libraries
 
 
 def package_files(packages: set[str]) -> list[str]:
     """The files of those of ``packages`` that are installed here."""
     listed = subprocess.run(["dpkg-query", "-L", *sorted(packages)], capture_output=True, text=True)
     return listed.stdout.split()  # packages that are not installed only add a message on stderr
-
-
-@functools.cache  # dpkg -S takes a while, and most programs link the same few libraries
-def owning_package(path: str) -> str:
-    """The Debian package a library file belongs to (merged /usr: dpkg may know it by either path)."""
-    real = os.path.realpath(path)
-    for candidate in dict.fromkeys([path, real, re.sub("^/usr", "", real), "/usr" + path]):
-        found = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
-        if found.returncode == 0:
-            return found.stdout.split(":")[0].split(",")[0].strip()
-    return f"no package ({path})"
 
 
 # --- the Debian package ---------------------------------------------------------------------------
