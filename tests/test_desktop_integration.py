@@ -69,8 +69,7 @@ def test_without_package_metadata_the_version_comes_from_the_checkouts_pyproject
 def test_about_names_the_version_qt_under_the_lgpl_portaudio_and_every_dependency(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     parts = build_window(qtbot, tmp_path)
     [help_menu] = [a.menu() for a in parts.window.menuBar().actions() if a.text() == "&Help"]
-    [about_action] = help_menu.actions()
-    about_action.trigger()
+    next(a for a in help_menu.actions() if a.text() == "About Live Translate").trigger()
     dialog = parts.window.about_dialog
     assert isinstance(dialog, AboutDialog) and dialog.isVisible()
     assert f"Live Translate {VERSION}" in dialog.heading.text()
