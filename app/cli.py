@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-timeout", type=_positive_seconds, metavar="SECONDS", default=SIGNAL_FINISH_S,
                    help=f"after SIGTERM, SIGHUP or Ctrl+C, finish the last turn and its translations within this "
                         f"many seconds (default {SIGNAL_FINISH_S:g}); keep it below a service manager's kill timeout")
+    p.add_argument("--smoke-test", action="store_true",
+                   help="open the window, draw one frame and quit: exit 0 if everything loaded (checks an "
+                        "installed build; works without a display with QT_QPA_PLATFORM=offscreen)")
     p.add_argument("--no-realtime", action="store_true", help=argparse.SUPPRESS)  # for local tests only
     return p
 
@@ -511,7 +514,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             defaults = Settings()
             overrides = {k: v for k, v in vars(settings).items() if getattr(defaults, k) != v}
-            return run_window(overrides, paths=paths)
+            return run_window(overrides, paths=paths, smoke_test=args.smoke_test)
+        if args.smoke_test:
+            raise ConfigError("--smoke-test checks the window; leave out --headless.")
         from app.logsetup import setup_logging
         from app.settings.keystore import KeyStore
 

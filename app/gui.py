@@ -27,9 +27,11 @@ from app.pipeline.recovery import RecoveredSession, recover_unfinished
 from app.settings.keystore import KeyStore
 from app.settings.qt_store import QtSettingsStore
 from app.store.db import SessionStore
+from app.ui.about_dialog import app_icon
 from app.ui.errors import CrashReporter
 from app.ui.main_window import MainWindow
 from app.ui.recovery_offer import RecoveredLike, RecoveryLoader
+from app.ui.smoke import SmokeTest
 from app.workers.controller import SessionController, pipeline_session_factory
 from app.workers.os_signals import StopSignals
 from app.workers.tasks import BackgroundTask
@@ -144,7 +146,9 @@ def check_display(environ: Mapping[str, str] = os.environ, platform: str = sys.p
 
 
 def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
-               argv: list[str] | None = None) -> int:
+               argv: list[str] | None = None, smoke_test: bool = False) -> int:
+    """Run the window until it closes; returns the exit code. ``smoke_test``: quit after the first
+    frame and the first device listing (``app/ui/smoke.py``), 1 if anything went wrong."""
     check_display()
     root = logging.getLogger()
     handlers_before = list(root.handlers)
@@ -154,6 +158,7 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
     QCoreApplication.setOrganizationName(ORG)
     QCoreApplication.setApplicationName(APP_NAME)
     app.setDesktopFileName("live-translate")
+    app.setWindowIcon(app_icon())
     window: MainWindow | None = None
     crash = CrashReporter(log_file, lambda: window)
     crash.install()
@@ -174,6 +179,7 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
     window.activated.connect(monitor.refresh)
     monitor.failed.connect(startup.devices_failed)
     controller.running_changed.connect(startup.running_changed)
+    smoke = SmokeTest(app, window, monitor, crash) if smoke_test else None  # before the first listing
     monitor.start()
     if store is not None:
         window.hold_recording("Checking for a session that did not finish…")
@@ -207,4 +213,6 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
         window.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         window = None
+    if smoke is not None and code == 0:
+        code = smoke.exit_code
     return EXIT_QUIT if ending.quit else int(code)

@@ -23,6 +23,7 @@ from app.core.validate import resolve_targets, validate
 from app.pipeline.events import SessionState, SessionSummary
 from app.settings.keystore import KeyStatus, KeyStore
 from app.settings.qt_store import QtSettingsStore, SettingsKey
+from app.ui.about_dialog import AboutDialog
 from app.ui.banner import Banner
 from app.ui.controls import SessionControls
 from app.ui.errors import SessionErrorDialogs
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.audio_path: Path | None = None  # the WAV behind the transcript shown (for export)
         self.session_folder: Path | None = None
         self.export_dialog: ExportDialog | None = None
+        self.about_dialog: AboutDialog | None = None
 
         self.controls = SessionControls()
         self.model = TranscriptModel(settings.targets)
@@ -130,6 +132,8 @@ class MainWindow(QMainWindow):
         smaller = self._action("Smaller text", self._smaller_text, QKeySequence.StandardKey.ZoomOut)
         open_folder = self._action("Open sessions folder", self.open_sessions_folder)
         quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        about = self._action("About Live Translate", self.open_about)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
         file_menu = self.menuBar().addMenu("&File")
         for action in (self.export_action, open_folder, None, self.settings_action, None, quit_action):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
@@ -140,6 +144,7 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for action in (bigger, smaller, None, self.view.copy_rows_action, self.view.copy_all_action):
             view_menu.addSeparator() if action is None else view_menu.addAction(action)
+        self.menuBar().addMenu("&Help").addAction(about)
 
     def _connect(self) -> None:
         c, controls = self.controller, self.controls
@@ -413,6 +418,15 @@ class MainWindow(QMainWindow):
     @Slot(list)
     def _exported(self, paths: list[Path]) -> None:
         self.status.show_message("Exported: " + ", ".join(str(p) for p in paths), timeout_ms=15000)
+
+    @Slot()
+    def open_about(self) -> AboutDialog:
+        """Help ▸ About (not modal: it can stay open beside a session)."""
+        if self.about_dialog is None:
+            self.about_dialog = AboutDialog(self)
+        self.about_dialog.show()
+        self.about_dialog.raise_()
+        return self.about_dialog
 
     def offer_recovered(self, sessions: Sequence[RecoveredLike]) -> None:
         self.recovery.offer(sessions)
