@@ -114,7 +114,9 @@ def test_smoke_test_is_refused_with_headless(tmp_path: Path) -> None:
 # --- the icons, the menu entry, the metainfo --------------------------------------------------
 
 
-def test_the_icons_are_rendered_from_the_one_svg_in_every_size(tmp_path: Path) -> None:
+def test_the_icons_are_rendered_from_the_one_svg_in_every_size(qapp: object, tmp_path: Path) -> None:
+    # qapp: the QApplication of every other Qt test in this process (render() would otherwise make a
+    # QGuiApplication, and the next widget test could not have its QApplication).
     render_icons = load_packaging_script("render_icons")
     written = render_icons.render(ICON_SVG, tmp_path)
     for size in render_icons.SIZES:
