@@ -126,6 +126,7 @@ class SessionControls(QWidget):
         fill_combo(self.model, speech_model_choices(), speech_model)
         add_model_tooltips(self.model)
         self.targets.set_selected(targets)
+        self.targets.set_spoken(self.source.currentData())
 
     def set_recording(self, running: bool, *, stopping: bool = False, can_record: bool = True,
                       why_not: str = "") -> None:
@@ -196,6 +197,7 @@ class SessionControls(QWidget):
         model = model_for_source(code, str(self.model.currentData()))
         if model != self.model.currentData():
             self.model.setCurrentIndex(self.model.findData(model))  # emits speech_model_changed
+        self.targets.set_spoken(code)
         self.source_changed.emit(code)
 
     @Slot(int)

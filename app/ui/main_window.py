@@ -19,7 +19,7 @@ from app.core.errors import AppError, ConfigError
 from app.core.languages import language_name
 from app.core.settings import Settings, clamp_font_size
 from app.core.transcript import Turn
-from app.core.validate import resolve_targets, validate
+from app.core.validate import effective_targets, resolve_targets, validate
 from app.pipeline.events import SessionState, SessionSummary
 from app.settings.keystore import KeyStatus, KeyStore
 from app.settings.qt_store import QtSettingsStore, SettingsKey
@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
 
         self.controls = SessionControls()
-        self.model = TranscriptModel(settings.targets)
+        self.model = TranscriptModel(effective_targets(settings.targets, settings.source))
         self.view = TranscriptView(self.model)
         self.view.set_text_size(settings.font_size)
         self.key_banner = Banner(NO_KEY_TEXT, closable=False)
@@ -331,15 +331,18 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_source_changed(self, code: str | None) -> None:
         self._change_settings(source=code)
+        if not self.controller.running:  # the spoken language is never a column of its own
+            self.model.set_languages(effective_targets(self.settings.targets, code))
 
     @Slot(str)
     def _on_speech_model_changed(self, model: str) -> None:
         self._change_settings(speech_model=model)
 
     @Slot(tuple)
-    def _on_targets_changed(self, codes: tuple[str, ...]) -> None:
+    def _on_targets_changed(self, ticked: tuple[str, ...]) -> None:
+        self._change_settings(targets=ticked)
+        codes = effective_targets(ticked, self.settings.source)
         added = [c for c in codes if c not in self.model.languages]
-        self._change_settings(targets=codes)
         self.model.set_languages(codes)
         if self.controller.running:
             self.controller.set_targets(resolve_targets(codes))
