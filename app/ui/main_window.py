@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
 from app.core.errors import AppError, ConfigError
 from app.core.languages import language_name
-from app.core.settings import Settings, clamp_font_size
+from app.core.settings import DEFAULT_FONT_SIZE, Settings, clamp_font_size
 from app.core.transcript import Turn
 from app.core.validate import effective_targets, resolve_targets, validate
 from app.pipeline.events import SessionState, SessionSummary
@@ -127,7 +127,10 @@ class MainWindow(QMainWindow):
         self.earlier_action = self._action("Translate earlier turns into new languages", self.translate_earlier)
         self.earlier_action.setEnabled(False)
         bigger = self._action("Larger text", self._bigger_text, QKeySequence.StandardKey.ZoomIn)
+        # Ctrl++ needs Shift on most keyboards; every Qt app also takes Ctrl+= for it.
+        bigger.setShortcuts([*QKeySequence.keyBindings(QKeySequence.StandardKey.ZoomIn), QKeySequence("Ctrl+=")])
         smaller = self._action("Smaller text", self._smaller_text, QKeySequence.StandardKey.ZoomOut)
+        normal = self._action("Normal text size", self._normal_text, "Ctrl+0")
         open_folder = self._action("Open sessions folder", self.open_sessions_folder)
         quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
         file_menu = self.menuBar().addMenu("&File")
@@ -138,7 +141,7 @@ class MainWindow(QMainWindow):
         session_menu.addAction(self.retry_action)
         session_menu.addAction(self.earlier_action)
         view_menu = self.menuBar().addMenu("&View")
-        for action in (bigger, smaller, None, self.view.copy_rows_action, self.view.copy_all_action):
+        for action in (bigger, smaller, normal, None, self.view.copy_rows_action, self.view.copy_all_action):
             view_menu.addSeparator() if action is None else view_menu.addAction(action)
 
     def _connect(self) -> None:
@@ -166,6 +169,7 @@ class MainWindow(QMainWindow):
         self.view.retry_requested.connect(self.controller.retry)
         self.view.retry_all_requested.connect(self.retry_failed)
         self.view.copied.connect(self.status.show_message)
+        self.view.zoom_requested.connect(self._zoom)
         self.model.rowsInserted.connect(self._update_export)
         self.model.modelReset.connect(self._update_export)
 
@@ -372,6 +376,14 @@ class MainWindow(QMainWindow):
     @Slot()
     def _smaller_text(self) -> None:
         self._set_font_size(self.settings.font_size - 1)
+
+    @Slot()
+    def _normal_text(self) -> None:
+        self._set_font_size(DEFAULT_FONT_SIZE)
+
+    @Slot(int)
+    def _zoom(self, steps: int) -> None:
+        self._set_font_size(self.settings.font_size + steps)
 
     def _set_font_size(self, size: int) -> None:
         size = clamp_font_size(size)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence, QPainter, QPaintEvent
+from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence, QPainter, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -78,6 +78,7 @@ class TranscriptView(QTableView):
     retry_requested = Signal(int, str)  # turn index, target language code
     retry_all_requested = Signal()
     copied = Signal(str)  # a short note for the status bar ("Copied 3 rows")
+    zoom_requested = Signal(int)  # steps of text size: Ctrl+wheel, +1 up / -1 down
 
     def __init__(self, model: TranscriptModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -151,10 +152,27 @@ class TranscriptView(QTableView):
             self._style_header()
 
     def set_text_size(self, points: int) -> None:
+        """Change the transcript's text size and lay everything out again at once: the Time and
+        Delay columns are sized to their new contents, then every row to its wrapped text."""
+        if self.font().pointSize() == points:
+            return
         font = QFont(self.font())
         font.setPointSize(points)
         self.setFont(font)
-        self._schedule_relayout()
+        self.relayout()
+
+    def relayout(self) -> None:
+        """Columns first (sized to contents), then rows (their heights depend on the widths)."""
+        header = self.horizontalHeader()
+        for col in (TIME_COLUMN, self._model.delay_column):
+            if col < self._model.columnCount():
+                # A section resized to contents is only measured again when its size is asked for
+                # anew: set it from the new font's size hint now, then let the header keep it so.
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+                header.resizeSection(col, max(header.minimumSectionSize(), self.sizeHintForColumn(col),
+                                              header.sectionSizeHint(col)))
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self._resize_all_rows()
 
     @Slot()
     def _schedule_relayout(self) -> None:
@@ -181,6 +199,15 @@ class TranscriptView(QTableView):
         self._apply_column_modes()
         self._follow = True
         self._schedule_relayout()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y() // 120
+            if steps:
+                self.zoom_requested.emit(1 if steps > 0 else -1)
+            event.accept()
+            return
+        super().wheelEvent(event)
 
     # --- following the newest row -------------------------------------------------------------
 
