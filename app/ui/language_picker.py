@@ -21,7 +21,7 @@ from __future__ import annotations
 import unicodedata
 
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal, Slot
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -30,6 +30,9 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QPushButton,
+    QStyle,
+    QStyleOptionButton,
+    QStylePainter,
     QVBoxLayout,
     QWidget,
     QWidgetAction,
@@ -212,7 +215,6 @@ class TargetLanguageButton(QPushButton):
         menu.addAction(action)
         menu.aboutToShow.connect(self._prepare)
         self.setMenu(menu)
-        self.setToolTip("Languages to translate into; each one adds a column")
         self.picker.selection_changed.connect(self._update_text)
 
     def set_selected(self, codes: tuple[str, ...]) -> None:
@@ -222,6 +224,17 @@ class TargetLanguageButton(QPushButton):
     def set_spoken(self, code: str | None) -> None:
         self.picker.set_spoken(code)
         self._update_text(self.picker.selected())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        # A push button clips a text that is too long on both sides; end it in "…" instead (the
+        # whole list is in the tooltip).
+        painter = QStylePainter(self)
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        indicator = self.style().pixelMetric(QStyle.PixelMetric.PM_MenuButtonIndicator, option, self)
+        room = self.width() - indicator - 2 * self.style().pixelMetric(QStyle.PixelMetric.PM_ButtonMargin) - 8
+        option.text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, max(0, room))
+        painter.drawControl(QStyle.ControlElement.CE_PushButton, option)
 
     @Slot()
     def _prepare(self) -> None:
@@ -233,5 +246,7 @@ class TargetLanguageButton(QPushButton):
         names = [language_name(c) for c in effective_targets(codes, self.picker.spoken())]
         if not names:
             self.setText("Choose a language")
+            self.setToolTip("Nothing to translate into: the spoken language is not a target")
             return
         self.setText(", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])} +{len(names) - 2}")
+        self.setToolTip(f"Translated into {', '.join(names)}; each language adds a column")

@@ -40,6 +40,7 @@ from app.workers.key_check import check_key
 NO_KEY_TEXT = ("<b>Add your AssemblyAI API key to start.</b> Live Translate sends your speech to AssemblyAI to "
                "transcribe it and translate each turn.")
 NO_KEY_WHY = "Add your AssemblyAI API key in Settings (Ctrl+,) first."
+MIN_WIDTH, MIN_HEIGHT = 560, 420  # the controls take two rows below about 900 px; nothing overlaps down to here
 NO_KEY_HINT = "Add your AssemblyAI API key in Settings (Ctrl+,),\nthen press Record and start speaking."
 
 
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Live Translate")
+        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
         self.controller = controller
         self.settings = settings
         self.key_status = key_status
