@@ -368,14 +368,19 @@ class TerminalListener:
 
 def list_devices(out: OutputStream) -> int:
     from app.audio.portaudio import PORTAUDIO
+    from app.core.devices import SYSTEM_DEFAULT, DeviceKind
 
     devices = PORTAUDIO.devices()
-    if not devices:
+    microphones = [d for d in devices if d.kind is DeviceKind.MICROPHONE]
+    if not microphones and not any(d.kind is DeviceKind.SYSTEM for d in devices):
         out.write("No input devices found. Connect a microphone, or use --input FILE.wav.\n")
         return 4
-    for d in devices:
-        out.write(f"{d.index:3d}  {d.name}{'  (default)' if d.is_default else ''}  "
-                  f"[{d.max_input_channels} ch, {d.default_sample_rate} Hz]\n")
+    now = next((d.name for d in devices if d.is_default and d.kind is not DeviceKind.SYSTEM), "")
+    out.write("Microphones (--device takes the name, or a part of it):\n")
+    out.write(f"  {SYSTEM_DEFAULT}{f' (now {now})' if now else ''}\n")
+    for d in microphones:  # the sound server's own (no number), or PortAudio's (with its number and format)
+        out.write(f"  {d.name}\n" if d.server_name else
+                  f"  {d.name}  (number {d.index}; {d.max_input_channels} ch, {d.default_sample_rate} Hz)\n")
     return 0
 
 

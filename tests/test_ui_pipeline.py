@@ -136,7 +136,8 @@ def test_end_to_end_speech_through_the_virtual_microphone_is_transcribed_transla
     monitor = DeviceMonitor(interval_s=0.5)  # the real PyAudio listing
     try:
         with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm:
-            settings = Settings(targets=("es", "de"), device=virtual_mic.device_name, streaming_url=stt.url,
+            # Chosen by the name the sound server gives it, as a person picks it in the window.
+            settings = Settings(targets=("es", "de"), device=virtual_mic.description, streaming_url=stt.url,
                                 llm_url=llm.base_url, sessions_dir=tmp_path / "sessions")
             parts = pipeline_window(qtbot, tmp_path, settings, input_file=None, store=store)
             w = parts.window
@@ -144,8 +145,8 @@ def test_end_to_end_speech_through_the_virtual_microphone_is_transcribed_transla
             monitor.devices_changed.connect(w.controls.set_devices)
             with qtbot.waitSignal(monitor.devices_changed, timeout=20000):
                 monitor.start()
-            assert virtual_mic.device_name in w.controls.device_names()
-            assert w.controls.device.currentData() == virtual_mic.device_name
+            assert w.controls.device_names() == [virtual_mic.description], "no 'pulse', no 'default', no monitor"
+            assert w.controls.device.currentData() == virtual_mic.description
             monitor.pause(True)
             w.resize(1180, 720)
             w.show()
@@ -189,7 +190,7 @@ def test_record_clicked_as_the_window_is_activated_never_races_the_device_rescan
     monitor = DeviceMonitor(interval_s=60.0)  # only the activation refresh lists devices
     try:
         with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm:
-            settings = Settings(targets=("es",), device=virtual_mic.device_name, streaming_url=stt.url,
+            settings = Settings(targets=("es",), device=virtual_mic.description, streaming_url=stt.url,
                                 llm_url=llm.base_url, sessions_dir=tmp_path / "sessions")
             parts = pipeline_window(qtbot, tmp_path, settings, input_file=None)
             w = parts.window

@@ -239,7 +239,8 @@ def test_devices_are_remembered_by_name_and_a_missing_one_stays_visible(qtbot, t
     assert controls.device.currentData() == "USB Headset"
     controls.device.setCurrentIndex(controls.device.findData("Built-in Microphone"))
     assert parts.window.settings.device == "Built-in Microphone"
-    assert controls.device.itemText(controls.device.findData("Built-in Microphone")) == "Built-in Microphone (default)"
+    assert controls.device.itemText(controls.device.findData("Built-in Microphone")) == "Built-in Microphone"
+    assert "now: Built-in Microphone" in str(controls.device.itemData(0, Qt.ItemDataRole.ToolTipRole))
 
 
 def test_the_language_picker_searches_keeps_the_tick_order_and_one_language_at_least(qtbot) -> None:

@@ -18,12 +18,13 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from app.core.backends import SPEECH_BACKENDS, TRANSLATION_BACKENDS
 from app.core.catalog import MODES, REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
+from app.core.devices import means_system_default
 from app.core.languages import find_language
 from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings
 
 log = logging.getLogger("app.settings")
 
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
 
 
 class SettingsKey(str, Enum):
@@ -153,6 +154,11 @@ class QtSettingsStore:
             # Before version 1 (the tutorial-era prototype) one target was stored as "target_language".
             self._q.setValue(SettingsKey.TARGETS.value, str(self._q.value("target_language") or ""))
             self._q.remove("target_language")
+        if version < 2 and means_system_default(self._text(SettingsKey.DEVICE, "")):
+            # Version 1 saved PortAudio's names; "default", "pulse" and the like all meant the
+            # system's default, which is now the one "System default" entry (""). A saved hardware
+            # name is found again when the devices are listed (their aliases) and saved anew then.
+            self._q.setValue(SettingsKey.DEVICE.value, "")
         if version < SETTINGS_VERSION and self._q.allKeys():
             self._q.setValue(SettingsKey.VERSION.value, SETTINGS_VERSION)
 

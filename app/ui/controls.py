@@ -1,8 +1,10 @@
 """SessionControls: the strip above the transcript (Record + level, microphone, languages, model).
 
 GUI thread; widgets only. The microphone is chosen and remembered by NAME (indices shift when
-devices are plugged in); a remembered device that is not connected stays in the list, marked, so
-the choice is not silently lost. Choosing a spoken language the model does not hear moves to a model
+devices are plugged in), the sound server's name for it ("Built-in Audio Analog Stereo"); a name
+an earlier version saved (PortAudio's) is found again through the device's aliases and replaced; a
+remembered device that is not connected stays in the list, marked, so the choice is not silently
+lost. Choosing a spoken language the model does not hear moves to a model
 that hears it (``app.core.catalog.model_for_source``: live words first). The strip emits what
 changed; the window decides what it means.
 """
@@ -28,13 +30,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.catalog import DEFAULT_SPEECH_MODEL, model_for_source
-from app.core.devices import InputDevice
+from app.core.devices import SYSTEM_DEFAULT, DeviceKind, InputDevice, means_system_default
 from app.ui.choices import add_model_tooltips, fill_combo, source_choices, speech_model_choices
 from app.ui.language_picker import TargetLanguageButton
 from app.ui.level_meter import LevelMeter
 from app.ui.look import Tone, button_fill, scaled
 
-SYSTEM_DEFAULT = "System default"
 RECORD_TEXT, STOP_TEXT, FINISHING_TEXT = "●  Record", "■  Stop", "Finishing…"
 
 
@@ -89,6 +90,7 @@ class SessionControls(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._devices: list[InputDevice] = []
         self.record_button = QPushButton(RECORD_TEXT)
         self.record_button.setFont(scaled(self.record_button.font(), 1.1, bold=True))
         self.record_button.setMinimumSize(120, 38)
@@ -241,16 +243,20 @@ class SessionControls(QWidget):
 
     @Slot(list)
     def set_devices(self, devices: Sequence[InputDevice]) -> None:
-        """Refill the microphone list, keeping the chosen name."""
+        """Refill the microphone list, keeping the chosen name: "System default" once, then the
+        microphones under the sound server's names (never PortAudio's ``default`` or ``pulse``)."""
         chosen = self.device.currentData()
+        self._devices = list(devices)
         self.device.blockSignals(True)
         self.device.clear()
         self.device.addItem(SYSTEM_DEFAULT, None)
+        now = next((d.name for d in devices if d.is_default and d.kind is not DeviceKind.SYSTEM), None)
+        self.device.setItemData(0, "Follows the system's sound settings" + (f"; now: {now}" if now else ""),
+                                Qt.ItemDataRole.ToolTipRole)
         for device in devices:
-            name = device.name
-            label = f"{name} (default)" if device.is_default else name
-            if self.device.findData(name) < 0:
-                self.device.addItem(label, name)
+            if device.kind is DeviceKind.MICROPHONE and self.device.findData(device.name) < 0:
+                self.device.addItem(device.name, device.name)
+                self.device.setItemData(self.device.count() - 1, device.name, Qt.ItemDataRole.ToolTipRole)
         self.device.blockSignals(False)
         self._select_device(chosen)
 
@@ -258,13 +264,23 @@ class SessionControls(QWidget):
         return [str(self.device.itemData(i)) for i in range(1, self.device.count())]
 
     def _select_device(self, name: str | None) -> None:
+        if means_system_default(name):
+            name = None
+        renamed = next((d.name for d in self._devices if name is not None and name in d.aliases
+                        and d.kind is DeviceKind.MICROPHONE), None)
         self.device.blockSignals(True)
-        index = self.device.findData(name)
-        if index < 0 and name:
-            self.device.addItem(f"{name} (not connected)", name)
-            index = self.device.count() - 1
+        if renamed is not None and self.device.findData(name) < 0:
+            # A name an earlier version saved (PortAudio's): the device, under the name people see.
+            index = self.device.findData(renamed)
+        else:
+            index = self.device.findData(name)
+            if index < 0 and name:
+                self.device.addItem(f"{name} (not connected)", name)
+                index = self.device.count() - 1
         self.device.setCurrentIndex(max(0, index))
         self.device.blockSignals(False)
+        if renamed is not None and renamed != name and self.device.currentData() == renamed:
+            self.device_changed.emit(renamed)  # remembered by the new name from now on
 
     # --- user changes -------------------------------------------------------------------------
 
