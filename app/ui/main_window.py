@@ -418,10 +418,11 @@ class MainWindow(QMainWindow):
             return None
         folder = self.session_folder
         name = folder.name if folder is not None else "transcript"
-        metadata: dict[str, object] = {"title": name, "started": name, "targets": list(self.model.languages)}
-        dialog = ExportDialog(entries, self.model.languages, metadata=metadata,
-                              default_folder=folder or self.sessions_dir, base_name=f"{name}-transcript",
-                              audio_path=self.audio_path, parent=self)
+        metadata: dict[str, object] = {"title": name, "started": name, "targets": list(self.model.languages),
+                                       "source_code": self.settings.source or "",
+                                       "speech_model": self.settings.speech_model}
+        dialog = ExportDialog(entries, self.model.languages, metadata=metadata, base_name=f"{name}-transcript",
+                              audio_path=self.audio_path, choices=self._store.export_choices(), parent=self)
         dialog.exported.connect(self._exported)
         self.export_dialog = dialog
         dialog.open()
@@ -429,6 +430,8 @@ class MainWindow(QMainWindow):
 
     @Slot(list)
     def _exported(self, paths: list[Path]) -> None:
+        if self.export_dialog is not None:
+            self._store.save_export_choices(self.export_dialog.choices())  # offered again next time
         self.status.show_message("Exported: " + ", ".join(str(p) for p in paths), timeout_ms=15000)
 
     def offer_recovered(self, sessions: Sequence[RecoveredLike]) -> None:
