@@ -46,7 +46,7 @@ from app.core.settings import Paths, Settings
 from app.core.timefmt import clock
 from app.core.transcript import Gap, Translation, TranslationStatus, Turn
 from app.core.validate import validate
-from app.pipeline.events import SIGNAL_FINISH_S, SessionState, SessionSummary, rate_limit_text
+from app.pipeline.events import SIGNAL_FINISH_S, SessionState, SessionSummary, nothing_kept_text, rate_limit_text
 
 EXIT_NOT_TRANSCRIBED = 9
 EXIT_QUIT = 130
@@ -164,6 +164,8 @@ FINISHING_REPEAT_S = 3.0
 
 def summary_line(summary: SessionSummary) -> str:
     """The last line of a terminal session: where it is and what it holds, with true counts."""
+    if summary.discarded:
+        return nothing_kept_text(summary)
     where = f"Session saved in {summary.folder} ({summary.audio_seconds:.1f} s of audio"
     if not summary.transcribed:
         return (f"{where}). Nothing was transcribed: the streaming service could not be reached. "
@@ -360,6 +362,7 @@ class TerminalListener:
                            translations_done=summary.translations_done,
                            translations_failed=summary.translations_failed, reconnects=summary.reconnects,
                            gaps=len(summary.gaps), transcribed=summary.transcribed, quit=summary.quit,
+                           discarded=summary.discarded,
                            error=summary.error.message if summary.error else None)
             else:
                 self._clear_interim()
@@ -488,7 +491,7 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
         assert summary is not None
         if summary.error is not None:
             return summary.error.exit_code
-        return 0 if summary.transcribed else EXIT_NOT_TRANSCRIBED
+        return 0 if summary.transcribed or summary.discarded else EXIT_NOT_TRANSCRIBED
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

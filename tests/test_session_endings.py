@@ -150,7 +150,9 @@ def test_a_reader_that_closes_the_pipe_ends_the_session_gracefully(speech: Path,
     with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm:
         proc = start_cli(tmp_path, speech, stt, llm)
         assert proc.stdout is not None
-        head = [proc.stdout.readline() for _ in range(3)]  # like `| head -n 3`
+        head: list[str] = []
+        while not head or json.loads(head[-1])["event"] != "turn":  # like `| grep -m1 '"turn"'`
+            head.append(proc.stdout.readline())
         proc.stdout.close()
         proc.wait(timeout=60)
         assert proc.stderr is not None

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
 from app.core.errors import AppError, ConfigError
@@ -20,7 +20,7 @@ from app.core.languages import language_name
 from app.core.settings import DEFAULT_FONT_SIZE, Settings, clamp_font_size
 from app.core.transcript import Turn
 from app.core.validate import effective_targets, resolve_targets, validate
-from app.pipeline.events import SessionState, SessionSummary
+from app.pipeline.events import SessionState, SessionSummary, nothing_kept_text
 from app.settings.keystore import KeyStatus, KeyStore
 from app.settings.qt_store import QtSettingsStore, SettingsKey
 from app.ui.banner import Banner
@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self._close_when_ended = False
         self._hold_reason = ""  # why Record waits (e.g. crash recovery still running)
         self._stopping = False
+        self._error_at_end: AppError | None = None  # a fatal error said once the session has ended
         self.audio_path: Path | None = None  # the WAV behind the transcript shown (for export)
         self.session_folder: Path | None = None
         self.export_dialog: ExportDialog | None = None
@@ -90,7 +91,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.view, 1)
         self.setCentralWidget(central)
         self.status = StatusPanel(self.statusBar())
-        self.status.message_label.setOpenExternalLinks(True)
+        self.status.message_label.linkActivated.connect(self._link_activated)
         self.error_dialogs = SessionErrorDialogs(self)
         self.error_dialogs.settings_requested.connect(self.open_settings)
         self.settings_flow = SettingsFlow(self, key_store, key_checker=key_checker,
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
                                       parent=self)
         self.recovery.loaded.connect(self._show_loaded)
         self.recovery.message.connect(self.status.show_message)
+        self.recovery.folder_requested.connect(self.open_folder)
         self._build_menus()
         self._connect()
         self.controls.set_choices(device=settings.device, source=settings.source,
@@ -200,6 +202,7 @@ class MainWindow(QMainWindow):
             return
         self.model.clear()
         self.model.set_languages(settings.targets)
+        self.recovery.withdraw()  # a new recording: the offer of an old one is no longer the news
         self.error_dialogs.new_session()
         self.audio_path = self.session_folder = None
         self.status.set_turns(0)
@@ -264,17 +267,29 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_error(self, error: AppError) -> None:
-        if error.fatal:
-            self.error_dialogs.show_error(error, saved_in=self.session_folder)
-        else:
+        if not error.fatal:
             self.status.show_message(error.message)
+        elif self.controller.running and self.model.turn_count() == 0:
+            # Maybe nothing will be kept (a key refused at once): the session's end says, in a moment.
+            self._error_at_end = error
+        else:
+            self.error_dialogs.show_error(error, saved_in=self.session_folder)
 
     @Slot(object)
     def _on_session_ended(self, summary: SessionSummary) -> None:
+        error = summary.error or self._error_at_end
+        self._error_at_end = None
+        if summary.discarded:
+            self.audio_path = self.session_folder = None
+            if error is not None:
+                self.error_dialogs.show_error(error, note="Nothing was recorded, so no session was kept.")
+            self.status.show_message(nothing_kept_text(summary))
+            self.refresh()
+            return
         self.audio_path = summary.audio_path
         self.session_folder = summary.folder
-        if summary.error is not None:
-            self.error_dialogs.show_error(summary.error, saved_in=summary.folder)  # once: it dedupes
+        if error is not None:
+            self.error_dialogs.show_error(error, saved_in=summary.folder)  # once: it dedupes
         url = QUrl.fromLocalFile(str(summary.folder)).toString()
         link = f'<a href="{html.escape(url)}">open folder</a>'
         if not summary.transcribed:
@@ -468,8 +483,25 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def open_sessions_folder(self) -> None:
-        folder = self.session_folder or self.sessions_dir
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        self.open_folder(self.session_folder or self.sessions_dir)
+
+    @Slot(object)
+    def open_folder(self, folder: Path) -> None:
+        """Show ``folder`` in the file manager; where none can be started, say where it is (and put
+        the path on the clipboard) instead of doing nothing."""
+        if folder.is_dir() and QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            return
+        QGuiApplication.clipboard().setText(str(folder))
+        if not folder.is_dir():
+            self.status.show_message(f"{folder} does not exist (yet): it is made when a session is saved there. "
+                                     "The path is on the clipboard.", timeout_ms=15000)
+            return
+        self.status.show_message(f"No file manager could be opened. The folder is {folder} (the path is on the "
+                                 "clipboard): paste it into a file manager or a terminal.", timeout_ms=20000)
+
+    @Slot(str)
+    def _link_activated(self, url: str) -> None:
+        self.open_folder(Path(QUrl(url).toLocalFile()))
 
     # --- window life --------------------------------------------------------------------------
 
