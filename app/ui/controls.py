@@ -87,6 +87,7 @@ class SessionControls(QWidget):
     source_changed = Signal(object)  # str | None: spoken language code, None = detect
     speech_model_changed = Signal(str)
     targets_changed = Signal(tuple)  # tuple[str, ...]
+    devices_listed = Signal()  # the device list was filled again (a device came or went)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -259,6 +260,7 @@ class SessionControls(QWidget):
                 self.device.setItemData(self.device.count() - 1, device.name, Qt.ItemDataRole.ToolTipRole)
         self.device.blockSignals(False)
         self._select_device(chosen)
+        self.devices_listed.emit()
 
     def device_names(self) -> list[str]:
         return [str(self.device.itemData(i)) for i in range(1, self.device.count())]

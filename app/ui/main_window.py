@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
-from app.core.errors import AppError, ConfigError
+from app.core.errors import AppError, AuthError, ConfigError, DeviceError, OutputError, StreamingError
 from app.core.languages import language_name
 from app.core.settings import DEFAULT_FONT_SIZE, Settings, clamp_font_size
 from app.core.transcript import Turn
@@ -31,7 +31,7 @@ from app.ui.look import Tone
 from app.ui.recovery_offer import LoadedSession, RecoveredLike, RecoveryLoader, RecoveryOffer
 from app.ui.settings_dialog import KeyChecker, SettingsDialog
 from app.ui.settings_flow import DEFAULT_TIMEOUT, SettingsFlow
-from app.ui.status import ERROR, IDLE, StatusPanel
+from app.ui.status import ERROR, IDLE, NOT_READY, StatusPanel
 from app.ui.transcript_model import TranscriptModel
 from app.ui.transcript_view import EMPTY_HINT, TranscriptView
 from app.workers.controller import SessionController
@@ -42,6 +42,17 @@ NO_KEY_TEXT = ("<b>Add your AssemblyAI API key to start.</b> Live Translate send
 NO_KEY_WHY = "Add your AssemblyAI API key in Settings (Ctrl+,) first."
 MIN_WIDTH, MIN_HEIGHT = 560, 420  # the controls take two rows below about 900 px; nothing overlaps down to here
 NO_KEY_HINT = "Add your AssemblyAI API key in Settings (Ctrl+,),\nthen press Record and start speaking."
+
+
+def _cause_of(error: AppError) -> str:
+    """What has to change before the error that stopped (or never started) a session is fixed."""
+    if isinstance(error, AuthError):
+        return "key"
+    if isinstance(error, (ConfigError, OutputError)):
+        return "settings"
+    if isinstance(error, DeviceError):
+        return "devices"
+    return "any"
 
 
 class MainWindow(QMainWindow):
@@ -66,6 +77,8 @@ class MainWindow(QMainWindow):
         self._hold_reason = ""  # why Record waits (e.g. crash recovery still running)
         self._stopping = False
         self._error_at_end: AppError | None = None  # a fatal error said once the session has ended
+        self._error_cause: str | None = None  # what would fix the error state shown: "key", "settings", ...
+        self._connection_message = False  # the message shown is about the connection (cleared when Live)
         self.audio_path: Path | None = None  # the WAV behind the transcript shown (for export)
         self.session_folder: Path | None = None
         self.export_dialog: ExportDialog | None = None
@@ -174,8 +187,10 @@ class MainWindow(QMainWindow):
         self.view.retry_all_requested.connect(self.retry_failed)
         self.view.copied.connect(self.status.show_message)
         self.view.zoom_requested.connect(self._zoom)
-        self.model.rowsInserted.connect(self._update_export)
-        self.model.modelReset.connect(self._update_export)
+        for changed in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset, self.model.dataChanged):
+            changed.connect(self._update_actions)
+        self.view.selectionModel().selectionChanged.connect(self._update_actions)
+        controls.devices_listed.connect(self._devices_listed)
 
     # --- recording ----------------------------------------------------------------------------
 
@@ -206,7 +221,8 @@ class MainWindow(QMainWindow):
         self.error_dialogs.new_session()
         self.audio_path = self.session_folder = None
         self.status.set_turns(0)
-        self.status.clear_message()
+        self.status.clear_standing()  # the last session's "Saved … open folder" goes with it
+        self._error_cause = None
         secrets = {self.key_status.service: self.key_status.key} if self.key_status.key else {}
         self.controller.start(settings, secrets, self.sessions_dir, self._input_file)
 
@@ -253,12 +269,16 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_start_failed(self, error: AppError) -> None:
         self.status.set_state(ERROR)
+        self._error_cause = _cause_of(error)
         self.error_dialogs.show_error(error, title="Could not start recording")
         self.refresh()
 
     @Slot(str, str)
     def _on_state_changed(self, state: str, detail: str) -> None:
         self.status.set_state(state, detail)
+        if state == SessionState.LIVE.value and self._connection_message:
+            self._connection_message = False
+            self.status.clear_message()  # "… Reconnecting" is over the moment the connection is back
 
     @Slot(object)
     def _on_turn(self, turn: Turn) -> None:
@@ -269,6 +289,7 @@ class MainWindow(QMainWindow):
     def _on_error(self, error: AppError) -> None:
         if not error.fatal:
             self.status.show_message(error.message)
+            self._connection_message = isinstance(error, StreamingError)
         elif self.controller.running and self.model.turn_count() == 0:
             # Maybe nothing will be kept (a key refused at once): the session's end says, in a moment.
             self._error_at_end = error
@@ -279,11 +300,12 @@ class MainWindow(QMainWindow):
     def _on_session_ended(self, summary: SessionSummary) -> None:
         error = summary.error or self._error_at_end
         self._error_at_end = None
+        self._error_cause = _cause_of(error) if error is not None else None
         if summary.discarded:
             self.audio_path = self.session_folder = None
             if error is not None:
                 self.error_dialogs.show_error(error, note="Nothing was recorded, so no session was kept.")
-            self.status.show_message(nothing_kept_text(summary))
+            self.status.set_standing(nothing_kept_text(summary))
             self.refresh()
             return
         self.audio_path = summary.audio_path
@@ -292,24 +314,29 @@ class MainWindow(QMainWindow):
             self.error_dialogs.show_error(error, saved_in=summary.folder)  # once: it dedupes
         url = QUrl.fromLocalFile(str(summary.folder)).toString()
         link = f'<a href="{html.escape(url)}">open folder</a>'
+        tip = f"Saved in {summary.folder}"
         if not summary.transcribed:
-            self.status.show_message(f"Saved {summary.audio_seconds:.0f} s of audio; nothing was transcribed: the "
-                                     f"streaming service could not be reached — {link}", timeout_ms=0)
+            self.status.set_standing(f"Saved {summary.audio_seconds:.0f} s of audio; nothing was transcribed: the "
+                                     f"streaming service could not be reached — {link}", tip)
         else:
             failed = (f", {summary.translations_failed} not translated (Session ▸ Retry)"
                       if summary.translations_failed else "")
-            self.status.show_message(f"Saved {summary.turns} turns and {summary.audio_seconds:.0f} s of audio{failed}"
-                                     f" — {link}", timeout_ms=0)
+            turns = f"{summary.turns} turn{'s' if summary.turns != 1 else ''}"
+            self.status.set_standing(f"Saved {turns} and {summary.audio_seconds:.0f} s of audio{failed} — {link}", tip)
         self.refresh()
 
     @Slot()
-    def _update_export(self) -> None:
-        """Export works on the transcript on screen, mid-session too, once it has a turn."""
+    def _update_actions(self) -> None:
+        """Each action is enabled when there is something for it to act on."""
         has_turns = self.model.turn_count() > 0
         self.export_action.setEnabled(has_turns)
         self.controls.export_button.setEnabled(has_turns)
         self.controls.export_button.setToolTip("Export the transcript and copy the recording (Ctrl+E)" if has_turns
                                                else "Nothing to export yet")
+        # A retry needs the session that made the cells (a recovered transcript has none here).
+        self.retry_action.setEnabled(self.model.failed_count() > 0 and self.controller.session is not None)
+        self.view.copy_rows_action.setEnabled(bool(self.view.selected_rows()))
+        self.view.copy_all_action.setEnabled(has_turns)
 
     @Slot()
     def retry_failed(self) -> None:
@@ -317,19 +344,51 @@ class MainWindow(QMainWindow):
         self.status.show_message(f"Retrying {count} translation{'s' if count != 1 else ''}…" if count
                                  else "No failed translations to retry.")
 
+    def not_ready_reason(self) -> str:
+        """Why Record would not work now ("" when it would): the same rules Record applies."""
+        if self._hold_reason:
+            return self._hold_reason.rstrip("…. ").lower()
+        if not self.has_key:
+            return "no API key (Settings, Ctrl+,)"
+        try:
+            validate(self.settings)
+        except ConfigError as exc:
+            return exc.message
+        return ""
+
     def refresh(self) -> None:
-        """Bring buttons, actions and banners in line with the key and the session state."""
+        """Bring buttons, actions, banners and the state in line with the key and the session."""
         running = self.controller.running
         self.key_banner.setVisible(not self.has_key)
         can_record = self.has_key and not self._hold_reason
-        self.view.set_empty_hint(EMPTY_HINT if self.has_key else NO_KEY_HINT)
+        # Nothing to point at while recording: the words appear as soon as they are heard.
+        self.view.set_empty_hint("" if running else EMPTY_HINT if self.has_key else NO_KEY_HINT)
         self.controls.set_recording(running, stopping=self._stopping, can_record=can_record,
                                     why_not=self._hold_reason or NO_KEY_WHY)
         self.record_action.setEnabled(running or can_record)
         self.earlier_action.setEnabled(bool(self._languages_missing_in_earlier_turns()))
-        self._update_export()
+        self._update_actions()
         if not running and self.status.state not in (ERROR, SessionState.FAILED.value, SessionState.ENDED.value):
-            self.status.set_state(IDLE)
+            reason = self.not_ready_reason()
+            if reason:
+                self.status.set_state(NOT_READY, reason)
+            else:
+                self.status.set_state(IDLE)
+
+    def _fixed(self, what: str) -> None:
+        """``what`` changed ("key", "settings", "devices"): an error state it may have fixed goes."""
+        cause = self._error_cause
+        if cause is None or self.controller.running or self.status.state not in (ERROR, SessionState.FAILED.value):
+            return
+        if cause in (what, "any") or (cause == "devices" and what == "settings"):
+            self._error_cause = None
+            self.status.set_state(IDLE)  # refresh() says Ready, or Not ready and why
+            self.refresh()
+
+    @Slot()
+    def _devices_listed(self) -> None:
+        self._fixed("devices")
+
 
     # --- choices ------------------------------------------------------------------------------
 
@@ -338,6 +397,9 @@ class MainWindow(QMainWindow):
         for name in changes:
             self._session_only.pop(name, None)  # the user chose it: it is theirs to keep
         self.save_settings()
+        self._fixed("settings")
+        if not self.controller.running:
+            self.refresh()  # Ready, or Not ready and why, for the settings as they are now
 
     def save_settings(self) -> None:
         stored = self._store.load()
@@ -469,6 +531,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def key_changed(self, status: KeyStatus) -> None:
         self.key_status = status
+        self._fixed("key")
         self.refresh()
 
     @Slot(object)
