@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="live-translate",
         description="Live transcription and translation with AssemblyAI. Without --headless it opens the window; "
                     "the options below also preset the window. The API key comes from ASSEMBLYAI_API_KEY or the "
-                    "key saved in Settings (OS keyring); it is never accepted on the command line.",
+                    "key saved in Settings or with 'live-translate key set' (OS keyring, or a file only you can "
+                    "read); it is never accepted on the command line. 'live-translate key status' says where it "
+                    "comes from.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -430,8 +432,9 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
     for service in needed_secrets(settings):
         if not secrets.get(service):
             needed = secret(service)
-            raise ConfigError(f"No {needed.label}. Set {needed.env_var} (export {needed.env_var}=...) "
-                              "or save one in the window's Settings (Ctrl+,).")
+            raise ConfigError(f"No {needed.label}. Run live-translate key set (it reads the key from standard "
+                              f"input), set {needed.env_var} (export {needed.env_var}=...), or save one in the "
+                              "window's Settings (Ctrl+,).")
     session: LiveSession | None = None
     signals = 0
 
@@ -499,6 +502,11 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["key"]:  # live-translate key set|status|remove (app/key_cli.py)
+        from app.key_cli import main as key_main
+
+        return key_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
