@@ -7,7 +7,6 @@ is ignored, the session is stopped, and the window closes itself once the sessio
 """
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from PySide6.QtCore import QEvent, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
-from app.core.errors import AppError, AuthError, ConfigError, DeviceError, OutputError, StreamingError
+from app.core.errors import AppError, ConfigError, StreamingError
 from app.core.languages import language_name
 from app.core.settings import DEFAULT_FONT_SIZE, Settings, clamp_font_size
 from app.core.transcript import Turn
@@ -27,11 +26,12 @@ from app.ui.banner import Banner
 from app.ui.controls import SessionControls
 from app.ui.errors import SessionErrorDialogs
 from app.ui.export_dialog import ExportDialog
+from app.ui.help import WIDGET_KEYS, HelpMenu, Place, shortcut_rows
 from app.ui.look import Tone
 from app.ui.recovery_offer import LoadedSession, RecoveredLike, RecoveryLoader, RecoveryOffer
 from app.ui.settings_dialog import KeyChecker, SettingsDialog
 from app.ui.settings_flow import DEFAULT_TIMEOUT, SettingsFlow
-from app.ui.status import ERROR, IDLE, NOT_READY, StatusPanel
+from app.ui.status import ERROR, IDLE, NOT_READY, StatusPanel, cause_of, fixes, saved_text
 from app.ui.transcript_model import TranscriptModel
 from app.ui.transcript_view import EMPTY_HINT, TranscriptView
 from app.workers.controller import SessionController
@@ -44,17 +44,6 @@ MIN_WIDTH, MIN_HEIGHT = 560, 420  # the controls take two rows below about 900 p
 NO_KEY_HINT = "Add your AssemblyAI API key in Settings (Ctrl+,),\nthen press Record and start speaking."
 
 
-def _cause_of(error: AppError) -> str:
-    """What has to change before the error that stopped (or never started) a session is fixed."""
-    if isinstance(error, AuthError):
-        return "key"
-    if isinstance(error, (ConfigError, OutputError)):
-        return "settings"
-    if isinstance(error, DeviceError):
-        return "devices"
-    return "any"
-
-
 class MainWindow(QMainWindow):
     activated = Signal()  # the user came back to the window (a good moment to look for new microphones)
 
@@ -62,7 +51,7 @@ class MainWindow(QMainWindow):
                  key_status: KeyStatus, settings_store: QtSettingsStore, default_sessions_dir: Path,
                  session_only: dict[str, object] | None = None, input_file: Path | None = None,
                  recovery_loader: RecoveryLoader | None = None, key_checker: KeyChecker = check_key,
-                 parent: QWidget | None = None) -> None:
+                 files: Sequence[Place] = (), parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Live Translate")
         self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
@@ -82,6 +71,8 @@ class MainWindow(QMainWindow):
         self.audio_path: Path | None = None  # the WAV behind the transcript shown (for export)
         self.session_folder: Path | None = None
         self.export_dialog: ExportDialog | None = None
+        self._files = tuple(files)  # the archive, the log, ... for Help ▸ Where files are kept
+        self._key_store = key_store
 
         self.controls = SessionControls()
         self.model = TranscriptModel(effective_targets(settings.targets, settings.source))
@@ -150,6 +141,8 @@ class MainWindow(QMainWindow):
         normal = self._action("Normal text size", self._normal_text, "Ctrl+0")
         open_folder = self._action("Open sessions folder", self.open_sessions_folder)
         quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        # Some platforms bind no key to Quit (the offscreen one, some minimal desktops): Ctrl+Q then.
+        quit_action.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or [QKeySequence("Ctrl+Q")])
         file_menu = self.menuBar().addMenu("&File")
         for action in (self.export_action, open_folder, None, self.settings_action, None, quit_action):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
@@ -160,6 +153,8 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for action in (bigger, smaller, normal, None, self.view.copy_rows_action, self.view.copy_all_action):
             view_menu.addSeparator() if action is None else view_menu.addAction(action)
+        self.help = HelpMenu(self, self.menuBar().addMenu("&Help"), shortcuts=self.shortcuts, places=self.places)
+        self.help.open_requested.connect(self.open_folder)
 
     def _connect(self) -> None:
         c, controls = self.controller, self.controls
@@ -269,7 +264,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_start_failed(self, error: AppError) -> None:
         self.status.set_state(ERROR)
-        self._error_cause = _cause_of(error)
+        self._error_cause = cause_of(error)
         self.error_dialogs.show_error(error, title="Could not start recording")
         self.refresh()
 
@@ -300,7 +295,7 @@ class MainWindow(QMainWindow):
     def _on_session_ended(self, summary: SessionSummary) -> None:
         error = summary.error or self._error_at_end
         self._error_at_end = None
-        self._error_cause = _cause_of(error) if error is not None else None
+        self._error_cause = cause_of(error) if error is not None else None
         if summary.discarded:
             self.audio_path = self.session_folder = None
             if error is not None:
@@ -312,17 +307,7 @@ class MainWindow(QMainWindow):
         self.session_folder = summary.folder
         if error is not None:
             self.error_dialogs.show_error(error, saved_in=summary.folder)  # once: it dedupes
-        url = QUrl.fromLocalFile(str(summary.folder)).toString()
-        link = f'<a href="{html.escape(url)}">open folder</a>'
-        tip = f"Saved in {summary.folder}"
-        if not summary.transcribed:
-            self.status.set_standing(f"Saved {summary.audio_seconds:.0f} s of audio; nothing was transcribed: the "
-                                     f"streaming service could not be reached — {link}", tip)
-        else:
-            failed = (f", {summary.translations_failed} not translated (Session ▸ Retry)"
-                      if summary.translations_failed else "")
-            turns = f"{summary.turns} turn{'s' if summary.turns != 1 else ''}"
-            self.status.set_standing(f"Saved {turns} and {summary.audio_seconds:.0f} s of audio{failed} — {link}", tip)
+        self.status.set_standing(*saved_text(summary))
         self.refresh()
 
     @Slot()
@@ -380,7 +365,7 @@ class MainWindow(QMainWindow):
         cause = self._error_cause
         if cause is None or self.controller.running or self.status.state not in (ERROR, SessionState.FAILED.value):
             return
-        if cause in (what, "any") or (cause == "devices" and what == "settings"):
+        if fixes(what, cause):
             self._error_cause = None
             self.status.set_state(IDLE)  # refresh() says Ready, or Not ready and why
             self.refresh()
@@ -388,7 +373,6 @@ class MainWindow(QMainWindow):
     @Slot()
     def _devices_listed(self) -> None:
         self._fixed("devices")
-
 
     # --- choices ------------------------------------------------------------------------------
 
@@ -565,6 +549,23 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _link_activated(self, url: str) -> None:
         self.open_folder(Path(QUrl(url).toLocalFile()))
+
+    # --- help (app/ui/help.py) --------------------------------------------------------------
+
+    def places(self) -> list[Place]:
+        """Where this window's sessions, archive, log, settings and key file are, now."""
+        status = self.key_status
+        return [Place("Sessions", self.sessions_dir, "One folder per session: audio.wav and the transcripts."),
+                *self._files,
+                Place("Settings", Path(self._store.qsettings.fileName()), "Your choices; never the API key."),
+                Place("API key file", self._key_store.key_file(status.service),
+                      "Readable only by you (mode 0600)." if status.source == "file"
+                      else "Used only where you choose it (no keyring).")]
+
+    def shortcuts(self) -> list[tuple[str, str]]:
+        help_actions = self.help.actions
+        actions = [a for a in self.actions() if a not in help_actions] + list(help_actions)
+        return shortcut_rows([*actions, *self.view.actions()], WIDGET_KEYS)
 
     # --- window life --------------------------------------------------------------------------
 

@@ -15,11 +15,12 @@ import html
 import re
 import time
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Slot
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QToolButton, QWidget
 
+from app.core.errors import AppError, AuthError, ConfigError, DeviceError, OutputError
 from app.core.timefmt import clock
-from app.pipeline.events import SessionState, rate_limit_text
+from app.pipeline.events import SessionState, SessionSummary, rate_limit_text
 from app.ui.look import Tone, tone
 
 IDLE, ERROR, NOT_READY = "idle", "error", "not ready"
@@ -186,3 +187,34 @@ class StatusPanel(QWidget):
     def _update_clock(self) -> None:
         seconds = time.monotonic() - self._started if self._started is not None else self._elapsed
         self.clock_label.setText(clock(int(seconds * 1000), sep=""))
+
+
+def saved_text(summary: SessionSummary) -> tuple[str, str]:
+    """The standing message after a session was saved (rich text with its folder's link) and its tooltip."""
+    url = QUrl.fromLocalFile(str(summary.folder)).toString()
+    link = f'<a href="{html.escape(url)}">open folder</a>'
+    tip = f"Saved in {summary.folder}"
+    if not summary.transcribed:
+        return ((f"Saved {summary.audio_seconds:.0f} s of audio; nothing was transcribed: the streaming service "
+                f"could not be reached — {link}"), tip)
+    failed = f", {summary.translations_failed} not translated (Session ▸ Retry)" if summary.translations_failed else ""
+    turns = f"{summary.turns} turn{'s' if summary.turns != 1 else ''}"
+    return f"Saved {turns} and {summary.audio_seconds:.0f} s of audio{failed} — {link}", tip
+
+
+def cause_of(error: AppError) -> str:
+    """What has to change before the error that stopped (or never started) a session is fixed:
+    "key", "settings", "devices", or "any" change at all."""
+    if isinstance(error, AuthError):
+        return "key"
+    if isinstance(error, (ConfigError, OutputError)):
+        return "settings"
+    if isinstance(error, DeviceError):
+        return "devices"
+    return "any"
+
+
+def fixes(change: str, cause: str | None) -> bool:
+    """Whether ``change`` ("key", "settings", "devices") may have fixed an error of ``cause``; a
+    chosen device is a settings change."""
+    return cause is not None and (cause in (change, "any") or (cause == "devices" and change == "settings"))
