@@ -175,7 +175,9 @@ def summary_line(summary: SessionSummary) -> str:
     not_done = (f", {summary.translations_failed} not translated (see the transcript)"
                 if summary.translations_failed else "")
     gaps = f", {len(summary.gaps)} gaps without transcript" if summary.gaps else ""
-    return (f"{where}, {summary.turns} turns, {summary.translations_done} translations{not_done}{gaps}).")
+    turns = f"{summary.turns} turn{'s' if summary.turns != 1 else ''}"
+    done = f"{summary.translations_done} translation{'s' if summary.translations_done != 1 else ''}"
+    return f"{where}, {turns}, {done}{not_done}{gaps})."
 
 
 class OutputStream:
