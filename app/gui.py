@@ -29,6 +29,7 @@ from app.settings.qt_store import QtSettingsStore
 from app.store.db import SessionStore
 from app.ui.about_dialog import app_icon
 from app.ui.errors import CrashReporter
+from app.ui.help import Place
 from app.ui.main_window import MainWindow
 from app.ui.recovery_offer import RecoveredLike, RecoveryLoader
 from app.ui.smoke import SmokeTest
@@ -170,9 +171,12 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
     key_status = key_store.load()
     store, store_notice = open_store(paths)
     controller = SessionController(pipeline_session_factory(store))
+    files = [Place("Session archive", paths.db_path, "Every session's transcript, searchable; recovery uses it."),
+             Place("Log file", log_file, "Attach it when you report a problem; it never holds the API key.")]
     window = MainWindow(controller, settings=settings, key_store=key_store, key_status=key_status,
                         settings_store=settings_store, default_sessions_dir=paths.sessions_dir,
-                        session_only=overrides, recovery_loader=recovery_loader(Archive(store)) if store else None)
+                        session_only=overrides, recovery_loader=recovery_loader(Archive(store)) if store else None,
+                        files=files)
     monitor = DeviceMonitor()
     startup = _Startup(window, monitor)
     monitor.devices_changed.connect(window.controls.set_devices)
