@@ -213,7 +213,10 @@ def test_translating_again_adds_a_set_with_its_model_and_instructions_and_keeps_
 def test_a_cancelled_translation_keeps_what_it_did_and_retry_finishes_it(archive: Archive, home: Path) -> None:
     sid = imported(archive, home / "sessions")
     cancel = threading.Event()
-    with FakeLlmGateway(api_key=KEY, delay_s=lambda payload, n: 0.0 if n == 1 else 30.0) as llm:
+    def slow_budget(payload: dict, n: int) -> float:  # turn 0 answers at once, turn 1 would take 30 s
+        return 30.0 if "budget" in payload["messages"][-1]["content"] else 0.0
+
+    with FakeLlmGateway(api_key=KEY, delay_s=slow_budget) as llm:
         def cancel_after_the_first(progress: object) -> None:
             if getattr(progress, "done", 0) >= 1:
                 cancel.set()
