@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="live-translate",
         description="Live transcription and translation with AssemblyAI. Without --headless it opens the window; "
                     "the options below also preset the window. The API key comes from ASSEMBLYAI_API_KEY or the "
-                    "key saved in Settings (OS keyring); it is never accepted on the command line.",
+                    "key saved in Settings (OS keyring); it is never accepted on the command line. "
+                    "The sessions kept: live-translate sessions --help.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -491,6 +492,11 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sessions"]:  # the history's commands have a parser of their own
+        from app.sessions_cli import main as sessions_main
+
+        return sessions_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -350,6 +350,13 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
     here are the only ones. Raises ``NewerArchiveError`` if the file is newer than ``migrations``.
     """
     target = len(migrations)
+    # Reading the version needs no write lock: a file already up to date opens even while another
+    # program holds it locked for writing (the history can still be read).
+    version = schema_version(conn)
+    if version > target:
+        raise newer_schema_error(version)
+    if version == target:
+        return version
     while True:
         # IMMEDIATE takes the write lock before reading the version, so two app instances
         # starting at once cannot both apply the same migration.
