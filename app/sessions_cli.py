@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe = command("transcribe", "transcribe the gaps of a session (recorded while offline, or a dropped "
                                        "connection); streams at real time", services)
     transcribe.add_argument("id", metavar="ID")
-    transcribe.add_argument("--no-realtime", action="store_true", help=argparse.SUPPRESS)
+    transcribe.add_argument("--no-realtime", action="store_true", help=argparse.SUPPRESS)  # local tests only
+    transcribe.add_argument("--connect-wait", type=float, default=None, help=argparse.SUPPRESS)  # local tests only
     command("import", "a bundle (.zip), a session folder, or a folder of session folders").add_argument(
         "path", metavar="PATH")
     bundle = command("bundle", "one zip with the session's recording and transcript.json, to share it")
@@ -385,7 +386,8 @@ def cmd_transcribe(args: argparse.Namespace, archive: Archive, paths: Paths, ter
     settings = _service_settings(args)
     with _Interrupt(term) as interrupt:
         job = GapFilling(archive, session_id, settings=settings, secrets=_secrets(settings), progress=term.progress,
-                         cancel=interrupt.cancel, realtime=not args.no_realtime)
+                         cancel=interrupt.cancel, realtime=not args.no_realtime,
+                         **({"connect_wait_s": args.connect_wait} if args.connect_wait is not None else {}))
         started = time.monotonic()
         result = job.run()
     term.end_progress()

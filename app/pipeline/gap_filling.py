@@ -108,7 +108,7 @@ class _Collector:
 class GapFilling:
     def __init__(self, archive: Archive, session_id: int, *, settings: Settings, secrets: Mapping[str, str],
                  progress: Progress | None = None, cancel: threading.Event | None = None,
-                 realtime: bool = True) -> None:
+                 realtime: bool = True, connect_wait_s: float = CONNECT_WAIT_S) -> None:
         self.archive = archive
         self.session_id = session_id
         self._settings = settings
@@ -116,6 +116,7 @@ class GapFilling:
         self._progress = progress or (lambda _p: None)
         self.cancel = cancel or threading.Event()
         self._realtime = realtime
+        self._connect_wait_s = connect_wait_s
 
     def run(self) -> GapFillResult:
         session = self.archive.load(self.session_id)
@@ -188,7 +189,7 @@ class GapFilling:
                 left_s = (total_ms - done_ms - heard_ms) / 1000
                 self._progress(JobProgress(done_ms + heard_ms, total_ms, f"{label}: {seconds_left_text(left_s)}",
                                            left_s))
-                gave_up = not live.lane.connected_once and time.monotonic() - began > CONNECT_WAIT_S
+                gave_up = not live.lane.connected_once and time.monotonic() - began > self._connect_wait_s
                 if self.cancel.is_set() or gave_up:
                     live.stop()
                     if not live.ended.wait(30):
