@@ -41,6 +41,9 @@ __all__ = ["TRANSCRIPT_JSON", "Archive", "ArchiveError", "ArchivedSession", "Del
            "UnknownSession"]
 
 
+NOT_REACHED_TEXT = "Not translated: this translation stopped before it reached this turn. Retry it."
+
+
 class ArchiveError(ConfigError):
     """Something asked of the archive that cannot be done; the message says why and what to do."""
 
@@ -81,31 +84,33 @@ class ArchivedSession:
         return next((s for s in self.sets if s.label == label), None)
 
     def entries_with(self, columns: Sequence[str] | None = None) -> list[Turn | Gap]:
-        """The entries with their translations under each column's label (``es``, ``es.2``)."""
+        """The entries with their translations under each column's label (``es``, ``es.2``). A
+        set made later (or left unfinished) that lacks a turn says so: "not translated", to retry."""
         wanted = tuple(columns) if columns is not None else self.columns
+        unfinished = self._unfinished()
         out: list[Turn | Gap] = []
         for entry in self.entries:
             if isinstance(entry, Turn):
                 cells = {label: entry.translations[label] for label in wanted if label in entry.translations}
                 cells.update({label: self.extra[label][entry.index] for label in wanted
                               if label in self.extra and entry.index in self.extra[label]})
+                for label in wanted:
+                    if label not in cells and label in unfinished and entry.text.strip():
+                        cells[label] = Translation(unfinished[label].language, "", TranslationStatus.FAILED,
+                                                   error=NOT_REACHED_TEXT)
                 entry.translations = cells
             out.append(entry)
         return out
 
+    def _unfinished(self) -> dict[str, TranslationSet]:
+        """Sets whose missing cells are owed: made after the session, or not finished."""
+        return {s.label: s for s in self.sets if not s.own or s.state is not SetState.DONE}
+
     def failed_cells(self) -> list[tuple[int, str]]:
         """(turn index, column) of every cell not translated: failed, or missing from a set made
         later or left unfinished (cancelled, or the app stopped while it ran)."""
-        whole = {s.label for s in self.sets if s.own and s.state is SetState.DONE}
-        found = []
-        for entry in self.entries_with():
-            if isinstance(entry, Turn):
-                for label in self.columns:
-                    cell = entry.translations.get(label)
-                    missing = cell is None and label not in whole and self.set_for(label) is not None
-                    if missing or (cell is not None and cell.status is TranslationStatus.FAILED):
-                        found.append((entry.index, label))
-        return found
+        return [(entry.index, label) for entry in self.entries_with() if isinstance(entry, Turn)
+                for label, cell in entry.translations.items() if cell.status is TranslationStatus.FAILED]
 
     @property
     def audio_there(self) -> bool:
@@ -242,6 +247,10 @@ class Archive:
         if record is None:
             raise _unknown(session_id)
         return record
+
+    def session_in(self, folder: Path) -> int | None:
+        """The session recorded into ``folder`` (a session that just ended), if the archive has it."""
+        return self.store.find_by_folder(folder.resolve())
 
     def exists(self, session_id: int) -> bool:
         return self.store.get_session(session_id) is not None

@@ -537,6 +537,13 @@ class SessionStore:
                                (ref.strip().lower(), ref.strip())).fetchone()
         return None if row is None else int(row[0])
 
+    def find_by_folder(self, folder: Path) -> int | None:
+        """The newest session kept in ``folder``."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT id FROM sessions WHERE folder = ? ORDER BY started_at DESC LIMIT 1",
+                               (str(folder),)).fetchone()
+        return None if row is None else int(row[0])
+
     def list_sessions(self, limit: int = 50, offset: int = 0) -> list[SessionRecord]:
         """Newest first."""
         with self._reading() as conn:
