@@ -7,7 +7,6 @@ so far is kept.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +29,6 @@ Progress = Callable[[JobProgress], None]
 
 
 def seconds_left_text(seconds: float) -> str:
-    seconds = max(0, math.ceil(seconds))
+    seconds = max(0, round(seconds))
     minutes, secs = divmod(seconds, 60)
     return f"{minutes}:{secs:02d} left" if minutes else f"{secs} s left"

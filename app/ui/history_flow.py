@@ -17,7 +17,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Slot
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QStatusBar, QWidget
+from PySide6.QtWidgets import QFileDialog, QProgressBar, QStatusBar, QWidget
 
 from app.core.errors import AppError
 from app.core.settings import Settings
@@ -73,14 +73,12 @@ class HistoryFlow(QObject):
         self._last_folder: Path | None = None
         self.recording: RecordingInfo | None = None  # the file being transcribed, if one is
         self._started_at = 0.0
-        self.progress = QProgressBar()
+        self.progress = QProgressBar()  # its text says where the recording is and how long is left
         self.progress.setRange(0, 1000)
-        self.progress.setMaximumWidth(220)
-        self.progress.setTextVisible(False)
-        self.progress_label = QLabel("")
-        for widget in (self.progress_label, self.progress):
-            host.statusBar().addPermanentWidget(widget)
-            widget.hide()
+        self.progress.setMinimumWidth(360)
+        self.progress.setTextVisible(True)
+        host.statusBar().addPermanentWidget(self.progress)
+        self.progress.hide()
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self._show_progress)
@@ -160,8 +158,7 @@ class HistoryFlow(QObject):
         if self._host.controller.running:
             return
         self.recording = info
-        self._say(f"Transcribing {info.path.name} ({time_label(round(info.duration_s * 1000))}, {info.format}) at "
-                  "real time; Record/Stop (Ctrl+R) stops it.")
+        self._say(f"Transcribing {info.path.name} at real time (Stop: Ctrl+R)")
         self._host.transcribe_recording(info.path)
 
     @Slot(object)
@@ -173,8 +170,7 @@ class HistoryFlow(QObject):
         if self.recording is None:
             return
         self._started_at = time.monotonic()
-        for widget in (self.progress_label, self.progress):
-            widget.show()
+        self.progress.show()
         self._show_progress()
         self._tick.start()
 
@@ -184,8 +180,7 @@ class HistoryFlow(QObject):
             return
         self._tick.stop()
         self.recording = None
-        for widget in (self.progress_label, self.progress):
-            widget.hide()
+        self.progress.hide()
 
     @Slot()
     def _show_progress(self) -> None:
@@ -196,9 +191,9 @@ class HistoryFlow(QObject):
         done = min(info.duration_s, time.monotonic() - self._started_at)
         fraction = done / info.duration_s if info.duration_s > 0 else 1.0
         self.progress.setValue(round(fraction * 1000))
-        self.progress_label.setText(f"{info.path.name}: {time_label(round(done * 1000))} of "
-                                    f"{time_label(round(info.duration_s * 1000))}, "
-                                    f"{seconds_left_text(info.duration_s - done)}")
+        length = time_label(round(info.duration_s * 1000))
+        self.progress.setFormat(f"{info.path.name}: {time_label(round(done * 1000))} of {length}, "
+                                f"{seconds_left_text(info.duration_s - done)}")
 
     # --- drops --------------------------------------------------------------------------------
 

@@ -7,8 +7,9 @@ GUI thread; widgets and wiring only. The archive is asked in ``BackgroundTask``s
 search, loading a session), so a large archive never stalls the window; a search answer that
 arrives after a newer search started is dropped. Coming back to the window (activation) reloads
 the list, so a session recorded, renamed or deleted elsewhere meanwhile shows as it is now.
-Keyboard: ↑/↓ choose a session (it opens), Enter goes to its transcript, Ctrl+F to the search,
-Esc clears it, Delete deletes the session chosen (after the confirmation), F5 reloads.
+Keyboard: ↑/↓ choose a session or a hit (it opens), Enter goes to its transcript, Ctrl+F to the
+search, ↓ from there to the list, Esc clears it, Delete deletes the session chosen (after the
+confirmation), F5 reloads.
 """
 from __future__ import annotations
 
@@ -158,6 +159,11 @@ class HistoryWindow(QMainWindow):
         clear.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         clear.triggered.connect(self.clear_search)
         self.search.addAction(clear)
+        down = QAction("Go to the list", self)
+        down.setShortcut(QKeySequence(Qt.Key.Key_Down))
+        down.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        down.triggered.connect(self.focus_list)
+        self.search.addAction(down)
 
     # --- the list -----------------------------------------------------------------------------
 
@@ -224,6 +230,15 @@ class HistoryWindow(QMainWindow):
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
+
+    @Slot()
+    def focus_list(self) -> None:
+        """↓ in the search box: to the list shown, on its first row if none is chosen yet."""
+        view = self.lists.currentWidget()
+        assert isinstance(view, QListView)
+        view.setFocus()
+        if not view.currentIndex().isValid() and view.model().rowCount():
+            view.setCurrentIndex(view.model().index(0, 0))
 
     @Slot()
     def clear_search(self) -> None:

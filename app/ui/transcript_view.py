@@ -162,6 +162,11 @@ class TranscriptView(QTableView):
     def _schedule_relayout(self) -> None:
         self._relayout.start()
 
+    @property
+    def laid_out(self) -> bool:
+        """False while the rows are about to get their heights (a debounced relayout is due)."""
+        return not self._relayout.isActive()
+
     @Slot()
     def _resize_all_rows(self) -> None:
         self.resizeRowsToContents()

@@ -3,15 +3,14 @@ GUI thread, with its progress as a signal and a way to ask it to stop.
 
 The job is a Qt-free callable from ``app.pipeline`` taking the progress callback and the cancel
 event; it runs in ``run()`` on this thread, under the one catch-all; progress, the result and the
-failure come back as signals on the GUI thread. Progress is passed on at most every
-``PROGRESS_EVERY_S`` (a job can report per cell), the last one always. ``cancel()`` returns at
+failure come back as signals on the GUI thread. Every report is passed on: jobs report per cell
+translated or four times a second, never faster than the window can show. ``cancel()`` returns at
 once; the job stops at its next check and what it did is kept.
 """
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +22,6 @@ from app.workers.threads import OwnedThread
 
 log = logging.getLogger("app.workers")
 
-PROGRESS_EVERY_S = 0.1
 Job = Callable[[Progress, threading.Event], object]
 
 
@@ -37,7 +35,6 @@ class JobThread(OwnedThread):
         self.setObjectName(name)
         self._job = job
         self._cancel = threading.Event()
-        self._last = 0.0
 
     @classmethod
     def launch(cls, job: Job, *, on_progress: Callable[[Any], object], on_success: Callable[[Any], object],
@@ -58,10 +55,7 @@ class JobThread(OwnedThread):
         return self._cancel.is_set()
 
     def _report(self, progress: JobProgress) -> None:
-        now = time.monotonic()
-        if now - self._last >= PROGRESS_EVERY_S or progress.done >= progress.total:
-            self._last = now
-            self.progressed.emit(progress)
+        self.progressed.emit(progress)
 
     def run(self) -> None:
         with catch_all(log, f"The {self.objectName()} job stopped", self.failed.emit) as job:
