@@ -267,3 +267,23 @@ def test_a_session_deleted_meanwhile_stops_the_translation_with_a_message(archiv
         archive.delete(sid)
         with pytest.raises(UnknownSession, match="no longer in the archive"):
             job.translate(TranslateAgain("fr"))
+
+
+def test_a_turns_side_travels_through_the_folder_and_a_bundle(archive: Archive, home: Path, tmp_path: Path) -> None:
+    from app.core.exports import write_session_exports
+    from app.core.transcript import SYSTEM_AUDIO, Translation, Turn
+
+    folder = tmp_path / "two-way" / "2026-12-05_16-00-00"
+    folder.mkdir(parents=True)
+    (folder / "audio.wav").write_bytes(b"RIFF....WAVEfmt ")
+    you = Turn(index=0, segment=0, turn_order=0, text="Can you hear me?", start_ms=0, end_ms=900, finalized_at=1.0)
+    them = Turn(index=1, segment=0, turn_order=1, text="Sí, te oigo.", start_ms=1000, end_ms=1800, finalized_at=2.0,
+                language_code="es", speaker="B", side=SYSTEM_AUDIO)
+    them.translations["en"] = Translation("en", "Yes, I hear you.", TranslationStatus.DONE)
+    write_session_exports(folder, [you, them], ["en"], {"uid": "uid-two-way"})
+    sid = archive.import_folder(folder).session_id
+    bundle, _ = archive.bundle(sid, tmp_path / "two-way.zip")
+    with SessionStore(tmp_path / "machine-c" / "sessions.db") as store_c:
+        [landed] = Archive(store_c).import_path(bundle, into=tmp_path / "machine-c" / "sessions")
+        turns = Archive(store_c).load(landed.session_id).transcript.turns()
+    assert [(t.side, t.speaker, t.language_code) for t in turns] == [("microphone", None, None), ("system", "B", "es")]

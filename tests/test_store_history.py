@@ -116,13 +116,16 @@ def test_a_translation_set_made_later_keeps_the_sessions_own_and_is_searchable_a
     assert store.delete_session(sid) and store.search("presupuesto") == []
 
 
-def test_a_turns_side_speaker_and_language_are_kept(store: SessionStore) -> None:
+def test_a_turns_side_speaker_and_language_and_a_sessions_meta_are_kept(store: SessionStore) -> None:
     sid = session(store)
     them = turn(0, "Hola, ¿me oyes?")
     them.side, them.speaker, them.language_code = SYSTEM_AUDIO, "B", "es"
     store.add_turn(sid, them)
     loaded = store.load_transcript(sid).turn(0)
     assert (loaded.side, loaded.speaker, loaded.language_code) == ("system", "B", "es")
+    store.set_meta(sid, system_audio="/s/a/system.wav", devices=["Mic", "Speakers"])
+    store.set_meta(sid, devices=None)
+    assert store.get_session(sid).meta == {"system_audio": "/s/a/system.wav"}  # type: ignore[union-attr]
 
 
 def test_chinese_and_japanese_are_found_by_two_character_words_three_and_more_and_mixed_with_latin(

@@ -471,6 +471,18 @@ class SessionStore:
         """The user's own note on the session; KeyError if unknown."""
         self._update_session("UPDATE sessions SET user_note = ? WHERE id = ?", (note, session_id), patient=True)
 
+    def set_meta(self, session_id: int, **values: Any) -> None:
+        """Facts a feature keeps per session (``SessionRecord.meta``, JSON), merged into what is
+        there; a value of None removes its key. KeyError if the session is unknown."""
+        with self._writing("updated", patient=True) as conn:
+            row = conn.execute("SELECT meta FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no session {session_id}")
+            meta = {**json.loads(row[0] or "{}"), **values}
+            conn.execute("UPDATE sessions SET meta = ? WHERE id = ?",
+                         (json.dumps({k: v for k, v in meta.items() if v is not None}, ensure_ascii=False),
+                          session_id))
+
     def move_session(self, session_id: int, folder: Path | str, audio_path: Path | str) -> None:
         """The session's files are now somewhere else (rescued from a deleted folder)."""
         self._update_session("UPDATE sessions SET folder = ?, audio_path = ? WHERE id = ?",
