@@ -168,7 +168,8 @@ def summary_line(summary: SessionSummary) -> str:
     where = f"Session saved in {summary.folder} ({summary.audio_seconds:.1f} s of audio"
     if not summary.transcribed:
         return (f"{where}). Nothing was transcribed: the streaming service could not be reached. "
-                f"Transcribe the recording later: live-translate --headless --input \"{summary.audio_path}\"")
+                "Transcribe it when the service can be reached: live-translate sessions transcribe last "
+                "(or the History window's Transcribe gaps).")
     not_done = (f", {summary.translations_failed} not translated (see the transcript)"
                 if summary.translations_failed else "")
     gaps = f", {len(summary.gaps)} gaps without transcript" if summary.gaps else ""

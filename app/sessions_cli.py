@@ -219,7 +219,8 @@ def _list_text(rows: list[ListedSession], total: int) -> str:
     lines = [f"{'ID':<8} {'STARTED':<16} {'LENGTH':>7}  {'LANGUAGES':<16} TITLE — FIRST WORDS"]
     for row in rows:
         r = row.record
-        langs = f"{r.source_language or '?'} → {', '.join(s.label for s in row.overview.sets) or '—'}"
+        labels = [s.label for s in row.overview.sets] or list(r.target_languages)
+        langs = f"{r.source_language or 'auto'} → {', '.join(labels) or '—'}"
         gaps = row.overview.gaps
         marks = [m for m, on in (("recording", r.status.value == "recording"),
                                  ("recording missing", not row.audio_there),

@@ -169,4 +169,5 @@ def _program(pid: int) -> str:
     # "python3 -m app" says more than "python3": show the program and what it runs, briefly.
     words = [w.decode("utf-8", "replace") for w in argv if w][:4]
     shown = " ".join(Path(words[0]).name if i == 0 else w for i, w in enumerate(words)) if words else name
+    shown = " ".join(shown.split())  # one line, whatever the command line held
     return shown if len(shown) <= 60 else shown[:59] + "…"
