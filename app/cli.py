@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from platformdirs import user_data_dir, user_log_dir
 
@@ -40,12 +40,18 @@ from app.core.catalog import (
     models_hearing,
 )
 from app.core.errors import AppError, ConfigError
+from app.core.event_log import EventLog
 from app.core.languages import LANGUAGES
 from app.core.settings import Paths, Settings
 from app.core.timefmt import clock
 from app.core.transcript import Gap, Translation, TranslationStatus, Turn
 from app.core.validate import validate
-from app.pipeline.events import SIGNAL_FINISH_S, SessionState, SessionSummary, rate_limit_text
+from app.pipeline.caption_feed import CaptionFeed
+from app.pipeline.events import SIGNAL_FINISH_S, SessionListener, SessionState, SessionSummary, rate_limit_text
+from app.pipeline.fanout import FanOutListener
+
+if TYPE_CHECKING:
+    from app.web.server import CaptionServer
 
 EXIT_NOT_TRANSCRIBED = 9
 EXIT_QUIT = 130
@@ -77,6 +83,12 @@ def _positive_seconds(text: str) -> float:
     if not 0 < value <= 3600:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 3600")
     return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-timeout", type=_positive_seconds, metavar="SECONDS", default=SIGNAL_FINISH_S,
                    help=f"after SIGTERM, SIGHUP or Ctrl+C, finish the last turn and its translations within this "
                         f"many seconds (default {SIGNAL_FINISH_S:g}); keep it below a service manager's kill timeout")
+    p.add_argument("--share-captions", action="store_true",
+                   help="headless: serve the live caption page on this computer only (127.0.0.1), e.g. for an "
+                        "OBS browser source; its address, with a secret token, is printed once")
+    p.add_argument("--share-captions-lan", action="store_true",
+                   help="headless: serve the live caption page on this network, for phones in the room "
+                        "(plain HTTP: anyone who can watch the network can read the captions)")
+    p.add_argument("--captions-port", type=_port, metavar="N",
+                   help="the caption page's port (default 8765, or any free one if that is taken)")
     p.add_argument("--no-realtime", action="store_true", help=argparse.SUPPRESS)  # for local tests only
     return p
 
@@ -440,6 +460,7 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
             listener.say("Quitting now: translations still open are marked not translated.")
             session.quit_now()
 
+    captions = start_caption_server(args)
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     store = SessionStore(paths.db_path)
     try:
@@ -453,15 +474,19 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
             listener.say(f"note: {note}")
         request = SessionRequest(settings=settings, api_key=api_key, sessions_dir=paths.sessions_dir,
                                  input_file=args.input, realtime=not args.no_realtime)
-        built = build_session(request, listener, store=store)
+        built = build_session(request, captions.listener(listener, settings) if captions else listener, store=store)
         folder = built.prepare()
         session = built
         if args.jsonl:
+            shared = {"captions_url": captions.server.url} if captions else {}
             listener._emit("session_started", folder=str(folder), targets=list(settings.targets),
-                           speech_model=settings.speech_model, input=str(args.input) if args.input else "microphone")
+                           speech_model=settings.speech_model, input=str(args.input) if args.input else "microphone",
+                           **shared)
         else:
             listener.say(f"Recording {'from ' + str(args.input) if args.input else 'from the microphone'} into "
                          f"{folder}. Press Ctrl+C to stop.")
+        if captions:
+            listener.say(captions.announcement())
         session.start_threads()
         while not session.ended.wait(0.2):
             if signals >= 2:
@@ -478,6 +503,54 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         store.close()
+        if captions:
+            captions.stop()
+
+
+class TerminalCaptions:
+    """The caption page of a terminal session (``--share-captions[-lan]``): its log, its server on
+    a thread of its own, and the listener that feeds the log next to the terminal's printer."""
+
+    def __init__(self, server: CaptionServer, log: EventLog) -> None:
+        self.server = server
+        self.log = log
+
+    def listener(self, printer: TerminalListener, settings: Settings) -> SessionListener:
+        return FanOutListener(printer, CaptionFeed(self.log, settings.targets, settings.source))
+
+    def announcement(self) -> str:
+        from app.web.addresses import Scope
+
+        if self.server.scope is Scope.NETWORK:
+            return (f"Captions on this network: {self.server.url} (plain HTTP: anyone who can watch this network "
+                    f"can read them; the address's token keeps everyone else out). OBS on this computer: "
+                    f"{self.server.obs_url}")
+        return f"Captions on this computer: {self.server.url} (OBS browser source: {self.server.obs_url})"
+
+    def stop(self) -> None:
+        self.server.stop("The session is over and sharing has stopped.")
+        self.server.wait(CAPTIONS_STOP_S)
+
+
+CAPTIONS_STOP_S = 3.0
+
+
+def start_caption_server(args: argparse.Namespace) -> TerminalCaptions | None:
+    """Bind and start the caption page's server when asked; a port that cannot be had is a
+    ``ConfigError`` before anything is recorded."""
+    if not (args.share_captions or args.share_captions_lan):
+        return None
+    from app.logsetup import redactor
+    from app.web.addresses import DEFAULT_PORT, Scope
+    from app.web.server import CaptionServer  # aiohttp: imported only when captions are shared
+
+    log = EventLog()
+    scope = Scope.NETWORK if args.share_captions_lan else Scope.THIS_COMPUTER
+    server = CaptionServer(log, scope, args.captions_port or DEFAULT_PORT, any_port_if_busy=args.captions_port is None)
+    server.bind()
+    redactor.add(server.token)  # the address is a secret: the log file shows it as [redacted]
+    server.start_thread()
+    return TerminalCaptions(server, log)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -492,11 +565,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.list_devices:
             return list_devices(OutputStream(sys.stdout))
+        if args.captions_port and not (args.share_captions or args.share_captions_lan):
+            raise ConfigError("--captions-port needs --share-captions or --share-captions-lan.")
         settings = settings_from_args(args, Settings())
         paths = app_paths(settings.sessions_dir)
         if not args.headless:
             if args.jsonl or args.input:
                 raise ConfigError("--jsonl and --input work with --headless only.")
+            if args.share_captions or args.share_captions_lan or args.captions_port:
+                raise ConfigError("--share-captions, --share-captions-lan and --captions-port work with --headless "
+                                  "only; in the window, use Share ▸ Captions on this network.")
             from app.gui import run_window  # Qt is only imported for the window
 
             defaults = Settings()

@@ -18,6 +18,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Slot
 from PySide6.QtWidgets import QApplication
 
 from app.core.errors import AppError, ConfigError
+from app.core.event_log import EventLog
 from app.core.settings import Paths, Settings
 from app.core.transcript import Gap, Turn
 from app.logsetup import redactor, setup_logging
@@ -29,6 +30,7 @@ from app.store.db import SessionStore
 from app.ui.errors import CrashReporter
 from app.ui.main_window import MainWindow, RecoveryLoader
 from app.ui.window_dialogs import RecoveredLike
+from app.workers.caption_sharing import CaptionSharing, feeding_captions
 from app.workers.controller import SessionController, pipeline_session_factory
 from app.workers.os_signals import StopSignals
 from app.workers.tasks import BackgroundTask
@@ -166,10 +168,15 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
     key_status = key_store.load()
     redactor.add(key_status.key)
     store, store_notice = open_store(paths)
-    controller = SessionController(pipeline_session_factory(store))
+    # One event log for the app's life: every session is written into it for the caption page,
+    # which is served only while the user shares it (Share menu), from the same address throughout.
+    caption_log = EventLog()
+    controller = SessionController(feeding_captions(pipeline_session_factory(store), caption_log))
+    sharing = CaptionSharing(caption_log)
     window = MainWindow(controller, settings=settings, key_store=key_store, key_status=key_status,
                         settings_store=settings_store, default_sessions_dir=paths.sessions_dir,
                         session_only=overrides, recovery_loader=recovery_loader(store) if store else None)
+    window.captions.set_sharing(sharing)
     monitor = DeviceMonitor()
     startup = _Startup(window, monitor)
     monitor.devices_changed.connect(window.controls.set_devices)
@@ -195,6 +202,8 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
         stop_signals.uninstall()
         monitor.stop()
         controller.shutdown(EXIT_WAIT_MS)
+        sharing.shutdown(EXIT_WAIT_MS)  # every viewer is told that sharing stopped
+        window.captions.close_windows()
         monitor.wait(EXIT_WAIT_MS)
         wait_for_owned_threads(EXIT_WAIT_MS)
         if store is not None:
