@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -549,6 +550,7 @@ def start_caption_server(args: argparse.Namespace) -> TerminalCaptions | None:
     server = CaptionServer(log, scope, args.captions_port or DEFAULT_PORT, any_port_if_busy=args.captions_port is None)
     server.bind()
     redactor.add(server.token)  # the address is a secret: the log file shows it as [redacted]
+    logging.getLogger("app.cli").info("captions page shared at %s", server.url)
     server.start_thread()
     return TerminalCaptions(server, log)
 

@@ -7,7 +7,9 @@ chapter (``begin_session``) and the ids keep counting, so a viewer that was away
 of session is told so (the replay starts with the new ``session_started``) instead of being handed
 ids that mean something else.
 
-What is kept is the current (or last) session, so a late joiner gets the session so far. Interim
+What is kept is the current (or last) session, so a late joiner gets the session so far, and the
+one before it, so a viewer that was a moment behind when a new session began still gets the end
+of the old one ("session ended") before the new one starts. Interim
 text changes many times a second; only the newest interim in a row is kept (a newer one replaces
 it), so the log grows with turns, not with keystrokes of the recogniser, and a reader that falls
 behind skips superseded interims instead of replaying them.
@@ -75,8 +77,9 @@ class EventLog:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._events: list[LoggedEvent] = []  # the current session's, oldest first
+        self._events: list[LoggedEvent] = []  # the previous session's and the current one's, oldest first
         self._ids: list[int] = []  # the same events' ids, for bisecting
+        self._current = 0  # where the current session starts in ``_events``
         self._next_id = 1
         self._session = 0
         self._languages: list[str] = []
@@ -90,8 +93,9 @@ class EventLog:
         number. A writer that passes that number to the methods below is ignored once a newer
         session has begun (a translation retried after Stop of a session that is long over)."""
         with self._lock:
-            self._events.clear()
-            self._ids.clear()
+            del self._events[:self._current]
+            del self._ids[:self._current]
+            self._current = len(self._events)
             self._session += 1
             self._languages = list(dict.fromkeys(languages))
             self._open = True
@@ -162,7 +166,8 @@ class EventLog:
         payload["t"] = round(self._clock(), 4)
         event = LoggedEvent(self._next_id, kind, json.dumps(payload, ensure_ascii=False), self._session)
         self._next_id += 1
-        if kind == EventKind.INTERIM and self._events and self._events[-1].kind == EventKind.INTERIM:
+        if (kind == EventKind.INTERIM and len(self._events) > self._current
+                and self._events[-1].kind == EventKind.INTERIM):
             # The newer words replace the older ones: keep only the newest interim in a row.
             self._events.pop()
             self._ids.pop()
@@ -172,13 +177,14 @@ class EventLog:
     # --- reading (any thread) -----------------------------------------------------------------
 
     def since(self, last_id: int | None) -> Replay:
-        """The events after ``last_id``; the whole current session when ``last_id`` is None, from
-        an earlier session, or unknown (newer than anything this log has handed out)."""
+        """The events after ``last_id`` (the rest of the previous session, if it was in it, then
+        the current one); the whole current session when ``last_id`` is None, older than the
+        previous session, or unknown (newer than anything this log has handed out)."""
         with self._lock:
             latest = self._next_id - 1
             first = self._ids[0] if self._ids else self._next_id
             if last_id is None or last_id < first - 1 or last_id > latest:
-                return Replay(list(self._events), latest, restarted=True)
+                return Replay(self._events[self._current:], latest, restarted=True)
             at = bisect.bisect_right(self._ids, last_id)
             return Replay(self._events[at:], latest, restarted=False)
 
@@ -198,8 +204,9 @@ class EventLog:
             return self._open
 
     def __len__(self) -> int:
+        """Events kept of the current session."""
         with self._lock:
-            return len(self._events)
+            return len(self._events) - self._current
 
     # --- watching -----------------------------------------------------------------------------
 

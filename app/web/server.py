@@ -115,6 +115,7 @@ class CaptionServer:
         self._viewers: set[_Viewer] = set()
         self._counts = _Counters()
         self._lock = threading.Lock()  # guards _loop, _stop_message and _counts across threads
+        self._counted = threading.Condition(self._lock)  # notified whenever a count changes
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_message: str | None = None
         self._stopping: asyncio.Event | None = None
@@ -171,6 +172,16 @@ class CaptionServer:
     def streams_served(self) -> int:
         with self._lock:
             return self._counts.served
+
+    def wait_for_counts(self, *, viewers: int | None = None, dropped: int | None = None,
+                        timeout_s: float = 5.0) -> bool:
+        """Block (any thread but the server's) until the counts are as given; False on timeout."""
+        def reached() -> bool:
+            return ((viewers is None or self._counts.viewers == viewers)
+                    and (dropped is None or self._counts.dropped >= dropped))
+
+        with self._counted:
+            return self._counted.wait_for(reached, timeout_s)
 
     # --- life ---------------------------------------------------------------------------------
 
@@ -239,7 +250,8 @@ class CaptionServer:
         for name in self._page:
             app.router.add_get(prefix + name, self._static)
         app.router.add_get(prefix.rstrip("/"), self._to_page)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=self.limits.shutdown_s)
+        # handler_cancellation: a viewer that hangs up frees its place at once, not at the next write.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=self.limits.shutdown_s, handler_cancellation=True)
         await runner.setup()
         assert self._sock is not None
         await web.SockSite(runner, self._sock).start()
@@ -300,8 +312,9 @@ class CaptionServer:
             viewer.cursor = replay.latest_id
             if chunk and not viewer.offer(chunk):
                 log.info("a caption viewer was too slow and was disconnected (it will resume by itself)")
-                with self._lock:
+                with self._counted:
                     self._counts.dropped += 1
+                    self._counted.notify_all()
                 viewer.drop()
 
     # --- requests (loop thread) ---------------------------------------------------------------
@@ -347,9 +360,10 @@ class CaptionServer:
                                                               request.query.get("last")))
         viewer = _Viewer(replay.latest_id, asyncio.Queue(self.limits.queue_batches), request.transport)
         self._viewers.add(viewer)
-        with self._lock:
+        with self._counted:
             self._counts.viewers += 1
             self._counts.served += 1
+            self._counted.notify_all()
         try:
             hello = sse.control("hello", scope=self.scope.value, plain_http_network=self.scope is Scope.NETWORK)
             await self._write(response, sse.retry_field() + hello + sse.frames(replay.events))
@@ -358,8 +372,9 @@ class CaptionServer:
             pass  # the viewer went away, was too slow, or was cut at shutdown: nothing to tell anyone
         finally:
             self._viewers.discard(viewer)
-            with self._lock:
+            with self._counted:
                 self._counts.viewers -= 1
+                self._counted.notify_all()
         return response
 
     async def _stream(self, response: web.StreamResponse, viewer: _Viewer) -> None:
