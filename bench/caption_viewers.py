@@ -39,8 +39,8 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
 from fakes.llm_server import FakeLlmGateway  # noqa: E402
 from fakes.streaming_server import FakeStreamingServer  # noqa: E402
-from support.sse import AsyncViewer  # noqa: E402
 from support.speech import make_speech_wav  # noqa: E402
+from support.sse import AsyncViewer  # noqa: E402
 
 KEY = "bench-key-0123456789"
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima",

@@ -47,7 +47,7 @@
 
   function setStatus(text, live) {
     el.status.textContent = text;
-    el.status.classList.toggle("live", Boolean(live));
+    el.status.classList.toggle("on-air", Boolean(live));
   }
 
   function showMessage(text) {
