@@ -36,6 +36,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
     QResizeEvent,
+    QScreen,
     QShowEvent,
     QTextLayout,
     QWheelEvent,
@@ -182,8 +183,18 @@ class CaptionOverlay(QWidget):
             self.setGeometry(rect)
         self._placed = True
 
+    def current_screen(self) -> QScreen:
+        """The screen under the overlay's centre. Looked up in the application's list rather
+        than with ``QWidget.screen()``: PySide ties the wrapper that call returns to the widget,
+        and when the widget's wrapper went, it took the application's QScreen with it."""
+        centre = self.geometry().center()
+        for screen in QGuiApplication.screens():
+            if screen.geometry().contains(centre):
+                return screen
+        return QGuiApplication.primaryScreen()
+
     def save(self) -> None:
-        screen = self.screen()
+        screen = self.current_screen()
         area = screen.availableGeometry()
         geometry = self.geometry()
         x, y = (0, 0) if on_wayland() else (geometry.x() - area.x(), geometry.y() - area.y())

@@ -71,7 +71,9 @@ class CaptionViews(QObject):
         self.share_window.share_requested.connect(self._share_requested)
         self.share_window.stop_requested.connect(self.stop_sharing)
 
-        corner = QWidget()
+        # Kept on self: PySide does not hand a corner widget's ownership to the menu bar, so a
+        # local one would be deleted with its Python wrapper.
+        corner = self.corner = QWidget()
         row = QHBoxLayout(corner)
         row.setContentsMargins(0, 0, 6, 0)
         self.overlay_button = QToolButton()

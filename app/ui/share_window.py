@@ -120,10 +120,12 @@ class ShareWindow(QWidget):
         self.title.setText("Captions on this network" if network else "Captions on this computer")
         self.explanation.setText(NETWORK_NOTE if network else COMPUTER_NOTE)
         self.address.setText(info.url)
+        self.address.setCursorPosition(0)  # the host first: the token's end matters less
         self.address.setToolTip("\n".join(("Also:", *info.other_urls)) if info.other_urls else "")
         self.qr.set_text(info.url)
         self.qr.setVisible(network)  # a phone cannot open a 127.0.0.1 address: no code to scan
         self.obs_address.setText(info.obs_url)
+        self.obs_address.setCursorPosition(0)
         self.network_button.setVisible(not network)
         self.computer_button.setVisible(network)
         self.network_button.setText("Share on this network instead")
