@@ -229,3 +229,17 @@ def test_fan_out_tells_every_listener_even_when_one_raises_and_raises_that_error
     expected = ["turn_finalized", "state_changed", "interim_changed", "translation_updated", "gap_added",
                 "level_changed", "error_occurred", "rate_limit_changed", "session_ended"]
     assert first.calls == expected and second.calls == expected
+
+
+def test_the_caption_modules_below_the_workers_import_without_qt() -> None:
+    """napari's trick, for the event log, the feed, the fan-out and the page's server."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['PySide6'] = None\n"
+            "import app.core.event_log, app.core.captions, app.pipeline.caption_feed, app.pipeline.fanout\n"
+            "import app.web.server, app.web.sse, app.web.addresses, app.web.page\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
