@@ -91,6 +91,26 @@ def test_the_overlay_reads_the_windows_own_transcript_live_line_then_turn_then_t
     assert image.pixelColor(450, 130).alpha() > 0, "the see-through background is still there to grab"
 
 
+def test_an_older_turn_that_does_not_fit_drops_off_whole(qtbot, tmp_path) -> None:
+    parts = build_window(qtbot, tmp_path, settings=TWO)
+    overlay, model = parts.window.captions.overlay, parts.window.model
+    for index, (text, spanish) in enumerate([("A first, rather long sentence of the talk.", "Una primera frase."),
+                                             ("The second one.", "La segunda.")]):
+        turn = make_turn(index, text)
+        model.add_turn(turn)
+        model.set_translation(index, done("es", spanish))
+    overlay.show()
+    overlay.resize(700, 400)
+    shown = [(line.text, line.group) for line, _, _ in overlay.layout_lines()]
+    assert [t for t, _ in shown] == ["A first, rather long sentence of the talk.", "Una primera frase.",
+                                     "The second one.", "La segunda."]
+    overlay.resize(700, 150)  # room for the newest turn and a bit: not for the older one whole
+    shown = [(line.text, line.group) for line, _, _ in overlay.layout_lines()]
+    assert shown == [("The second one.", 1), ("La segunda.", 1)]
+    tops = [top for _, _, top in overlay.layout_lines()]
+    assert tops == sorted(tops) and tops[0] >= 0
+
+
 def test_the_overlay_remembers_its_place_size_and_style_for_the_screen_it_is_on(qtbot, tmp_path) -> None:
     parts = build_window(qtbot, tmp_path, settings=TWO)
     overlay = parts.window.captions.overlay

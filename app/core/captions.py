@@ -42,6 +42,7 @@ class LineRole(str, Enum):
 class CaptionLine:
     text: str
     role: LineRole
+    group: int = -1  # the turn's index (a turn's original and translation belong together); -1: live
 
 
 def caption_lines(turns: Sequence[Turn], interim: str, show: CaptionShow, language: str | None,
@@ -53,17 +54,18 @@ def caption_lines(turns: Sequence[Turn], interim: str, show: CaptionShow, langua
     wants_translation = show is not CaptionShow.ORIGINAL and bool(language)
     for turn in turns[-previous_turns:] if previous_turns > 0 else ():
         if show is CaptionShow.ORIGINAL or not wants_translation:
-            lines.append(CaptionLine(turn.text, LineRole.ORIGINAL))
+            lines.append(CaptionLine(turn.text, LineRole.ORIGINAL, turn.index))
             continue
         if show is CaptionShow.BOTH:
-            lines.append(CaptionLine(turn.text, LineRole.SECONDARY))
+            lines.append(CaptionLine(turn.text, LineRole.SECONDARY, turn.index))
         tr = turn.translations.get(language or "")
         if tr is not None and tr.status is TranslationStatus.DONE:
-            lines.append(CaptionLine(tr.text, LineRole.TRANSLATION))
+            lines.append(CaptionLine(tr.text, LineRole.TRANSLATION, turn.index))
         elif tr is None or tr.status is TranslationStatus.PENDING:
-            lines.append(CaptionLine(PENDING_TEXT, LineRole.PENDING))
+            lines.append(CaptionLine(PENDING_TEXT, LineRole.PENDING, turn.index))
         elif show is CaptionShow.TRANSLATION:
-            lines.append(CaptionLine(turn.text, LineRole.SECONDARY))  # not translated: the words at least
+            # Not translated: the words at least.
+            lines.append(CaptionLine(turn.text, LineRole.SECONDARY, turn.index))
     if interim and (show is not CaptionShow.TRANSLATION or not wants_translation):
         lines.append(CaptionLine(interim, LineRole.LIVE))
     return lines

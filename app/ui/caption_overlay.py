@@ -65,6 +65,8 @@ WAYLAND_NOTE = ("On Wayland the desktop decides where windows go and which stay 
 HINT_TEXT = "Captions appear here · drag to move · right-click for choices"
 EDGE = 10  # px at the border that resize instead of move
 MARGIN = 16
+LINE_GAP = 2  # between a turn's original and its translation
+TURN_GAP = 10  # between turns
 SAVE_DELAY_MS = 400
 
 
@@ -241,6 +243,27 @@ class CaptionOverlay(QWidget):
             colour.setAlphaF(0.55)
         return colour
 
+    def layout_lines(self) -> list[tuple[CaptionLine, QPainterPath, float]]:
+        """The lines that fit, each with its wrapped text and its top; the newest turn at the
+        bottom, and an older turn that does not fit drops off the top whole, never half of it."""
+        lines = self.lines() or [CaptionLine(HINT_TEXT, LineRole.SECONDARY)]
+        width = self.width() - 2 * MARGIN
+        bottom = float(self.height() - MARGIN)
+        placed: list[tuple[CaptionLine, QPainterPath, float]] = []
+        for group in reversed(_groups(lines)):
+            laid = [(line, *_text_path(line.text, self._font(line.role), width)) for line in group]
+            height = sum(h for _, _, h in laid) + LINE_GAP * (len(laid) - 1)
+            if bottom - height < MARGIN and placed:
+                break
+            top = bottom - height
+            block = []
+            for line, path, line_height in laid:
+                block.append((line, path, top))
+                top += line_height + LINE_GAP
+            placed = block + placed
+            bottom -= height + TURN_GAP
+        return placed
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -250,22 +273,15 @@ class CaptionOverlay(QWidget):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(background)
         painter.drawRoundedRect(self.rect(), 12, 12)
-        lines = self.lines() or [CaptionLine(HINT_TEXT, LineRole.SECONDARY)]
-        width = self.width() - 2 * MARGIN
-        bottom = float(self.height() - MARGIN)
         outline = QPen(QColor(self.style_.outline_color), self.style_.outline_width * 2)
         outline.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        for line in reversed(lines):
-            path, height = _text_path(line.text, self._font(line.role), width)
-            if bottom - height < MARGIN and bottom < self.height() - MARGIN:
-                break  # no room for an older line: it drops off the top
+        for line, path, top in self.layout_lines():
             painter.save()
-            painter.translate(MARGIN, bottom - height)
+            painter.translate(MARGIN, top)
             if self.style_.outline_width:
                 painter.strokePath(path, outline)
             painter.fillPath(path, self._colour(line.role))
             painter.restore()
-            bottom -= height + 4
         painter.end()
 
     # --- mouse --------------------------------------------------------------------------------
@@ -432,6 +448,17 @@ class CaptionOverlay(QWidget):
     def close_overlay(self) -> None:
         self.hide()
         self.closed.emit()
+
+
+def _groups(lines: list[CaptionLine]) -> list[list[CaptionLine]]:
+    """Consecutive lines of the same turn, together (oldest first)."""
+    groups: list[list[CaptionLine]] = []
+    for line in lines:
+        if groups and groups[-1][0].group == line.group:
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    return groups
 
 
 def _text_path(text: str, font: QFont, width: int) -> tuple[QPainterPath, float]:

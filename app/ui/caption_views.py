@@ -44,6 +44,7 @@ class CaptionViews(QObject):
 
         self.overlay_action = self._action("Caption overlay", OVERLAY_SHORTCUT, checkable=True)
         self.overlay_action.setToolTip(f"Big captions above every window ({OVERLAY_SHORTCUT})")
+        self.overlay_action.setIconText("Overlay")  # what its tool button says
         self.overlay_action.toggled.connect(self.set_overlay_visible)
         self.click_through_action = self._action("Caption overlay: let clicks pass through", CLICK_THROUGH_SHORTCUT,
                                                  checkable=True)
@@ -78,8 +79,10 @@ class CaptionViews(QObject):
         row.setContentsMargins(0, 0, 6, 0)
         self.overlay_button = QToolButton()
         self.overlay_button.setDefaultAction(self.overlay_action)
-        self.overlay_button.setText("Overlay")
         self.share_button = QToolButton()
+        # The menu bar sizes its corner once: room for the longest text the button will show.
+        self.share_button.setMinimumWidth(self.share_button.fontMetrics().horizontalAdvance(
+            "Sharing · 888 following") + 16)
         self.share_button.clicked.connect(self.show_share_window)
         row.addWidget(self.overlay_button)
         row.addWidget(self.share_button)
