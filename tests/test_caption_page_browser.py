@@ -216,6 +216,8 @@ def test_on_this_network_the_page_says_it_is_plain_http(page: Page, log: EventLo
         expect(page.locator("#notice")).to_be_visible()
         expect(page.locator("#notice")).to_contain_text("plain HTTP: anyone who can watch this network's traffic "
                                                         "can read these captions")
+        page.click("#notice-ok")  # read: it may go, and stays away while the page is open
+        expect(page.locator("#notice")).to_be_hidden()
     finally:
         srv.stop()
         assert srv.wait(5)

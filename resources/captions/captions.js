@@ -31,6 +31,7 @@
   let source = null;
   let failingSince = null;
   let ended = false;
+  let noticeRead = false;  // the reader closed the plain-HTTP notice: not again until a reload
 
   // --- look --------------------------------------------------------------------------------------
 
@@ -126,7 +127,7 @@
 
   const handlers = {
     hello(data) {
-      el.notice.hidden = !data.plain_http_network;
+      el.notice.hidden = !data.plain_http_network || noticeRead;
     },
     session_started(data) {
       reset();
@@ -253,6 +254,7 @@
     store.set("theme", theme);
     applyLook();
   });
+  $("notice-ok").addEventListener("click", () => { el.notice.hidden = true; noticeRead = true; });
   el.follow.addEventListener("click", () => { following = !following; applyLook(); afterChange(); });
   // Reading back up stops following (until the button is pressed again); new lines then stay put.
   const unfollow = () => { if (following) { following = false; applyLook(); } };
