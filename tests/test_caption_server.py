@@ -267,3 +267,13 @@ def test_a_port_in_use_is_an_error_that_says_what_to_do_unless_any_port_will_do(
 def test_every_address_has_its_own_unguessable_token(log: EventLog) -> None:
     tokens = {CaptionServer(log).token for _ in range(50)}
     assert len(tokens) == 50 and all(len(t) >= 24 for t in tokens)
+
+
+def test_sharing_stopped_before_its_thread_began_ends_cleanly(log: EventLog) -> None:
+    srv = CaptionServer(log, Scope.THIS_COMPUTER, 0)
+    srv.bind()
+    srv.stop()  # the user turned sharing off again at once, before the server's thread ran
+    assert srv.wait(1)
+    srv.serve()  # returns at once: nothing is served
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", srv.port), timeout=2).close()

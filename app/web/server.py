@@ -25,6 +25,7 @@ import hmac
 import logging
 import secrets
 import socket
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -118,6 +119,7 @@ class CaptionServer:
         self._counted = threading.Condition(self._lock)  # notified whenever a count changes
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_message: str | None = None
+        self._serving = False  # serve() has begun (its loop may not be running yet)
         self._stopping: asyncio.Event | None = None
         self._wake_pending = False
         self._cursor = 0  # the newest id the pump has handed out
@@ -212,6 +214,10 @@ class CaptionServer:
         """Serve until ``stop()`` (blocks; its own thread). ``bind()`` must have been called."""
         if self._sock is None:
             raise RuntimeError("CaptionServer.serve() needs bind() first")
+        with self._lock:
+            if self._stop_message is not None:
+                return  # stopped before it began: stop() closed the socket
+            self._serving = True
         loop = asyncio.new_event_loop()
         try:
             loop.run_until_complete(self._main(loop))
@@ -228,13 +234,15 @@ class CaptionServer:
             if self._stop_message is not None:
                 return
             self._stop_message = message
-            loop = self._loop
+            loop, serving = self._loop, self._serving
         if loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop closed in the meantime: nothing to stop
                 loop.call_soon_threadsafe(self._begin_stop)
-        elif self.thread is None and self._sock is not None:
-            self._sock.close()  # bound but never served
+        elif not serving:
+            if self._sock is not None:
+                self._sock.close()  # bound but never served (serve() will not begin now)
             self.finished.set()
+        # else: serve() has begun and its loop is not up yet; it sees the message and stops itself.
 
     def wait(self, timeout_s: float) -> bool:
         """Bounded wait for the server to have closed (after ``stop()``)."""
@@ -368,7 +376,7 @@ class CaptionServer:
             hello = sse.control("hello", scope=self.scope.value, plain_http_network=self.scope is Scope.NETWORK)
             await self._write(response, sse.retry_field() + hello + sse.frames(replay.events))
             await self._stream(response, viewer)
-        except (ConnectionError, asyncio.TimeoutError, RuntimeError):
+        except (ConnectionError, asyncio.TimeoutError):
             pass  # the viewer went away, was too slow, or was cut at shutdown: nothing to tell anyone
         finally:
             self._viewers.discard(viewer)
@@ -410,8 +418,6 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _is_windows() -> bool:
-    import sys
-
     return sys.platform == "win32"
 
 
