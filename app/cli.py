@@ -488,6 +488,8 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
                          f"{folder}. Press Ctrl+C to stop.")
         if captions:
             listener.say(captions.announcement())
+            if captions.on_network and listener.err.tty:
+                listener.say(captions.qr_code())  # for the phones: scan it off the terminal
         session.start_threads()
         while not session.ended.wait(0.2):
             if signals >= 2:
@@ -519,14 +521,28 @@ class TerminalCaptions:
     def listener(self, printer: TerminalListener, settings: Settings) -> SessionListener:
         return FanOutListener(printer, CaptionFeed(self.log, settings.targets, settings.source))
 
-    def announcement(self) -> str:
+    @property
+    def on_network(self) -> bool:
         from app.web.addresses import Scope
 
-        if self.server.scope is Scope.NETWORK:
+        return self.server.scope is Scope.NETWORK
+
+    def announcement(self) -> str:
+        if self.on_network:
             return (f"Captions on this network: {self.server.url} (plain HTTP: anyone who can watch this network "
                     f"can read them; the address's token keeps everyone else out). OBS on this computer: "
                     f"{self.server.obs_url}")
         return f"Captions on this computer: {self.server.url} (OBS browser source: {self.server.obs_url})"
+
+    def qr_code(self) -> str:
+        """The page's address as a QR code in text (half-block characters) for a terminal."""
+        import io
+
+        import segno
+
+        text = io.StringIO()
+        segno.make(self.server.url, error="m", micro=False).terminal(out=text, compact=True)
+        return text.getvalue().rstrip("\n")
 
     def stop(self) -> None:
         self.server.stop("The session is over and sharing has stopped.")

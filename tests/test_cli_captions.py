@@ -73,6 +73,8 @@ def test_the_terminal_announces_a_network_share_as_plain_http() -> None:
         said = TerminalCaptions(server, server.event_log).announcement()
         assert said.startswith(f"Captions on this network: {server.url} (plain HTTP")
         assert server.obs_url in said
+        code = TerminalCaptions(server, server.event_log).qr_code().splitlines()
+        assert len(code) > 10 and len({len(line) for line in code}) == 1, "a square of text"
     finally:
         server.stop()
         assert server.wait(1)
