@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import shutil
 import signal
@@ -24,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from platformdirs import user_data_dir, user_log_dir
 
@@ -41,18 +40,13 @@ from app.core.catalog import (
     models_hearing,
 )
 from app.core.errors import AppError, ConfigError
-from app.core.event_log import EventLog
 from app.core.languages import LANGUAGES
 from app.core.settings import Paths, Settings
 from app.core.timefmt import clock
 from app.core.transcript import Gap, Translation, TranslationStatus, Turn
 from app.core.validate import validate
-from app.pipeline.caption_feed import CaptionFeed
-from app.pipeline.events import SIGNAL_FINISH_S, SessionListener, SessionState, SessionSummary, rate_limit_text
-from app.pipeline.fanout import FanOutListener
-
-if TYPE_CHECKING:
-    from app.web.server import CaptionServer
+from app.pipeline.events import SIGNAL_FINISH_S, SessionState, SessionSummary, rate_limit_text
+from app.terminal_captions import add_caption_options, start_caption_server
 
 EXIT_NOT_TRANSCRIBED = 9
 EXIT_QUIT = 130
@@ -84,12 +78,6 @@ def _positive_seconds(text: str) -> float:
     if not 0 < value <= 3600:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 3600")
     return value
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
-    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,14 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-timeout", type=_positive_seconds, metavar="SECONDS", default=SIGNAL_FINISH_S,
                    help=f"after SIGTERM, SIGHUP or Ctrl+C, finish the last turn and its translations within this "
                         f"many seconds (default {SIGNAL_FINISH_S:g}); keep it below a service manager's kill timeout")
-    p.add_argument("--share-captions", action="store_true",
-                   help="headless: serve the live caption page on this computer only (127.0.0.1), e.g. for an "
-                        "OBS browser source; its address, with a secret token, is printed once")
-    p.add_argument("--share-captions-lan", action="store_true",
-                   help="headless: serve the live caption page on this network, for phones in the room "
-                        "(plain HTTP: anyone who can watch the network can read the captions)")
-    p.add_argument("--captions-port", type=_port, metavar="N",
-                   help="the caption page's port (default 8765, or any free one if that is taken)")
+    add_caption_options(p)
     p.add_argument("--no-realtime", action="store_true", help=argparse.SUPPRESS)  # for local tests only
     return p
 
@@ -461,7 +442,7 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
             listener.say("Quitting now: translations still open are marked not translated.")
             session.quit_now()
 
-    captions = start_caption_server(args)
+    captions = start_caption_server(args.share_captions, args.share_captions_lan, args.captions_port)
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     store = SessionStore(paths.db_path)
     try:
@@ -508,67 +489,6 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, api
         store.close()
         if captions:
             captions.stop()
-
-
-class TerminalCaptions:
-    """The caption page of a terminal session (``--share-captions[-lan]``): its log, its server on
-    a thread of its own, and the listener that feeds the log next to the terminal's printer."""
-
-    def __init__(self, server: CaptionServer, log: EventLog) -> None:
-        self.server = server
-        self.log = log
-
-    def listener(self, printer: TerminalListener, settings: Settings) -> SessionListener:
-        return FanOutListener(printer, CaptionFeed(self.log, settings.targets, settings.source))
-
-    @property
-    def on_network(self) -> bool:
-        from app.web.addresses import Scope
-
-        return self.server.scope is Scope.NETWORK
-
-    def announcement(self) -> str:
-        if self.on_network:
-            return (f"Captions on this network: {self.server.url} (plain HTTP: anyone who can watch this network "
-                    f"can read them; the address's token keeps everyone else out). OBS on this computer: "
-                    f"{self.server.obs_url}")
-        return f"Captions on this computer: {self.server.url} (OBS browser source: {self.server.obs_url})"
-
-    def qr_code(self) -> str:
-        """The page's address as a QR code in text (half-block characters) for a terminal."""
-        import io
-
-        import segno
-
-        text = io.StringIO()
-        segno.make(self.server.url, error="m", micro=False).terminal(out=text, compact=True)
-        return text.getvalue().rstrip("\n")
-
-    def stop(self) -> None:
-        self.server.stop("The session is over and sharing has stopped.")
-        self.server.wait(CAPTIONS_STOP_S)
-
-
-CAPTIONS_STOP_S = 3.0
-
-
-def start_caption_server(args: argparse.Namespace) -> TerminalCaptions | None:
-    """Bind and start the caption page's server when asked; a port that cannot be had is a
-    ``ConfigError`` before anything is recorded."""
-    if not (args.share_captions or args.share_captions_lan):
-        return None
-    from app.logsetup import redactor
-    from app.web.addresses import DEFAULT_PORT, Scope
-    from app.web.server import CaptionServer  # aiohttp: imported only when captions are shared
-
-    log = EventLog()
-    scope = Scope.NETWORK if args.share_captions_lan else Scope.THIS_COMPUTER
-    server = CaptionServer(log, scope, args.captions_port or DEFAULT_PORT, any_port_if_busy=args.captions_port is None)
-    server.bind()
-    redactor.add(server.token)  # the address is a secret: the log file shows it as [redacted]
-    logging.getLogger("app.cli").info("captions page shared at %s", server.url)
-    server.start_thread()
-    return TerminalCaptions(server, log)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,8 +19,8 @@ from session_rig import cli_env
 from support.speech import make_speech_wav
 from support.sse import EventReader, close_all
 
-from app.cli import TerminalCaptions
 from app.core.event_log import EventLog
+from app.terminal_captions import TerminalCaptions
 from app.web import CaptionServer, Scope
 
 KEY = "captions-secret-key-123"
