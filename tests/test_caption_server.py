@@ -16,7 +16,7 @@ from app.core.transcript import Translation, TranslationStatus, Turn
 from app.pipeline.caption_feed import CaptionFeed
 from app.pipeline.events import SessionState, SessionSummary
 from app.web import CaptionServer, Scope, ServerLimits
-from app.web.addresses import network_addresses, page_url
+from app.web.addresses import default_route_interfaces, network_addresses, page_url, rank_addresses
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -277,3 +277,14 @@ def test_sharing_stopped_before_its_thread_began_ends_cleanly(log: EventLog) -> 
     srv.serve()  # returns at once: nothing is served
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", srv.port), timeout=2).close()
+
+
+def test_the_address_shown_is_the_one_phones_can_reach_not_a_container_bridge(tmp_path: Path) -> None:
+    named = [("lo", "127.0.0.1"), ("docker0", "172.17.0.1"), ("wlan0", "192.168.1.20"), ("eth1", "10.0.0.5"),
+             ("", "192.168.1.20"), ("wlan0", "169.254.3.3"), ("tun0", "8.8.4.4")]
+    assert rank_addresses(named, {"wlan0"}) == ["192.168.1.20", "10.0.0.5", "8.8.4.4", "172.17.0.1"]
+    assert rank_addresses(named, set())[0] == "10.0.0.5"  # no default route known: a LAN address first
+    routes = tmp_path / "route"
+    routes.write_text("Iface\tDestination\tGateway\nwlan0\t00000000\t0101A8C0\neth1\t0000000A\t00000000\n")
+    assert default_route_interfaces(routes) == {"wlan0"}
+    assert default_route_interfaces(tmp_path / "missing") == set()
