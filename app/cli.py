@@ -47,6 +47,7 @@ from app.core.timefmt import clock
 from app.core.transcript import Gap, Translation, TranslationStatus, Turn
 from app.core.validate import validate
 from app.pipeline.events import SIGNAL_FINISH_S, SessionState, SessionSummary, nothing_kept_text, rate_limit_text
+from app.terminal_captions import add_caption_options, start_caption_server
 
 EXIT_NOT_TRANSCRIBED = 9
 EXIT_QUIT = 130
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smoke-test", action="store_true",
                    help="open the window, draw one frame and quit: exit 0 if everything loaded (checks an "
                         "installed build; works without a display with QT_QPA_PLATFORM=offscreen)")
+    add_caption_options(p)
     p.add_argument("--no-realtime", action="store_true", help=argparse.SUPPRESS)  # for local tests only
     return p
 
@@ -467,6 +469,7 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
             listener.say("Quitting now: translations still open are marked not translated.")
             session.quit_now()
 
+    captions = start_caption_server(args.share_captions, args.share_captions_lan, args.captions_port)
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     store = SessionStore(paths.db_path)
     try:
@@ -480,15 +483,21 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
             listener.say(f"note: {note}")
         request = SessionRequest(settings=settings, secrets=secrets, sessions_dir=paths.sessions_dir,
                                  input_file=args.input, realtime=not args.no_realtime)
-        built = build_session(request, listener, store=store)
+        built = build_session(request, captions.listener(listener, settings) if captions else listener, store=store)
         folder = built.prepare()
         session = built
         if args.jsonl:
+            shared = {"captions_url": captions.server.url} if captions else {}
             listener._emit("session_started", folder=str(folder), targets=list(settings.targets),
-                           speech_model=settings.speech_model, input=str(args.input) if args.input else "microphone")
+                           speech_model=settings.speech_model, input=str(args.input) if args.input else "microphone",
+                           **shared)
         else:
             listener.say(f"Recording {'from ' + str(args.input) if args.input else 'from the microphone'} into "
                          f"{folder}. Press Ctrl+C to stop.")
+        if captions:
+            listener.say(captions.announcement())
+            if captions.on_network and listener.err.tty:
+                listener.say(captions.qr_code())  # for the phones: scan it off the terminal
         session.start_threads()
         while not session.ended.wait(0.2):
             if signals >= 2:
@@ -505,6 +514,8 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         store.close()
+        if captions:
+            captions.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -528,11 +539,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.list_devices:
             return list_devices(OutputStream(sys.stdout))
+        if args.captions_port and not (args.share_captions or args.share_captions_lan):
+            raise ConfigError("--captions-port needs --share-captions or --share-captions-lan.")
         settings = settings_from_args(args, Settings())
         paths = app_paths(settings.sessions_dir)
         if not args.headless:
             if args.jsonl or args.input:
                 raise ConfigError("--jsonl and --input work with --headless only.")
+            if args.share_captions or args.share_captions_lan or args.captions_port:
+                raise ConfigError("--share-captions, --share-captions-lan and --captions-port work with --headless "
+                                  "only; in the window, use Share ▸ Captions on this network.")
             from app.gui import run_window  # Qt is only imported for the window
 
             defaults = Settings()

@@ -19,6 +19,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Slot
 from PySide6.QtWidgets import QApplication
 
 from app.core.errors import AppError, ConfigError
+from app.core.event_log import EventLog
 from app.core.settings import Paths, Settings
 from app.core.transcript import Gap, Turn
 from app.logsetup import setup_logging
@@ -34,6 +35,7 @@ from app.ui.help import Place
 from app.ui.main_window import MainWindow
 from app.ui.recovery_offer import RecoveredLike, RecoveryLoader
 from app.ui.smoke import SmokeTest
+from app.workers.caption_sharing import CaptionSharing, feeding_captions
 from app.workers.controller import SessionController, pipeline_session_factory
 from app.workers.os_signals import StopSignals
 from app.workers.tasks import BackgroundTask
@@ -178,7 +180,11 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
     key_store = KeyStore()
     key_status = key_store.load()
     store, store_notice = open_store(paths)
-    controller = SessionController(pipeline_session_factory(store))
+    # One event log for the app's life: every session is written into it for the caption page,
+    # which is served only while the user shares it (Share menu), from the same address throughout.
+    caption_log = EventLog()
+    controller = SessionController(feeding_captions(pipeline_session_factory(store), caption_log))
+    sharing = CaptionSharing(caption_log)
     files = [Place("Session archive", paths.db_path, "Every session's transcript, searchable; recovery uses it."),
              Place("Log file", log_file, "Attach it when you report a problem; it never holds the API key.")]
     window = MainWindow(controller, settings=settings, key_store=key_store, key_status=key_status,
@@ -186,6 +192,7 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
                         session_only=overrides, recovery_loader=recovery_loader(Archive(store)) if store else None,
                         files=files, archive=Archive(store) if store else None,
                         archive_problem=store_notice if not store else "")
+    window.captions.set_sharing(sharing)
     monitor = DeviceMonitor()
     startup = _Startup(window, monitor)
     monitor.devices_changed.connect(window.controls.set_devices)
@@ -213,6 +220,8 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
         stop_signals.uninstall()
         monitor.stop()
         controller.shutdown(EXIT_WAIT_MS)
+        sharing.shutdown(EXIT_WAIT_MS)  # every viewer is told that sharing stopped
+        window.captions.close_windows()
         monitor.wait(EXIT_WAIT_MS)
         wait_for_owned_threads(EXIT_WAIT_MS)
         if store is not None:

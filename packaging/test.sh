@@ -3,7 +3,9 @@
 # pytest with no display (Qt offscreen), four workers at a time (the sessions in it wait on real
 # time, not on the CPU). The suite includes the house checks (ruff, mypy strict, the import
 # contracts: tests/test_house_rules.py). The tests start their own PulseAudio virtual microphones
-# and local imitations of AssemblyAI's services; nothing leaves 127.0.0.1.
+# and local imitations of AssemblyAI's services; nothing leaves 127.0.0.1. The caption page's
+# browser tests drive Debian's chromium, which packaging/test-browser.sh installs (for the tests
+# only: the app itself never needs a browser).
 #   bash packaging/test.sh                      everything (what CI runs): the suite, then the
 #                                               packaged app's smoke test (packaging/smoke)
 #   bash packaging/test.sh -m "not realtime"    the fast tier, about a minute (given options: the suite only)
@@ -11,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash packaging/install.sh
+bash packaging/test-browser.sh  # Debian's chromium, for the caption page's browser tests only
 export QT_QPA_PLATFORM=offscreen
 unset ASSEMBLYAI_API_KEY
 if [ "$#" -eq 0 ]; then

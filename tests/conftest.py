@@ -19,9 +19,10 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Microphone and end-to-end tests run at real time by nature: they belong to the slow tier."""
+    """Microphone and end-to-end tests run at real time by nature, and browser tests start a whole
+    browser: they belong to the slow tier."""
     for item in items:
-        if item.get_closest_marker("microphone") or item.get_closest_marker("e2e"):
+        if item.get_closest_marker("microphone") or item.get_closest_marker("e2e") or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.realtime)
 
 

@@ -59,6 +59,10 @@ COMPONENTS: tuple[Component, ...] = (
               "keyring"),
     Component("platformdirs", "MIT", "where settings, sessions and logs go", "https://github.com/tox-dev/platformdirs",
               "platformdirs"),
+    Component("aiohttp", "Apache-2.0", "the live caption page's web server", "https://github.com/aio-libs/aiohttp",
+              "aiohttp"),
+    Component("segno", "BSD-3-Clause", "the QR code of the caption page's address", "https://github.com/heuer/segno",
+              "segno"),
     Component("Python", "PSF-2.0", "the interpreter and its standard library", "https://www.python.org/"),
 )
 

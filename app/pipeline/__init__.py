@@ -8,5 +8,5 @@ Public modules: ``session``, ``factory``, ``speech`` (the seam), ``events``, ``a
 ``translating``, ``late_translations``, ``journal``, ``ending``, ``folders``, ``bundles``.
 """
 
-__all__ = ["archive", "events", "export_files", "factory", "gap_filling", "jobs", "recordings", "recovery",
-           "retranslate", "session", "speech"]
+__all__ = ["archive", "caption_feed", "events", "export_files", "factory", "fanout", "gap_filling",
+           "jobs", "recordings", "recovery", "retranslate", "session", "speech"]

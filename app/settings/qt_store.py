@@ -54,6 +54,7 @@ class SettingsKey(str, Enum):
     FONT_SIZE = "view/font_size"
     WINDOW_GEOMETRY = "window/geometry"
     WINDOW_STATE = "window/state"
+    OVERLAY_PLACES = "overlay/places"  # JSON: per screen, the caption overlay's place, size and style
 
 
 # ``frame_ms`` is not persisted: a tuning knob for the command line only.
@@ -180,6 +181,13 @@ class QtSettingsStore:
 
     def set_window_bytes(self, key: SettingsKey, value: QByteArray) -> None:
         self._q.setValue(key.value, value)
+
+    def overlay_places(self) -> str:
+        """The caption overlay's places and styles (JSON, parsed by ``app.core.captions``)."""
+        return self._text(SettingsKey.OVERLAY_PLACES, "")
+
+    def set_overlay_places(self, text: str) -> None:
+        self._q.setValue(SettingsKey.OVERLAY_PLACES.value, text)
 
     # --- versions -----------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from app.settings.keystore import KeyStatus, KeyStore
 from app.settings.qt_store import QtSettingsStore, SettingsKey
 from app.ui.about_dialog import AboutDialog
 from app.ui.banner import Banner
+from app.ui.caption_views import CaptionViews
 from app.ui.controls import SessionControls
 from app.ui.errors import SessionErrorDialogs
 from app.ui.export_dialog import ExportDialog
@@ -117,6 +118,7 @@ class MainWindow(QMainWindow):
         self.recovery.message.connect(self.status.show_message)
         self.recovery.folder_requested.connect(self.open_folder)
         self._build_menus()
+        self.captions = CaptionViews(self, self.model, self.view_menu, settings_store, self.status.show_message)
         self._connect()
         self.controls.set_choices(device=settings.device, source=settings.source,
                                   speech_model=settings.speech_model, targets=settings.targets)
@@ -161,7 +163,7 @@ class MainWindow(QMainWindow):
         session_menu.addAction(self.record_action)
         session_menu.addAction(self.retry_action)
         session_menu.addAction(self.earlier_action)
-        view_menu = self.menuBar().addMenu("&View")
+        view_menu = self.view_menu = self.menuBar().addMenu("&View")
         for action in (self.history_flow.history_action, None, bigger, smaller, normal, None,
                        self.view.copy_rows_action, self.view.copy_all_action):
             view_menu.addSeparator() if action is None else view_menu.addAction(action)

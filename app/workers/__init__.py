@@ -6,4 +6,4 @@ Public modules: ``controller``, ``jobs`` (long archive jobs with progress), ``ke
 ``bridge``, ``session_signals``.
 """
 
-__all__ = ["controller", "jobs", "key_check", "os_signals", "tasks", "threads"]
+__all__ = ["caption_sharing", "controller", "jobs", "key_check", "os_signals", "tasks", "threads"]

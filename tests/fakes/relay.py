@@ -19,7 +19,8 @@ as after a reconnect on a real network. ``stall(new_connections=True)`` also swa
 
 Threads: one accept thread, and two pump threads per relayed connection (client->server and
 server->client), all started here and joined by ``close()``. The sockets are closed by
-``close()`` only, so a stalled path stays open for as long as the test wants.
+``close()`` (or ``cut()``, a blip that drops every open connection) only, so a stalled path stays
+open for as long as the test wants.
 
 Usage::
 
@@ -95,6 +96,17 @@ class TcpRelay:
             for link in self._links:
                 link.stalled.set()
             self._swallow_new = new_connections
+
+    def cut(self) -> None:
+        """Close every open connection at once, both ways, as a network blip does (a Wi-Fi that
+        dropped and came back); new connections are forwarded as before."""
+        with self._lock:
+            links, self._links = self._links, []
+        for link in links:
+            link.close()
+        for link in links:
+            for thread in link.threads:
+                thread.join(2)
 
     def resume_new_connections(self) -> None:
         with self._lock:
