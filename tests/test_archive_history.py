@@ -213,22 +213,27 @@ def test_translating_again_adds_a_set_with_its_model_and_instructions_and_keeps_
 def test_a_cancelled_translation_keeps_what_it_did_and_retry_finishes_it(archive: Archive, home: Path) -> None:
     sid = imported(archive, home / "sessions")
     cancel = threading.Event()
-    def slow_budget(payload: dict, n: int) -> float:  # turn 0 answers at once, turn 1 would take 30 s
-        return 30.0 if "budget" in payload["messages"][-1]["content"] else 0.0
 
-    with FakeLlmGateway(api_key=KEY, delay_s=slow_budget) as llm:
-        def cancel_after_the_first(progress: object) -> None:
-            if getattr(progress, "done", 0) >= 1:
-                cancel.set()
+    def second_is_slow(payload: dict, n: int) -> float:  # the first request answers at once, the next takes 30 s
+        return 30.0 if n >= 2 else 0.0
 
-        job = translate(archive, sid, llm, progress=cancel_after_the_first, cancel=cancel)
-        result = job.translate(TranslateAgain("fr"))
+    with FakeLlmGateway(api_key=KEY, delay_s=second_is_slow) as llm:
+        def cancel_while_the_second_is_on_the_wire() -> None:  # whichever turn went first: one done, one asked
+            llm.wait_for_requests(2, timeout=20.0)
+            cancel.set()
+
+        canceller = threading.Thread(target=cancel_while_the_second_is_on_the_wire, daemon=True)
+        canceller.start()
+        result = translate(archive, sid, llm, cancel=cancel).translate(TranslateAgain("fr"))
+        canceller.join()
     assert result.cancelled and result.translated == 1 and result.failed == 1
     session = archive.load(sid)
     assert session.set_for("fr").state is SetState.CANCELLED  # type: ignore[union-attr]
     cells = {i: t.translations.get("fr") for i, t in enumerate(session.transcript.turns())}
-    assert cells[0].status is TranslationStatus.DONE and cells[1].error == CANCELLED_TEXT  # type: ignore[union-attr]
-    assert session.failed_cells() == [(1, "fr")]
+    done = [i for i, c in cells.items() if c is not None and c.status is TranslationStatus.DONE]
+    cancelled = [i for i, c in cells.items() if c is not None and c.error == CANCELLED_TEXT]
+    assert len(done) == 1 and len(cancelled) == 1 and set(done + cancelled) == {0, 1}
+    assert session.failed_cells() == [(cancelled[0], "fr")]
     with FakeLlmGateway(api_key=KEY) as llm:
         again = translate(archive, sid, llm).retry()
     assert (again.asked, again.translated, again.columns) == (1, 1, ("fr",))
