@@ -427,3 +427,12 @@ def test_a_file_that_is_not_a_recording_is_refused_with_the_reason(qtbot, tmp_pa
     qtbot.waitUntil(lambda: "cannot be transcribed" in w.statusBar().currentMessage(), timeout=5000)
     assert "not a WAV" in w.statusBar().currentMessage() or "RIFF" in w.statusBar().currentMessage()
     assert not parts.controller.running
+
+
+def test_the_spoken_language_is_named_when_the_model_hears_only_one() -> None:
+    from app.ui.history_model import languages_text
+
+    assert languages_text(None, ["es", "de"], "universal-streaming-english") == "English → es, de"
+    assert languages_text(None, ["es"], "universal-streaming-multilingual") == "detected language → es"
+    assert languages_text("fr", ["es"], "universal-streaming-multilingual") == "French → es"
+    assert languages_text(None, [], None) == "detected language"

@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from app.core.catalog import SPEECH_MODELS
 from app.core.languages import language_name
 from app.core.timefmt import time_label
 from app.pipeline.archive import FoundTurn, ListedSession, SessionStatus
@@ -38,9 +39,15 @@ def when(unix: float) -> str:
     return time.strftime("%a %d %b %Y, %H:%M", time.localtime(unix))
 
 
-def languages_text(source: str | None, labels: list[str]) -> str:
-    heard = language_name(source) if source else "detected language"
+def languages_text(source: str | None, labels: list[str], speech_model: str | None = None) -> str:
+    """"English → es, de": the spoken language as chosen, else the one the model hears, else detected."""
+    hears = _MODELS_BY_ID[speech_model].languages if speech_model in _MODELS_BY_ID else ()
+    heard = (language_name(source) if source else language_name(hears[0]) if len(hears) == 1
+             else "detected language")
     return f"{heard} → {', '.join(labels)}" if labels else heard
+
+
+_MODELS_BY_ID = {m.id: m for m in SPEECH_MODELS}
 
 
 class SessionListModel(QAbstractListModel):
@@ -80,7 +87,8 @@ class SessionListModel(QAbstractListModel):
     def _html(self, row: ListedSession) -> str:
         r, o = row.record, row.overview
         labels = [s.label for s in o.sets] or list(r.target_languages)
-        facts = [when(r.started_at), time_label(r.duration_ms or 0), languages_text(r.source_language, labels)]
+        facts = [when(r.started_at), time_label(r.duration_ms or 0),
+                 languages_text(r.source_language, labels, r.speech_model)]
         if r.speech_model:
             facts.append(r.speech_model)
         marks = []

@@ -160,8 +160,9 @@ class SessionPane(QWidget):
         assert session is not None
         r = session.record
         soft = muted(self.palette()).name()
-        facts = [when(r.started_at), time_label(r.duration_ms or 0), f"{len(session.transcript)} turns",
-                 languages_text(r.source_language, list(session.columns))]
+        turns = len(session.transcript)
+        facts = [when(r.started_at), time_label(r.duration_ms or 0), f"{turns} turn{'' if turns == 1 else 's'}",
+                 languages_text(r.source_language, list(session.columns), r.speech_model)]
         models = " · ".join(m for m in (r.speech_model, r.llm_model) if m)
         note = f"<br>Note: {html.escape(r.user_note)}" if r.user_note else ""
         app_note = f"<br><span style='color:{soft}'>{html.escape(r.note)}</span>" if r.note else ""
