@@ -94,9 +94,16 @@ class ShareWindow(QWidget):
         buttons.addWidget(self.computer_button)
         buttons.addStretch(1)
         buttons.addWidget(self.stop_button)
+        layout.addStretch(0)  # takes the QR code's room while there is none to show (not shared, 127.0.0.1)
         layout.addLayout(buttons)
+        self._layout = layout
         self.resize(520, 680)
         self.set_info(None)
+
+    def _give_room(self, to_qr: bool) -> None:
+        """The space below the text goes to the QR code when there is one, else it stays below."""
+        spacer = self._layout.count() - 2
+        self._layout.setStretch(spacer, 0 if to_qr else 1)
 
     @Slot(object)
     def set_info(self, info: SharingInfo | None) -> None:
@@ -105,6 +112,7 @@ class ShareWindow(QWidget):
         for widget in (self.address, self.copy_button, self.open_button, self.qr, self.viewers, self.obs_label,
                        self.obs_address, self.obs_copy, self.stop_button):
             widget.setVisible(sharing)
+        self._give_room(info is not None and info.scope is Scope.NETWORK)
         if info is None:
             self.title.setText("Captions are not shared")
             self.explanation.setText(OFF_TEXT)
