@@ -122,15 +122,20 @@ def _trigram_search(conn: sqlite3.Connection, terms: list[str], limit: int, mark
     rows: list[Any] = []
     for table, columns, join in (("turns", _TURN_COLUMNS, " CROSS JOIN turns t ON t.id = x.rowid"),
                                  ("translations", _TRANSLATION_COLUMNS, _TRANSLATION_JOIN.format(alias="x"))):
-        where, params = _trigram_where(f"{table}_tri", long, short)
+        where, params = _trigram_where(f"{table}_tri", long, short, column="text" if long else "c0")
+        # Only short words: no index can help, so the rows are scanned, and read from the FTS5 table's
+        # own content table (``<name>_content``: id, c0), a plain table, which is three times faster
+        # than a scan through the virtual table.
+        source = (f"SELECT rowid, text FROM {table}_tri" if long
+                  else f"SELECT id AS rowid, c0 AS text FROM {table}_tri_content")
         rows += conn.execute(
-            f"SELECT {columns}, x.text FROM (SELECT rowid, text FROM {table}_tri WHERE {where}"
+            f"SELECT {columns}, x.text FROM ({source} WHERE {where}"
             f" ORDER BY rowid DESC LIMIT ?) x{join}", (*params, limit)).fetchall()
     needles = [term.casefold() for term in terms]
     return _merged([(*row[:-1], _excerpt(row[-1], needles, mark)) for row in rows], limit)
 
 
-def _trigram_where(table: str, long: list[str], short: list[str]) -> tuple[str, list[str]]:
+def _trigram_where(table: str, long: list[str], short: list[str], *, column: str) -> tuple[str, list[str]]:
     where: list[str] = []
     params: list[str] = []
     if long:
@@ -138,7 +143,8 @@ def _trigram_where(table: str, long: list[str], short: list[str]) -> tuple[str, 
         params.append(_quoted(long, prefix=False))
     for term in short:
         # Chinese and Japanese have no case: a plain instr() in C; a short Latin word is folded.
-        where.append("instr(text, ?) > 0" if term.casefold() == term.upper() == term else "instr(lt_fold(text), ?) > 0")
+        where.append(f"instr({column}, ?) > 0" if term.casefold() == term.upper() == term
+                     else f"instr(lt_fold({column}), ?) > 0")
         params.append(term.casefold())
     return " AND ".join(where), params
 
