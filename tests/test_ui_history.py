@@ -414,8 +414,8 @@ def test_a_wav_dropped_on_the_window_is_transcribed_with_the_time_left_and_offer
         save_screenshot(history, "history-after-a-session.png")
         qtbot.keyClick(w, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)  # View ▸ History again: the same one
         assert flow.history is history and history.isVisible()
-        history.close()
-        w.close()
+        w.close()  # Quit: the history goes with the main window, or it would keep the app running
+        assert not history.isVisible() and not w.isVisible()
 
 
 def test_a_file_that_is_not_a_recording_is_refused_with_the_reason(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -100,6 +100,11 @@ class HistoryFlow(QObject):
 
         return Services(settings=lambda: host.settings, secrets=secrets, sessions_dir=lambda: host.sessions_dir)
 
+    def close_windows(self) -> None:
+        """The main window is closing (Quit): the history closes with it."""
+        if self.history is not None:
+            self.history.close()
+
     @Slot()
     def open_history(self) -> HistoryWindow:
         if self.history is None:

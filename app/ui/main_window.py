@@ -634,4 +634,5 @@ class MainWindow(QMainWindow):
         self._store.set_window_bytes(SettingsKey.WINDOW_GEOMETRY, self.saveGeometry())
         self._store.set_window_bytes(SettingsKey.WINDOW_STATE, self.saveState())
         self.save_settings()
+        self.history_flow.close_windows()  # a window of its own: left open, it would keep the app running
         event.accept()
