@@ -42,7 +42,7 @@ from app.core.languages import Language
 from app.core.level import rms_dbfs
 from app.core.settings import ReconnectPolicy
 from app.core.transcript import Gap, Transcript, Turn
-from app.core.turn_events import AssemblerEvent, InterimChanged, TurnFinalized
+from app.core.turn_events import AssemblerEvent, InterimChanged, SpeakerRevised, TurnFinalized
 from app.core.units import BYTES_PER_MS
 from app.pipeline.ending import finishing_text, notice, rescue_deleted_folder, summarize
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
@@ -260,6 +260,8 @@ class LiveSession:
                 self.listener.interim_changed(event.text)
             elif isinstance(event, TurnFinalized):
                 self._on_turn(event.turn)
+            elif isinstance(event, SpeakerRevised):
+                self._on_speaker_revised(event)
 
     def lane_gap(self, gap: Gap) -> None:
         self._add_gap(gap)
@@ -286,7 +288,15 @@ class LiveSession:
         self.transcript.add_turn(turn)
         self._journal(lambda store, sid: store.add_turn(sid, turn))
         self.listener.turn_finalized(copy.deepcopy(turn))  # a copy: listeners never hold the live turn
-        self.translations.submit(turn.index, turn.text, finalized)
+        self.translations.submit(turn.index, turn.text, finalized, spoken=turn.language_code)
+
+    def _on_speaker_revised(self, event: SpeakerRevised) -> None:
+        found = self.transcript.find(event.segment, event.turn_order)
+        if found is None or found.speaker == event.speaker:
+            return
+        turn = self.transcript.set_speaker(found.index, event.speaker)
+        self._journal(lambda store, sid: store.set_speaker(sid, turn.index, event.speaker))
+        self.listener.turn_revised(turn)
 
     def _add_gap(self, gap: Gap) -> None:
         self.transcript.add_gap(gap)

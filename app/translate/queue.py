@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 # A server asking for a very long pause (or a broken header) must not park a turn for minutes.
 MAX_RETRY_AFTER = 120.0
 NOT_FINISHED = "Not translated: the session ended before its translation arrived."
+SAME_LANGUAGE = "original"  # the model of a cell copied from a turn already in its language (no request)
 _PROGRESS_WAIT = 0.25  # close() re-reads the open count at least this often
 _DELIVERY_WAIT = 5.0  # on_update calls are quick; this only guards against a stuck one
 _CLOSE_GRACE = 0.2  # how long close() lets woken workers leave before shutting the pool down
@@ -83,6 +84,7 @@ class _Job:
     text: str
     context: tuple[str, ...]
     started_at: float  # on the queue's clock; latency is measured from here
+    spoken: Language | None = None  # the turn's own language, when the service detected it
     status: TranslationStatus = TranslationStatus.PENDING
     attempts: int = 0  # over the cell's whole life, manual retries included
     released: bool = False  # its language's in-order delivery has moved past it
@@ -159,11 +161,13 @@ class TranslationQueue:
     # --- public API (any thread) --------------------------------------------------------------
 
     def submit(self, index: int, text: str, finalized_at: float | None = None,
-               languages: Sequence[Language] | None = None) -> None:
+               languages: Sequence[Language] | None = None, spoken: Language | None = None) -> None:
         """Queue turn ``index`` for every current target (or for ``languages``: an earlier turn
         translated into a language added later). ``finalized_at`` is when the turn became final,
         read from this queue's ``clock`` (``time.monotonic()`` by default, NOT the wall-clock
-        ``Turn.finalized_at``); latency is measured from it, else from now."""
+        ``Turn.finalized_at``); latency is measured from it, else from now. ``spoken`` is the
+        turn's own language (detected by the service): it tells the prompt what it translates
+        from, and a target in that very language is the turn's text, with no request at all."""
         now = self._clock()
         started = now if finalized_at is None else finalized_at
         if started > now + 1.0:
@@ -181,6 +185,7 @@ class TranslationQueue:
             if self._context_turns and text.strip() and languages is None:
                 self._recent.append(text.strip())
             keys = []
+            copied = False
             for language in _dedupe(languages) if languages is not None else self._targets:
                 key = (index, language.code)
                 if key in self._jobs:
@@ -193,11 +198,18 @@ class TranslationQueue:
                     )
                 lane.last_index = index
                 lane.waiting.append(index)
-                self._jobs[key] = _Job(index, language, text, context, started)
+                job = _Job(index, language, text, context, started, spoken=spoken)
+                self._jobs[key] = job
                 self._pending += 1
+                if spoken is not None and same_language(language, spoken):
+                    self._settle_locked(job, TranslationStatus.DONE, text=text, model=SAME_LANGUAGE)
+                    copied = True
+                    continue
                 keys.append(key)
             if keys:
                 self._schedule_locked(keys)
+        if copied:
+            self._deliver()
 
     def set_targets(self, targets: Sequence[Language]) -> None:
         """Languages for turns submitted from now on; turns already queued keep theirs."""
@@ -396,12 +408,13 @@ class TranslationQueue:
         """One request for ``jobs`` (one turn): ``({language code: text}, model)``."""
         first = jobs[0]
         if len(jobs) == 1:
-            request = TranslationRequest(first.text, first.language, self._source, first.context, self._glossary)
+            request = TranslationRequest(first.text, first.language, first.spoken or self._source, first.context,
+                                         self._glossary)
             result = self._translator.translate(request)
             return {first.language.code: result.text}, result.model
         assert self._batcher is not None
-        batch = BatchRequest(first.text, tuple(job.language for job in jobs), self._source, first.context,
-                             self._glossary)
+        batch = BatchRequest(first.text, tuple(job.language for job in jobs), first.spoken or self._source,
+                             first.context, self._glossary)
         several = self._batcher.translate_all(batch)
         return several.texts, several.model
 
@@ -510,3 +523,11 @@ def _dedupe(targets: Sequence[Language]) -> tuple[Language, ...]:
     for language in targets:
         seen.setdefault(language.code, language)
     return tuple(seen.values())
+
+
+def same_language(target: Language, spoken: Language) -> bool:
+    """Whether a turn in ``spoken`` needs no translation into ``target``: the same code, or a
+    target without a region in the spoken language's family ("es" for a turn in "es-MX"); a
+    regional target ("pt-BR" for a turn in "pt") is still translated."""
+    t, s = target.code.lower(), spoken.code.lower()
+    return t == s or ("-" not in t and t == s.split("-")[0])
