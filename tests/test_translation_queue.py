@@ -765,7 +765,6 @@ def test_a_turn_already_in_a_target_language_is_that_cell_without_a_request_and_
     queue.submit(0, "Hello everyone.", spoken=resolve_language("en"))  # English: nothing to copy
     queue.submit(1, "Buenos días a todos.", spoken=resolve_language("es"))
     queue.submit(2, "Guten Morgen.", spoken=resolve_language("de"))
-    time.sleep(0.05)
     assert all(u.translation.status is PENDING for u in updates.all), "copies wait for the turns before them"
     slow.set()
     updates.wait_settled(3, 3)
