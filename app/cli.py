@@ -46,7 +46,7 @@ from app.core.settings import Paths, Settings
 from app.core.timefmt import clock
 from app.core.transcript import Gap, Translation, TranslationStatus, Turn
 from app.core.validate import validate
-from app.pipeline.events import SIGNAL_FINISH_S, SessionState, SessionSummary, rate_limit_text
+from app.pipeline.events import SIGNAL_FINISH_S, SessionState, SessionSummary, nothing_kept_text, rate_limit_text
 
 EXIT_NOT_TRANSCRIBED = 9
 EXIT_QUIT = 130
@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="live-translate",
         description="Live transcription and translation with AssemblyAI. Without --headless it opens the window; "
                     "the options below also preset the window. The API key comes from ASSEMBLYAI_API_KEY or the "
-                    "key saved in Settings (OS keyring); it is never accepted on the command line.",
+                    "key saved in Settings or with 'live-translate key set' (OS keyring, or a file only you can "
+                    "read); it is never accepted on the command line. 'live-translate key status' says where it "
+                    "comes from.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -125,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-timeout", type=_positive_seconds, metavar="SECONDS", default=SIGNAL_FINISH_S,
                    help=f"after SIGTERM, SIGHUP or Ctrl+C, finish the last turn and its translations within this "
                         f"many seconds (default {SIGNAL_FINISH_S:g}); keep it below a service manager's kill timeout")
+    p.add_argument("--smoke-test", action="store_true",
+                   help="open the window, draw one frame and quit: exit 0 if everything loaded (checks an "
+                        "installed build; works without a display with QT_QPA_PLATFORM=offscreen)")
     p.add_argument("--no-realtime", action="store_true", help=argparse.SUPPRESS)  # for local tests only
     return p
 
@@ -170,6 +175,8 @@ FINISHING_REPEAT_S = 3.0
 
 def summary_line(summary: SessionSummary) -> str:
     """The last line of a terminal session: where it is and what it holds, with true counts."""
+    if summary.discarded:
+        return nothing_kept_text(summary)
     where = f"Session saved in {summary.folder} ({summary.audio_seconds:.1f} s of audio"
     if not summary.transcribed:
         return (f"{where}). Nothing was transcribed: the streaming service could not be reached. "
@@ -177,7 +184,9 @@ def summary_line(summary: SessionSummary) -> str:
     not_done = (f", {summary.translations_failed} not translated (see the transcript)"
                 if summary.translations_failed else "")
     gaps = f", {len(summary.gaps)} gaps without transcript" if summary.gaps else ""
-    return (f"{where}, {summary.turns} turns, {summary.translations_done} translations{not_done}{gaps}).")
+    turns = f"{summary.turns} turn{'s' if summary.turns != 1 else ''}"
+    done = f"{summary.translations_done} translation{'s' if summary.translations_done != 1 else ''}"
+    return f"{where}, {turns}, {done}{not_done}{gaps})."
 
 
 class OutputStream:
@@ -381,6 +390,7 @@ class TerminalListener:
                            translations_done=summary.translations_done,
                            translations_failed=summary.translations_failed, reconnects=summary.reconnects,
                            gaps=len(summary.gaps), transcribed=summary.transcribed, quit=summary.quit,
+                           discarded=summary.discarded,
                            error=summary.error.message if summary.error else None)
             else:
                 self._clear_interim()
@@ -389,14 +399,19 @@ class TerminalListener:
 
 def list_devices(out: OutputStream) -> int:
     from app.audio.portaudio import PORTAUDIO
+    from app.core.devices import SYSTEM_DEFAULT, DeviceKind
 
     devices = PORTAUDIO.devices()
-    if not devices:
+    microphones = [d for d in devices if d.kind is DeviceKind.MICROPHONE]
+    if not microphones and not any(d.kind is DeviceKind.SYSTEM for d in devices):
         out.write("No input devices found. Connect a microphone, or use --input FILE.wav.\n")
         return 4
-    for d in devices:
-        out.write(f"{d.index:3d}  {d.name}{'  (default)' if d.is_default else ''}  "
-                  f"[{d.max_input_channels} ch, {d.default_sample_rate} Hz]\n")
+    now = next((d.name for d in devices if d.is_default and d.kind is not DeviceKind.SYSTEM), "")
+    out.write("Microphones (--device takes the name, or a part of it):\n")
+    out.write(f"  {SYSTEM_DEFAULT}{f' (now {now})' if now else ''}\n")
+    for d in microphones:  # the sound server's own (no number), or PortAudio's (with its number and format)
+        out.write(f"  {d.name}\n" if d.server_name else
+                  f"  {d.name}  (number {d.index}; {d.max_input_channels} ch, {d.default_sample_rate} Hz)\n")
     return 0
 
 
@@ -443,8 +458,9 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
     for service in needed_secrets(settings):
         if not secrets.get(service):
             needed = secret(service)
-            raise ConfigError(f"No {needed.label}. Set {needed.env_var} (export {needed.env_var}=...) "
-                              "or save one in the window's Settings (Ctrl+,).")
+            raise ConfigError(f"No {needed.label}. Run live-translate key set (it reads the key from standard "
+                              f"input), set {needed.env_var} (export {needed.env_var}=...), or save one in the "
+                              "window's Settings (Ctrl+,).")
     session: LiveSession | None = None
     signals = 0
 
@@ -504,7 +520,7 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
         assert summary is not None
         if summary.error is not None:
             return summary.error.exit_code
-        return 0 if summary.transcribed else EXIT_NOT_TRANSCRIBED
+        return 0 if summary.transcribed or summary.discarded else EXIT_NOT_TRANSCRIBED
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -512,6 +528,11 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["key"]:  # live-translate key set|status|remove (app/key_cli.py)
+        from app.key_cli import main as key_main
+
+        return key_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -532,7 +553,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             defaults = Settings()
             overrides = {k: v for k, v in vars(settings).items() if getattr(defaults, k) != v}
-            return run_window(overrides, paths=paths)
+            return run_window(overrides, paths=paths, smoke_test=args.smoke_test)
+        if args.smoke_test:
+            raise ConfigError("--smoke-test checks the window; leave out --headless.")
         from app.logsetup import setup_logging
         from app.settings.keystore import KeyStore
 

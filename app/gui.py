@@ -27,9 +27,12 @@ from app.pipeline.recovery import RecoveredSession, recover_unfinished
 from app.settings.keystore import KeyStore
 from app.settings.qt_store import QtSettingsStore
 from app.store.db import SessionStore
+from app.ui.about_dialog import app_icon
 from app.ui.errors import CrashReporter
+from app.ui.help import Place
 from app.ui.main_window import MainWindow
 from app.ui.recovery_offer import RecoveredLike, RecoveryLoader
+from app.ui.smoke import SmokeTest
 from app.workers.controller import SessionController, pipeline_session_factory
 from app.workers.os_signals import StopSignals
 from app.workers.tasks import BackgroundTask
@@ -144,7 +147,9 @@ def check_display(environ: Mapping[str, str] = os.environ, platform: str = sys.p
 
 
 def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
-               argv: list[str] | None = None) -> int:
+               argv: list[str] | None = None, smoke_test: bool = False) -> int:
+    """Run the window until it closes; returns the exit code. ``smoke_test``: quit after the first
+    frame and the first device listing (``app/ui/smoke.py``), 1 if anything went wrong."""
     check_display()
     root = logging.getLogger()
     handlers_before = list(root.handlers)
@@ -154,6 +159,7 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
     QCoreApplication.setOrganizationName(ORG)
     QCoreApplication.setApplicationName(APP_NAME)
     app.setDesktopFileName("live-translate")
+    app.setWindowIcon(app_icon())
     window: MainWindow | None = None
     crash = CrashReporter(log_file, lambda: window)
     crash.install()
@@ -165,15 +171,19 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
     key_status = key_store.load()
     store, store_notice = open_store(paths)
     controller = SessionController(pipeline_session_factory(store))
+    files = [Place("Session archive", paths.db_path, "Every session's transcript, searchable; recovery uses it."),
+             Place("Log file", log_file, "Attach it when you report a problem; it never holds the API key.")]
     window = MainWindow(controller, settings=settings, key_store=key_store, key_status=key_status,
                         settings_store=settings_store, default_sessions_dir=paths.sessions_dir,
-                        session_only=overrides, recovery_loader=recovery_loader(Archive(store)) if store else None)
+                        session_only=overrides, recovery_loader=recovery_loader(Archive(store)) if store else None,
+                        files=files)
     monitor = DeviceMonitor()
     startup = _Startup(window, monitor)
     monitor.devices_changed.connect(window.controls.set_devices)
     window.activated.connect(monitor.refresh)
     monitor.failed.connect(startup.devices_failed)
     controller.running_changed.connect(startup.running_changed)
+    smoke = SmokeTest(app, window, monitor, crash) if smoke_test else None  # before the first listing
     monitor.start()
     if store is not None:
         window.hold_recording("Checking for a session that did not finish…")
@@ -207,4 +217,6 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
         window.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         window = None
+    if smoke is not None and code == 0:
+        code = smoke.exit_code
     return EXIT_QUIT if ending.quit else int(code)

@@ -7,15 +7,37 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if getattr(sys, "frozen", False):
+        keep_the_bundle_to_ourselves(os.environ)
     from app.cli import main as cli_main
 
     code = cli_main(argv)
     leave_if_threads_linger(code)
     return code
+
+
+BUNDLE_VARIABLES = ("QT_PLUGIN_PATH", "QML2_IMPORT_PATH")
+
+
+def keep_the_bundle_to_ourselves(environ: MutableMapping[str, str]) -> None:
+    """The frozen build only (PyInstaller), before Qt starts: give the programs the app starts the
+    user's environment. The bootloader points LD_LIBRARY_PATH at the bundle (keeping the user's in
+    LD_LIBRARY_PATH_ORIG; the loader has read it by now) and PySide6's start-up hook sets
+    QT_PLUGIN_PATH to the bundle's plugins. Left in place, "Open sessions folder" would start the
+    file manager (xdg-open, then Dolphin, say) on our Qt libraries and plugins, which crash a
+    program built against the system's Qt. Our Qt finds its plugins without the variables: PySide6
+    tells it where it lives (an embedded qt.conf)."""
+    original = environ.pop("LD_LIBRARY_PATH_ORIG", None)
+    if original is not None:
+        environ["LD_LIBRARY_PATH"] = original
+    else:
+        environ.pop("LD_LIBRARY_PATH", None)
+    for name in BUNDLE_VARIABLES:
+        environ.pop(name, None)
 
 
 def leave_if_threads_linger(code: int) -> None:

@@ -3,8 +3,10 @@
 # environment in .venv with the app and its test tools. Safe to run again; it only adds what is missing.
 #   bash packaging/install.sh            install
 #   bash packaging/install.sh --launch   install, then open the app
+#   bash packaging/install.sh --build    install, and what packaging/build needs to make the packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BUILD=false; [ "${1:-}" = "--build" ] && BUILD=true
 
 APT_PACKAGES=(
   python3 python3-venv python3-dev gcc            # the interpreter and what builds pyaudio
@@ -14,6 +16,13 @@ APT_PACKAGES=(
   pulseaudio pulseaudio-utils libasound2-plugins  # the virtual microphone the tests speak into
   espeak-ng sox                                   # speech WAVs for the tests
 )
+if $BUILD; then
+  APT_PACKAGES+=(
+    binutils                                      # objdump and strip, for PyInstaller
+    desktop-file-utils appstream                  # validate the menu and software-centre entries
+    xvfb xauth                                    # the packaged window's smoke test on a real X server
+  )
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -31,7 +40,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+EXTRAS=test; $BUILD && EXTRAS=test,build      # build: PyInstaller (never part of the user's install)
+.venv/bin/python -m pip install -q -e ".[$EXTRAS]"
 echo "Installed. Start the app with: .venv/bin/live-translate"
 
 if [ "${1:-}" = "--launch" ]; then

@@ -14,7 +14,7 @@ from session_rig import KEY, make_session, run_to_end
 from support.speech import make_speech_wav
 
 from app.core.languages import resolve_language
-from app.core.transcript import TranslationStatus
+from app.core.transcript import TranslationStatus, Turn
 from app.pipeline.recovery import recover_unfinished
 from app.store.db import SessionStore
 
@@ -90,6 +90,7 @@ def test_recovery_of_a_session_with_a_language_added_mid_session_exports_that_la
     rec = store.create_session(folder=folder, audio_path=folder / "audio.wav", source_language=None,
                                speech_model="universal-streaming-english", target_languages=["es"], llm_model="m")
     store.set_target_languages(rec.id, ["es", "de"])
+    store.add_turn(rec.id, Turn(0, 0, 0, "Hello.", 0, 900, 1.0))
     store.release(rec.uid)  # the process that recorded it died
     recovered = recover_unfinished(store)
     store.close()

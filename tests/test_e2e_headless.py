@@ -100,7 +100,7 @@ def test_headless_without_a_key_says_how_to_set_one(speech_wav: Path, tmp_path: 
 
 @pytest.mark.e2e
 @pytest.mark.timeout(60)
-def test_headless_with_a_rejected_key_exits_6_and_keeps_the_audio(speech_wav: Path, tmp_path: Path) -> None:
+def test_headless_with_a_rejected_key_exits_6_and_keeps_no_empty_session(speech_wav: Path, tmp_path: Path) -> None:
     with FakeStreamingServer(api_key="the-right-key", script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm:
         result = run_cli(["--headless", "--input", str(speech_wav), "--jsonl", "--streaming-url", stt.url,
                           "--llm-url", llm.base_url, "--out", str(tmp_path / "s")], tmp_path)
@@ -110,6 +110,6 @@ def test_headless_with_a_rejected_key_exits_6_and_keeps_the_audio(speech_wav: Pa
     assert len(errors) == 1 and "API key was rejected" in errors[0]["message"]
     ended = evs[-1]
     assert ended["event"] == "session_ended" and "API key was rejected" in ended["error"]
-    # The audio captured before the rejection is a valid WAV of exactly what was captured.
-    with wave.open(str(Path(ended["folder"]) / "audio.wav")) as w:
-        assert w.getnframes() == round(ended["audio_seconds"] * 16000)
+    # Refused at once: nothing was recorded, so no folder of empty files is left behind.
+    assert ended["discarded"] and ended["audio_seconds"] < 1 and ended["turns"] == 0
+    assert not Path(ended["folder"]).exists() and list((tmp_path / "s").iterdir()) == []

@@ -53,14 +53,34 @@ def test_clock_formats() -> None:
     assert clock(61_000, "", hours=False) == "01:01"
 
 
-def test_bilingual_srt_has_one_cue_per_entry_with_original_and_translations() -> None:
-    cues = parse_srt(to_srt(sample().entries(), ExportOptions(Content.BILINGUAL, ("es", "de"))))
+def test_bilingual_srt_has_one_cue_per_entry_with_the_original_and_one_translation_each_labelled() -> None:
+    cues = parse_srt(to_srt(sample().entries(), ExportOptions(Content.BILINGUAL, ("es",), metadata={
+        "speech_model": "universal-streaming-english"})))
     assert [c[0] for c in cues] == [1, 2, 3, 4]
     assert cues[0][1:3] == ("00:00:01,920", "00:00:03,840")
-    assert cues[0][3] == ["Hi, my name is Sonny.", "Hola, me llamo Sonny.", "Hallo, ich heiße Sonny."]
-    assert cues[1][3] == ["A | pipe -> arrow", "Una | tubería", "[not translated]"]
+    assert cues[0][3] == ["[en] Hi, my name is Sonny.", "[es] Hola, me llamo Sonny."]
+    assert cues[1][3] == ["[en] A | pipe -> arrow", "[es] Una | tubería"]
     assert cues[2][3] == ["[no transcript, audio kept]"]
     assert cues[2][1:3] == ("00:00:07,000", "00:00:19,500")
+    unknown = parse_srt(to_srt(sample().entries(), ExportOptions(Content.BILINGUAL, ("de",))))
+    assert unknown[1][3] == ["[original] A | pipe -> arrow", "[de] [not translated]"]
+    with pytest.raises(ValueError, match="at most two languages"):
+        to_srt(sample().entries(), ExportOptions(Content.BILINGUAL, ("es", "de")))
+
+
+def test_bilingual_subtitles_with_several_translations_are_one_file_per_translation(tmp_path: Path) -> None:
+    from app.core.exports import export_files
+    from app.pipeline.export_files import ExportJob, planned_files, run_export
+
+    opts = ExportOptions(Content.BILINGUAL, ("es", "de"), metadata={"source_code": "en"})
+    plan = export_files("vtt", opts, tmp_path / "talk.vtt")
+    assert [(p.name, o.languages) for p, o in plan] == [("talk.es.vtt", ("es",)), ("talk.de.vtt", ("de",))]
+    assert export_files("txt", opts, tmp_path / "talk.txt") == [(tmp_path / "talk.txt", opts)]
+    job = ExportJob(sample().entries(), "srt", opts, tmp_path / "talk.srt")
+    assert planned_files(job) == [tmp_path / "talk.es.srt", tmp_path / "talk.de.srt"]
+    assert run_export(job) == planned_files(job)
+    assert parse_srt((tmp_path / "talk.de.srt").read_text())[0][3] == ["[en] Hi, my name is Sonny.",
+                                                                        "[de] Hallo, ich heiße Sonny."]
 
 
 def test_translation_only_srt_uses_the_one_language() -> None:
@@ -121,7 +141,14 @@ def test_session_exports_write_every_format_and_a_subtitle_per_language(tmp_path
     assert names == sorted(["transcript.txt", "transcript.srt", "transcript.vtt", "transcript.json",
                             "transcript.md", "transcript.es.srt", "transcript.de.srt"])
     assert parse_srt((tmp_path / "transcript.de.srt").read_text())[0][3] == ["Hallo, ich heiße Sonny."]
+    assert parse_srt((tmp_path / "transcript.srt").read_text())[0][3] == ["Hi, my name is Sonny."], \
+        "with several translations the session's subtitles are the original; each translation has its own"
     json.loads((tmp_path / "transcript.json").read_text())
+    one = tmp_path / "one"
+    one.mkdir()
+    write_session_exports(one, sample().entries(), ["es"], {"source_code": "en"})
+    assert parse_srt((one / "transcript.srt").read_text())[0][3] == ["[en] Hi, my name is Sonny.",
+                                                                      "[es] Hola, me llamo Sonny."]
 
 
 def test_empty_transcript_exports_are_valid() -> None:

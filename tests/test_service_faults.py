@@ -93,7 +93,7 @@ def test_one_transient_1008_is_retried_and_the_session_goes_on(
     pytest.param("close", 2, "rejected (1008", id="1008-twice"),
     pytest.param("http401", 1, "rejected (HTTP 401)", id="http-401"),
 ])
-def test_a_rejected_key_is_said_once_after_at_most_one_retry_and_nothing_is_lost(
+def test_a_rejected_key_is_said_once_after_at_most_one_retry_and_leaves_no_empty_session(
     two_sentences: Path, tmp_path: Path, auth_mode: str, connections: int, words: str
 ) -> None:
     with FakeStreamingServer(api_key="the-right-key", script=SENTENCES[:2], auth_mode=auth_mode) as stt, \
@@ -103,8 +103,9 @@ def test_a_rejected_key_is_said_once_after_at_most_one_retry_and_nothing_is_lost
         assert len(stt.connections) == connections
     assert isinstance(summary.error, AuthError) and words in summary.error.message
     assert rec.errors == [summary.error], "one message, no warnings before it"
-    got = pcm_frames(summary.audio_path)
-    assert pcm_frames(two_sentences).startswith(got) and (summary.folder / "transcript.json").exists()
+    # Refused at once: under a second of audio and no turn, so nothing is kept (no folder of empty files).
+    assert summary.discarded and summary.audio_seconds < 1 and summary.turns == 0
+    assert not summary.folder.exists()
 
 
 # --- per-model behaviour ---------------------------------------------------------------------------

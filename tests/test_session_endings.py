@@ -124,7 +124,7 @@ def test_a_second_signal_quits_at_once_with_open_cells_marked_and_everything_wri
     failed = [e for e in seen if e["event"] == "translation"]
     assert len(failed) == 4 and all(e["status"] == "failed" and "Not translated" in e["error"] for e in failed)
     folder = only_session(tmp_path)
-    assert (folder / "transcript.srt").read_text().count("[not translated]") == 4
+    assert sum((folder / f"transcript.{lang}.srt").read_text().count("[not translated]") for lang in ("es", "de")) == 4
     statuses, cells = journal_rows(tmp_path)
     assert statuses == ["finished"] and sorted(s for _, s in cells) == ["failed"] * 4
 
@@ -150,7 +150,9 @@ def test_a_reader_that_closes_the_pipe_ends_the_session_gracefully(speech: Path,
     with FakeStreamingServer(api_key=KEY, script=SENTENCES) as stt, FakeLlmGateway(api_key=KEY) as llm:
         proc = start_cli(tmp_path, speech, stt, llm)
         assert proc.stdout is not None
-        head = [proc.stdout.readline() for _ in range(3)]  # like `| head -n 3`
+        head: list[str] = []
+        while not head or json.loads(head[-1])["event"] != "turn":  # like `| grep -m1 '"turn"'`
+            head.append(proc.stdout.readline())
         proc.stdout.close()
         proc.wait(timeout=60)
         assert proc.stderr is not None

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 from ui_support import build_window, done, failed, make_turn, qt_hygiene  # noqa: F401 - autouse fixture
 
 from app.core.transcript import Gap
+from app.settings.qt_store import ExportChoices
 from app.ui.errors import CrashReporter
 from app.ui.export_dialog import ExportDialog
 
@@ -28,8 +29,8 @@ def entries():  # type: ignore[no-untyped-def]
 
 
 def export(qtbot, tmp_path, fmt: str, *, content: str = "bilingual", audio=None):  # type: ignore[no-untyped-def]
-    dialog = ExportDialog(entries(), ("es", "de"), metadata={"title": "Weekly sync"}, default_folder=tmp_path,
-                          base_name="sync", audio_path=audio)
+    dialog = ExportDialog(entries(), ("es", "de"), metadata={"title": "Weekly sync"},
+                          choices=ExportChoices(folder=tmp_path), base_name="sync", audio_path=audio)
     qtbot.addWidget(dialog)
     dialog.format.setCurrentIndex(dialog.format.findData(fmt))
     {"bilingual": dialog.bilingual, "original": dialog.original, "translation": dialog.translation}[content].setChecked(True)
@@ -60,8 +61,10 @@ def test_srt_export_of_one_translation_is_well_formed(qtbot, tmp_path) -> None:
 
 
 def test_vtt_and_markdown_and_text_exports_parse(qtbot, tmp_path) -> None:
-    _, (vtt,) = export(qtbot, tmp_path, "vtt")
-    assert vtt.read_text(encoding="utf-8").startswith("WEBVTT\n\n00:00:00.000 --> ")
+    _, (vtt_es, vtt_de) = export(qtbot, tmp_path, "vtt")  # bilingual: one file per translation
+    assert (vtt_es.name, vtt_de.name) == ("sync.es.vtt", "sync.de.vtt")
+    assert vtt_es.read_text(encoding="utf-8").startswith("WEBVTT\n\n00:00:00.000 --> ")
+    assert "[original] Good morning.\n[de] Guten Morgen." in vtt_de.read_text(encoding="utf-8")
     _, (md,) = export(qtbot, tmp_path, "md")
     rows = [line for line in md.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
     assert rows[0] == "| Time | Original | Spanish | German |"
@@ -82,7 +85,8 @@ def test_export_copies_the_recording_where_the_user_says(qtbot, tmp_path) -> Non
 def test_an_unwritable_export_target_is_reported_in_the_dialog(qtbot, tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    dialog = ExportDialog(entries(), ("es",), metadata={}, default_folder=tmp_path, base_name="x", audio_path=None)
+    dialog = ExportDialog(entries(), ("es",), metadata={}, choices=ExportChoices(folder=tmp_path), base_name="x",
+                          audio_path=None)
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.path.setText(str(blocker / "inside" / "t.txt"))

@@ -54,6 +54,13 @@ def test_an_old_settings_file_is_migrated(tmp_path) -> None:
     assert not store.qsettings.contains("target_language")
 
 
+def save_without_testing(dialog) -> None:  # type: ignore[no-untyped-def]
+    """Save offers to test a new key first; these tests save it as it is."""
+    box = dialog.test_question
+    assert box is not None and box.isVisible()
+    next(b for b in box.buttons() if b.text() == "Save without testing").click()
+
+
 def test_the_key_goes_to_the_keyring_and_never_into_the_settings_file(qtbot, tmp_path) -> None:
     with memory_keyring() as backend:
         parts = build_window(qtbot, tmp_path, key=None)
@@ -64,6 +71,7 @@ def test_the_key_goes_to_the_keyring_and_never_into_the_settings_file(qtbot, tmp
         dialog.key_edit.setText(SECRET)
         dialog.font_size.setValue(16)
         dialog.accept()
+        save_without_testing(dialog)
         qtbot.waitUntil(lambda: w.has_key, timeout=5000)
         assert backend.passwords == {(SERVICE, ACCOUNT): SECRET}
         assert w.controls.record_button.isEnabled() and not w.key_banner.isVisible()
@@ -89,6 +97,7 @@ def test_without_a_keyring_the_key_is_kept_for_this_run_and_the_user_is_told(qtb
         assert "this run only" in dialog.key_note.text()
         dialog.key_edit.setText(SECRET)
         dialog.accept()
+        save_without_testing(dialog)
         qtbot.waitUntil(lambda: w.has_key, timeout=5000)
         assert w.key_status.source == "memory" and not w.key_status.persistent
         assert "kept until you close" in w.status.message_label.text()
@@ -239,7 +248,8 @@ def test_devices_are_remembered_by_name_and_a_missing_one_stays_visible(qtbot, t
     assert controls.device.currentData() == "USB Headset"
     controls.device.setCurrentIndex(controls.device.findData("Built-in Microphone"))
     assert parts.window.settings.device == "Built-in Microphone"
-    assert controls.device.itemText(controls.device.findData("Built-in Microphone")) == "Built-in Microphone (default)"
+    assert controls.device.itemText(controls.device.findData("Built-in Microphone")) == "Built-in Microphone"
+    assert "now: Built-in Microphone" in str(controls.device.itemData(0, Qt.ItemDataRole.ToolTipRole))
 
 
 def test_the_language_picker_searches_keeps_the_tick_order_and_one_language_at_least(qtbot) -> None:

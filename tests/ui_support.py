@@ -112,6 +112,8 @@ class FakeSession:
     stop_deadlines: list[float | None] = field(default_factory=list)
     earlier: list[str] = field(default_factory=list)
     quit_calls: int = 0
+    audio_seconds: float = 12.0
+    discarded: bool = False  # what the real session decides for no turn and under a second of audio
     _actions: queue.Queue[Action] = field(default_factory=queue.Queue)
     _stop: threading.Event = field(default_factory=threading.Event)
     _turns: int = 0
@@ -147,9 +149,12 @@ class FakeSession:
             action(self.listener)
         self.listener.state_changed(SessionState.FINISHING, "")
         (self.folder / "audio.wav").write_bytes(b"RIFF....WAVE")
-        self.summary = SessionSummary(folder=self.folder, audio_path=self.folder / "audio.wav", audio_seconds=12.0,
-                                      turns=self._turns, translations_done=0, translations_failed=0,
-                                      error=self.end_error)
+        if self.discarded:
+            (self.folder / "audio.wav").unlink()
+            self.folder.rmdir()
+        self.summary = SessionSummary(folder=self.folder, audio_path=self.folder / "audio.wav",
+                                      audio_seconds=self.audio_seconds, turns=self._turns, translations_done=0,
+                                      translations_failed=0, error=self.end_error, discarded=self.discarded)
         self.listener.state_changed(SessionState.FAILED if self.end_error else SessionState.ENDED, "")
         self.listener.session_ended(self.summary)
         self.ended.set()

@@ -24,12 +24,14 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.audio.device_list import merge
 from app.audio.format import MAX_CHANNELS
-from app.core.devices import InputDevice
+from app.audio.sound_server import ServerListing, list_sources
+from app.core.devices import DeviceKind, InputDevice, means_system_default
 from app.core.errors import DeviceError
 from app.core.units import SAMPLE_RATE
 
@@ -39,6 +41,7 @@ NO_MICROPHONE_MESSAGE = (
     "No microphone was found. Connect one, or use --input FILE.wav to transcribe a recording instead."
 )
 LOCK_TIMEOUT_S = 10.0
+PULSE_SOURCE = "PULSE_SOURCE"
 
 
 def load_pyaudio() -> Any:
@@ -116,23 +119,37 @@ def list_input_devices(pa: Any) -> list[InputDevice]:
 
 
 def _describe(devices: Sequence[InputDevice]) -> str:
-    return "\n".join(f"  {d.index}: {d.name}{' (default)' if d.is_default else ''}" for d in devices)
+    shown = [d for d in devices if d.kind is not DeviceKind.SYSTEM] or list(devices)
+    return "\n".join(f"  {d.name}" if d.server_name else f"  {d.index}: {d.name}{' (default)' if d.is_default else ''}"
+                     for d in shown)
+
+
+def _default(devices: Sequence[InputDevice]) -> InputDevice:
+    """PortAudio's default first: it follows the sound settings even when they change later."""
+    system = [d for d in devices if d.kind is DeviceKind.SYSTEM]
+    for candidates in ([d for d in system if d.is_default], [d for d in devices if d.is_default], system):
+        if candidates:
+            return candidates[0]
+    return devices[0]
 
 
 def find_device(spec: str | int | None, devices: Sequence[InputDevice]) -> InputDevice:
-    """Pick a device: None -> the default input; a number -> that index; text -> a name.
+    """Pick a device: None -> the default input; a number -> that PortAudio index; text -> a name.
 
-    Names match exactly first, then case-insensitively in full, then as a case-insensitive part of
-    the name. Several partial matches are normal (Windows lists one microphone under each host API),
-    so the default device wins among them, otherwise the lowest index.
+    Names match exactly first (the sound server's description, or PortAudio's name), then a name
+    the device is also known by (an earlier version's saved PortAudio name, the server's id), then
+    case-insensitively in full, then as a case-insensitive part of the name. "System default" (and
+    ``default``, ``pulse`` ... when no device has that name) is the default. Several partial matches
+    are normal (Windows lists one microphone under each host API), so the default device wins among
+    them, otherwise the first.
     """
     if not devices:
         raise DeviceError(NO_MICROPHONE_MESSAGE)
     if spec is None or (isinstance(spec, str) and not spec.strip()):
-        return next((d for d in devices if d.is_default), devices[0])
+        return _default(devices)
     if isinstance(spec, int) or spec.strip().isdecimal():
         index = int(spec)
-        for device in devices:
+        for device in sorted(devices, key=lambda d: d.server_name is not None):  # PortAudio's own first
             if device.index == index:
                 return device
         raise DeviceError(
@@ -142,6 +159,11 @@ def find_device(spec: str | int | None, devices: Sequence[InputDevice]) -> Input
     for device in devices:
         if device.name == spec:
             return device
+    for device in devices:
+        if spec in device.aliases:
+            return device
+    if means_system_default(spec):
+        return _default(devices)
     wanted = spec.strip().casefold()
     matches = [d for d in devices if d.name.casefold() == wanted]
     matches = matches or [d for d in devices if wanted in d.name.casefold()]
@@ -151,6 +173,25 @@ def find_device(spec: str | int | None, devices: Sequence[InputDevice]) -> Input
         f'There is no microphone called "{spec}". The microphones are:\n{_describe(devices)}\n'
         "Choose one of these by number or name."
     )
+
+
+@contextlib.contextmanager
+def _pulse_source(name: str | None) -> Iterator[None]:
+    """While PortAudio opens its ``pulse`` device, point it at the sound server's source ``name``:
+    the ALSA pulse plugin connects when the device is opened and records the default source,
+    which ``PULSE_SOURCE`` names for this client. Under the PortAudio lock: one open at a time."""
+    if name is None:
+        yield
+        return
+    before = os.environ.get(PULSE_SOURCE)
+    os.environ[PULSE_SOURCE] = name
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PULSE_SOURCE, None)
+        else:
+            os.environ[PULSE_SOURCE] = before
 
 
 @dataclass(frozen=True)
@@ -165,11 +206,19 @@ class OpenedStream:
     latency_s: float
 
 
-class PortAudio:
-    """See the module docstring. ``module`` is the ``pyaudio`` module (tests hand in a stand-in)."""
+def _no_server() -> ServerListing | None:
+    return None
 
-    def __init__(self, module: Any = None) -> None:
+
+class PortAudio:
+    """See the module docstring. ``module`` is the ``pyaudio`` module (tests hand in a stand-in);
+    ``sound_server`` lists the sound server's sources (``app.audio.sound_server.list_sources`` for
+    the real PyAudio; a stand-in module has no server behind it unless a test hands one in)."""
+
+    def __init__(self, module: Any = None, *,
+                 sound_server: Callable[[], ServerListing | None] | None = None) -> None:
         self._module = module
+        self._server = sound_server or (list_sources if module is None else _no_server)
         self._lock = threading.Lock()
         self._pa: Any = None
         self._open: set[int] = set()  # id() of the streams this owner opened and has not closed
@@ -181,28 +230,33 @@ class PortAudio:
             return len(self._open)
 
     def devices(self) -> list[InputDevice]:
-        """The input devices now: a fresh listing when no stream is open, else the last one."""
+        """The input devices now (``app.audio.device_list.merge``: the sound server's sources and
+        PortAudio's devices): a fresh PortAudio listing when no stream is open, else the last one."""
+        server = self._server()  # outside the lock: it runs a program
         with self._owned("list the audio devices"):
             if not self._open or self._devices is None:
                 self._restart_locked()
                 self._devices = list_input_devices(self._pa)
-            return list(self._devices)
+            return merge(self._devices, server)
 
     def open_input(self, spec: str | int | None, *, block_ms: int) -> OpenedStream:
         """Find the device (by name or index; None: the default) and open a 16-bit input stream,
-        16 kHz mono when the device offers it, else its own rate and channels. Raises DeviceError."""
+        16 kHz mono when the device offers it, else its own rate and channels. A sound-server
+        source is opened through PortAudio's ``pulse`` device. Raises DeviceError."""
+        server = None if isinstance(spec, int) or means_system_default(spec) else self._server()
         with self._owned("open the microphone"):
             if not self._open:
                 self._restart_locked()  # a fresh PortAudio sees devices plugged in since it started
-            devices = list_input_devices(self._pa)
-            self._devices = devices
-            device = find_device(spec, devices)
+            raw = list_input_devices(self._pa)
+            self._devices = raw
+            device = find_device(spec, merge(raw, server))
             rate, channels = self._choose_format_locked(device)
             frames = max(1, round(rate * block_ms / 1000))
             module = self._pyaudio()
             try:
-                stream = self._pa.open(format=module.paInt16, channels=channels, rate=rate, input=True,
-                                       input_device_index=device.index, frames_per_buffer=frames)
+                with _pulse_source(device.server_name):
+                    stream = self._pa.open(format=module.paInt16, channels=channels, rate=rate, input=True,
+                                           input_device_index=device.index, frames_per_buffer=frames)
             except (OSError, ValueError) as exc:
                 raise DeviceError(
                     f'The microphone "{device.name}" could not be opened ({reason(exc)}). It may be in use '

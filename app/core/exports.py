@@ -2,22 +2,30 @@
 
 Pure functions over a snapshot (``Transcript.entries()``); any thread. Gaps (stretches where the
 connection was down) are exported too, so the text lines up with the WAV that kept the audio.
+
+Subtitles stay watchable: a bilingual cue carries at most two languages, each line labelled with
+its language (``[en] Good morning.`` / ``[es] Buenos días.``); a bilingual subtitle export with
+several translations is one file per translation, each with the original (``export_files``).
+SRT, VTT and JSON always carry the times (``ALWAYS_TIMED``).
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from app.core.catalog import SPEECH_MODEL_IDS, speech_model
 from app.core.languages import language_name
 from app.core.timefmt import clock
 from app.core.transcript import Gap, TranslationStatus, Turn
 
 Entry = Turn | Gap
 FORMATS = ("txt", "srt", "vtt", "json", "md")
+SUBTITLE_FORMATS = ("srt", "vtt")
+ALWAYS_TIMED = ("srt", "vtt", "json")  # "Include times" does not apply: they always have them
 UNTRANSLATED = "[not translated]"
 GAP_TEXT = "[no transcript, audio kept]"
 
@@ -81,6 +89,37 @@ def to_txt(entries: Sequence[Entry], opts: ExportOptions) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
+def original_label(entry: Turn, opts: ExportOptions) -> str:
+    """The original's language code for a label: the turn's own, the session's spoken language, the
+    one language its speech model hears, or "original" when nobody knows."""
+    if entry.language_code:
+        return entry.language_code
+    if opts.metadata.get("source_code"):
+        return str(opts.metadata["source_code"])
+    model = str(opts.metadata.get("speech_model") or "")
+    if model in SPEECH_MODEL_IDS and len(speech_model(model).languages) == 1:
+        return speech_model(model).languages[0]
+    return "original"
+
+
+def export_files(fmt: str, opts: ExportOptions, path: Path) -> list[tuple[Path, ExportOptions]]:
+    """The files one export writes: ``path``, except bilingual subtitles with several translations,
+    which are one file per translation, each with the original (``talk.es.srt``, ``talk.de.srt``)."""
+    if fmt in SUBTITLE_FORMATS and opts.content is Content.BILINGUAL and len(opts.languages) > 1:
+        return [(path.with_name(f"{path.stem}.{lang}{path.suffix}"), replace(opts, languages=(lang,)))
+                for lang in opts.languages]
+    return [(path, opts)]
+
+
+def _cue_lines(entry: Entry, opts: ExportOptions) -> list[str]:
+    lines = _lines(entry, opts)
+    if opts.content is not Content.BILINGUAL or not isinstance(entry, Turn) or not opts.languages:
+        return lines
+    if len(opts.languages) > 1:
+        raise ValueError("a subtitle cue carries at most two languages; export_files() splits the export")
+    return [f"[{original_label(entry, opts)}] {lines[0]}", f"[{opts.languages[0]}] {lines[1]}"]
+
+
 def _subtitles(entries: Sequence[Entry], opts: ExportOptions, sep: str, numbered: bool) -> list[str]:
     # "-->" inside cue text would end a WebVTT cue early; a blank line would end an SRT cue.
     out: list[str] = []
@@ -89,7 +128,7 @@ def _subtitles(entries: Sequence[Entry], opts: ExportOptions, sep: str, numbered
         if numbered:
             out.append(str(n))
         out.append(f"{clock(start, sep=sep)} --> {clock(end, sep=sep)}")
-        out.extend(line.replace("\n", " ").replace("-->", "->") or " " for line in _lines(entry, opts))
+        out.extend(line.replace("\n", " ").replace("-->", "->") or " " for line in _cue_lines(entry, opts))
         out.append("")
     return out
 
@@ -182,13 +221,15 @@ def render(fmt: str, entries: Sequence[Entry], opts: ExportOptions) -> str:
 
 def write_session_exports(folder: Path, entries: Sequence[Entry], languages: Sequence[str],
                           metadata: dict[str, Any]) -> list[Path]:
-    """Everything a finished session folder holds besides ``audio.wav``: bilingual TXT, SRT, VTT,
-    Markdown, the full JSON, and one translation-only SRT per target language."""
+    """Everything a finished session folder holds besides ``audio.wav``: bilingual TXT, Markdown and
+    the full JSON; SRT and VTT bilingual with one translation, the original only with several (a cue
+    carries at most two languages); and one translation-only SRT per target language."""
     opts = ExportOptions(Content.BILINGUAL, tuple(languages), True, metadata)
+    subtitles = opts if len(languages) <= 1 else replace(opts, content=Content.ORIGINAL)
     written: list[Path] = []
     for fmt in FORMATS:
         path = folder / f"transcript.{fmt}"
-        path.write_text(render(fmt, entries, opts), encoding="utf-8")
+        path.write_text(render(fmt, entries, subtitles if fmt in SUBTITLE_FORMATS else opts), encoding="utf-8")
         written.append(path)
     for lang in languages:
         path = folder / f"transcript.{lang}.srt"

@@ -67,6 +67,12 @@ def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
     if not targets:
         raise ConfigError("Choose at least one target language (for example --to es).")
     source = resolve_language(settings.source) if settings.source else None
+    spoken_target = source is not None and any(t.code == source.code for t in targets)
+    targets = tuple(t for t in targets if source is None or t.code != source.code)
+    if not targets:
+        assert source is not None
+        raise ConfigError(f"{source.name} is the spoken language, so there is nothing to translate it into. "
+                          "Choose another target language (under Translate to, or with --to).")
     model_id = settings.speech_model
     if not explicit_model and source is not None and not speech_model(model_id).hears(source.code):
         model_id = model_for_language(source.code)
@@ -88,13 +94,22 @@ def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
                        language_detection=model.language_detection and source is None,
                        language_codes=(source.code.split("-")[0],) if source and model.language_codes else (),
                        mode=settings.mode if model.modes else None,
-                       unused=_unused(normalised, model), llm=model_info, speech=speech, translation=translation)
+                       unused=_unused(normalised, model, source if spoken_target else None), llm=model_info,
+                       speech=speech, translation=translation)
 
 
-def _unused(settings: Settings, model: SpeechModel) -> tuple[str, ...]:
+def effective_targets(targets: Sequence[str], source: str | None) -> tuple[str, ...]:
+    """The targets actually translated into: the spoken language is not one of them (the window's
+    picker keeps it ticked but disabled, so the saved choice survives a change of spoken language)."""
+    return tuple(code for code in dict.fromkeys(targets) if code != source)
+
+
+def _unused(settings: Settings, model: SpeechModel, spoken_target: Language | None = None) -> tuple[str, ...]:
     """What the chosen model will not be sent, so the user is told instead of left guessing. Not
     refused: a model picked for the spoken language must not block a saved preference."""
     notes = []
+    if spoken_target is not None:
+        notes.append(f"{spoken_target.name} is the spoken language, so it is not translated into.")
     if settings.keyterms and not model.keyterms:
         notes.append(f"Key terms are not used: {model.id} does not support them.")
     if settings.turn_preset and not (model.turn_threshold or model.turn_silences):

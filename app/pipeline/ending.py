@@ -19,9 +19,35 @@ from app.pipeline.folders import AUDIO_NAME
 
 log = logging.getLogger("app.pipeline")
 
-__all__ = ["finishing_text", "notice", "rescue_deleted_folder", "summarize"]
+__all__ = ["EMPTY_AUDIO_S", "discard_folder", "finishing_text", "held_nothing", "notice", "rescue_deleted_folder",
+           "summarize"]
 
 RESCUE_DIR = "live-translate-rescued"  # under the temporary folder, when the session folder cannot be made again
+# A session with no turn and less audio than this held nothing (a key refused at once, a Record
+# pressed twice): it leaves no folder, no archive entry and no recovery offer behind.
+EMPTY_AUDIO_S = 1.0
+SESSION_FILES = (AUDIO_NAME, "transcript.*")  # what a session writes into its folder
+
+
+def held_nothing(turns: int, audio_s: float) -> bool:
+    return turns == 0 and audio_s < EMPTY_AUDIO_S
+
+
+def discard_folder(folder: Path) -> bool:
+    """Remove a session folder that held nothing: only the files a session writes, and the folder
+    if nothing else is in it (a file someone put there is never touched). True when it is gone."""
+    for pattern in SESSION_FILES:
+        for path in folder.glob(pattern):
+            try:
+                path.unlink()
+            except OSError as exc:
+                log.warning("could not remove %s: %s", path, exc)
+    try:
+        folder.rmdir()
+    except OSError as exc:
+        log.info("kept %s: %s", folder, exc)
+        return False
+    return True
 
 
 def notice(message: str) -> AppError:
@@ -55,7 +81,7 @@ def finishing_text(open_cells: int) -> str:
 
 def summarize(transcript: Transcript, *, folder: Path, wav: WavWriter, exports: list[Path], error: AppError | None,
               reconnects: int, overflows: int, dropped_audio_ms: int, transcribed: bool,
-              quit: bool) -> SessionSummary:
+              quit: bool, discarded: bool = False) -> SessionSummary:
     turns = transcript.turns()
     cells = [tr.status for t in turns for tr in t.translations.values()]
     return SessionSummary(
@@ -73,4 +99,5 @@ def summarize(transcript: Transcript, *, folder: Path, wav: WavWriter, exports: 
         dropped_audio_ms=dropped_audio_ms,
         transcribed=transcribed,
         quit=quit,
+        discarded=discarded,
     )

@@ -48,6 +48,12 @@ class SessionSummary:
     dropped_audio_ms: int = 0  # audio the network never received (it is in the WAV)
     transcribed: bool = True  # False: the service was never reached, nothing could be transcribed
     quit: bool = False  # ended by quit_now(): open translations were marked, not waited for
+    discarded: bool = False  # it held nothing (no turn, under a second of audio): no folder, no archive entry
+
+
+def nothing_kept_text(summary: SessionSummary) -> str:
+    """What the window and the terminal say about a session that held nothing."""
+    return (f"Nothing was recorded ({summary.audio_seconds:.1f} s of audio, no turns), so no session was kept.")
 
 
 def rate_limit_text(waiting: int, resume_in_s: float) -> str:

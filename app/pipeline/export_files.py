@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.errors import OutputError
-from app.core.exports import Entry, ExportOptions, render
+from app.core.exports import Entry, ExportOptions, export_files, render
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,19 @@ class ExportJob:
     audio_target: Path | None = None
 
 
+def planned_files(job: ExportJob) -> list[Path]:
+    """Every file ``run_export(job)`` writes (bilingual subtitles with several translations are
+    one file per translation), for asking before any of them is replaced."""
+    paths = [path for path, _ in export_files(job.fmt, job.options, job.transcript_path)]
+    if job.audio_source is not None and job.audio_target is not None:
+        paths.append(job.audio_target)
+    return paths
+
+
 def run_export(job: ExportJob) -> list[Path]:
     """Write the transcript (atomically: a crash never leaves half a file) and copy the WAV."""
-    written = [_write_text(job.transcript_path, render(job.fmt, job.entries, job.options))]
+    written = [_write_text(path, render(job.fmt, job.entries, options))
+               for path, options in export_files(job.fmt, job.options, job.transcript_path)]
     if job.audio_source is not None and job.audio_target is not None:
         written.append(_copy(job.audio_source, job.audio_target))
     return written

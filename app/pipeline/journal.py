@@ -100,6 +100,20 @@ class SessionJournal:
                 return False
         return True
 
+    def discard(self) -> None:
+        """The session held nothing: forget its row (and its lock) instead of closing it."""
+        if self.store is None:
+            return
+        self._ended = True
+        with self._lock:
+            try:
+                if self.session_id is not None:
+                    self.store.delete_session(self.session_id)
+            except _FAILURES as exc:
+                log.error("could not forget an empty session: %s", exc)  # recovery tidies it up
+                return
+            self.store.release(self._fields().uid)
+
     def _fell_behind_locked(self, exc: BaseException) -> None:
         log.error("the session archive cannot be written: %r", exc)
         assert self.store is not None

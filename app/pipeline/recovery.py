@@ -23,6 +23,7 @@ from app.core.timefmt import time_label
 from app.core.transcript import Transcript
 from app.core.transcript_file import TranscriptFile, merge_transcripts, read_transcript_json
 from app.core.units import bytes_to_ms
+from app.pipeline.ending import discard_folder, held_nothing
 from app.store.db import NewSession, SessionRecord, SessionStore
 
 log = logging.getLogger("app.pipeline")
@@ -40,7 +41,10 @@ class RecoveredSession:
 
 
 def recover_unfinished(store: SessionStore) -> list[RecoveredSession]:
-    return [_recover(store, record) for record in store.unfinished_sessions()]
+    """The sessions recovered; one that held nothing (``app.pipeline.ending.held_nothing``) is
+    removed instead, folder and archive entry, and never offered."""
+    recovered = (_recover(store, record) for record in store.unfinished_sessions())
+    return [rec for rec in recovered if rec is not None]
 
 
 def describe(rec: RecoveredSession) -> str:
@@ -53,7 +57,7 @@ def describe(rec: RecoveredSession) -> str:
     return f"Recovered an unfinished session in {rec.folder}: {rec.restored}.{problem}"
 
 
-def _recover(store: SessionStore, record: SessionRecord) -> RecoveredSession:
+def _recover(store: SessionStore, record: SessionRecord) -> RecoveredSession | None:
     folder, audio = Path(record.folder), Path(record.audio_path)
     problems: list[str] = []
     duration_ms = 0
@@ -69,6 +73,13 @@ def _recover(store: SessionStore, record: SessionRecord) -> RecoveredSession:
     journal = store.load_transcript(record.id)
     from_file = _read_folder_transcript(folder / "transcript.json", problems)
     turns, gaps, report = merge_transcripts(journal.turns(), journal.gaps(), from_file)
+    if held_nothing(report.turns, duration_ms / 1000):
+        if folder.is_dir():
+            discard_folder(folder)
+        store.delete_session(record.id)
+        store.release(record.uid)
+        log.info("an unfinished session in %s held nothing (%d ms, no turns); removed", folder, duration_ms)
+        return None
     languages = list(dict.fromkeys([*record.target_languages, *(from_file.languages if from_file else ())]))
     if report.from_file_only or report.cells_from_file:
         # What only the folder had goes back into the journal: the archive is complete again.

@@ -44,7 +44,7 @@ from app.core.settings import ReconnectPolicy
 from app.core.transcript import Gap, Transcript, Turn
 from app.core.turn_events import AssemblerEvent, InterimChanged, SpeakerRevised, TurnFinalized
 from app.core.units import BYTES_PER_MS
-from app.pipeline.ending import finishing_text, notice, rescue_deleted_folder, summarize
+from app.pipeline.ending import discard_folder, finishing_text, held_nothing, notice, rescue_deleted_folder, summarize
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
 from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, check_writable, new_session_folder
 from app.pipeline.journal import SessionJournal
@@ -335,6 +335,9 @@ class LiveSession:
             if self._deadline is not None:
                 self._deadline.cancel()
         assert self.wav is not None and self.folder is not None
+        if held_nothing(len(self.transcript.turns()), self.wav.duration_s):
+            self._discard()
+            return
         if not self.folder.is_dir():
             self._rescue_deleted_folder()
         try:
@@ -354,6 +357,26 @@ class LiveSession:
                             transcribed=self.lane.connected_once, quit=self._quitting.is_set())
         self.journal.finish(status="failed" if self._fatal else "finished",
                             duration_ms=int(self.wav.duration_s * 1000))
+        self.summary = summary
+        self.listener.state_changed(SessionState.FAILED if self._fatal else SessionState.ENDED, "")
+        self.listener.session_ended(summary)
+        self.ended.set()
+
+    def _discard(self) -> None:
+        """No turn and under a second of audio (a key refused at once, an immediate Stop): nothing
+        to keep, so no folder of empty files, no archive entry and no recovery offer later."""
+        assert self.wav is not None and self.folder is not None
+        try:
+            self.wav.close()
+        except AppError as exc:
+            log.info("closing the empty recording: %s", exc.message)
+        discard_folder(self.folder)
+        self.journal.discard()
+        log.info("session %s held nothing (%.2f s of audio); not kept", self.folder.name, self.wav.duration_s)
+        summary = summarize(self.transcript, folder=self.folder, wav=self.wav, exports=[], error=self._fatal,
+                            reconnects=self.lane.reconnects, overflows=self.source.overflows,
+                            dropped_audio_ms=self.lane.dropped_bytes // BYTES_PER_MS,
+                            transcribed=self.lane.connected_once, quit=self._quitting.is_set(), discarded=True)
         self.summary = summary
         self.listener.state_changed(SessionState.FAILED if self._fatal else SessionState.ENDED, "")
         self.listener.session_ended(summary)

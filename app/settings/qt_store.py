@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from enum import Enum
 from pathlib import Path
 
@@ -18,12 +18,14 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from app.core.backends import SPEECH_BACKENDS, TRANSLATION_BACKENDS
 from app.core.catalog import MAX_SPEAKERS, MODES, REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
+from app.core.devices import means_system_default
+from app.core.exports import FORMATS, Content
 from app.core.languages import find_language
 from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings
 
 log = logging.getLogger("app.settings")
 
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
 
 
 class SettingsKey(str, Enum):
@@ -45,6 +47,12 @@ class SettingsKey(str, Enum):
     SPEECH_BACKEND = "service/speech_backend"
     TRANSLATION_BACKEND = "service/translation_backend"
     SESSIONS_DIR = "output/sessions_dir"
+    EXPORT_FOLDER = "export/folder"  # the folder of the last export ("" = the Documents folder)
+    EXPORT_FORMAT = "export/format"
+    EXPORT_CONTENT = "export/content"  # bilingual / original / translation
+    EXPORT_LANGUAGE = "export/language"  # the one translation, for content=translation
+    EXPORT_TIMESTAMPS = "export/timestamps"
+    EXPORT_AUDIO = "export/copy_audio"
     FONT_SIZE = "view/font_size"
     WINDOW_GEOMETRY = "window/geometry"
     WINDOW_STATE = "window/state"
@@ -53,6 +61,18 @@ class SettingsKey(str, Enum):
 # ``frame_ms`` is not persisted: a tuning knob for the command line only.
 assert not any("key" in f.name.split("_") for f in fields(Settings)), "the API key never goes to QSettings"
 
+
+
+@dataclass(frozen=True)
+class ExportChoices:
+    """What the export dialog remembers from one export to the next."""
+
+    fmt: str = "txt"
+    content: str = "bilingual"
+    language: str | None = None
+    timestamps: bool = True
+    copy_audio: bool = False
+    folder: Path | None = None
 
 
 class QtSettingsStore:
@@ -135,6 +155,30 @@ class QtSettingsStore:
             self._q.setValue(key.value, value)
         self._q.sync()
 
+    # --- the export dialog's choices ---------------------------------------------------------
+
+    def export_choices(self) -> ExportChoices:
+        defaults = ExportChoices()
+        fmt = self._text(SettingsKey.EXPORT_FORMAT, defaults.fmt)
+        content = self._text(SettingsKey.EXPORT_CONTENT, defaults.content)
+        folder = self._text(SettingsKey.EXPORT_FOLDER, "")
+        return ExportChoices(
+            fmt=fmt if fmt in FORMATS else defaults.fmt,
+            content=content if content in {c.value for c in Content} else defaults.content,
+            language=self._text(SettingsKey.EXPORT_LANGUAGE, "") or None,
+            timestamps=self._bool(SettingsKey.EXPORT_TIMESTAMPS, defaults.timestamps),
+            copy_audio=self._bool(SettingsKey.EXPORT_AUDIO, defaults.copy_audio),
+            folder=Path(folder) if folder else None)
+
+    def save_export_choices(self, choices: ExportChoices) -> None:
+        for key, value in ((SettingsKey.EXPORT_FORMAT, choices.fmt), (SettingsKey.EXPORT_CONTENT, choices.content),
+                           (SettingsKey.EXPORT_LANGUAGE, choices.language or ""),
+                           (SettingsKey.EXPORT_TIMESTAMPS, choices.timestamps),
+                           (SettingsKey.EXPORT_AUDIO, choices.copy_audio),
+                           (SettingsKey.EXPORT_FOLDER, str(choices.folder) if choices.folder else "")):
+            self._q.setValue(key.value, value)
+        self._q.sync()
+
     # --- window layout ------------------------------------------------------------------------
 
     def window_bytes(self, key: SettingsKey) -> QByteArray | None:
@@ -160,6 +204,11 @@ class QtSettingsStore:
             # Before version 1 (the tutorial-era prototype) one target was stored as "target_language".
             self._q.setValue(SettingsKey.TARGETS.value, str(self._q.value("target_language") or ""))
             self._q.remove("target_language")
+        if version < 2 and means_system_default(self._text(SettingsKey.DEVICE, "")):
+            # Version 1 saved PortAudio's names; "default", "pulse" and the like all meant the
+            # system's default, which is now the one "System default" entry (""). A saved hardware
+            # name is found again when the devices are listed (their aliases) and saved anew then.
+            self._q.setValue(SettingsKey.DEVICE.value, "")
         if version < SETTINGS_VERSION and self._q.allKeys():
             self._q.setValue(SettingsKey.VERSION.value, SETTINGS_VERSION)
 

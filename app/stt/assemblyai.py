@@ -8,6 +8,7 @@ on a built session.
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,10 @@ from app.stt.turns import TurnAssembler
 
 __all__ = ["AssemblyAISpeech", "StreamingConfig", "check_key", "streaming_params"]
 
+log = logging.getLogger("app.stt")
+
 AUTH_RETRY_DELAY_S = 0.5  # before the key check's one retry of a 1008 close
+TERMINATE_WAIT_S = 3.0  # the key check's wait for Termination after its Terminate
 
 
 @dataclass
@@ -99,10 +103,12 @@ class AssemblyAISpeech:
 
 def check_key(key: str, base_url: str, *, client_factory: Callable[..., StreamingClient] | None = None,
               timeout_s: float = 10.0) -> AppError | None:
-    """Open a streaming session with ``key`` and close it at once (``abort``: no audio is sent, so
-    almost nothing is billed); None if it opened, else what went wrong. A 1008 close is tried
-    once more after a short wait: valid keys sometimes get a transient ``1008 Unauthorized
-    connection: Incorrect padding`` [protocol §9.2]; an HTTP 401 at the handshake is the key."""
+    """Open a streaming session with ``key`` and end it at once, cleanly: ``Terminate``, then wait
+    (at most ``TERMINATE_WAIT_S``) for ``Termination`` and the close, so the service closes the
+    session it opened instead of billing it until it times out [protocol §0.8]; no audio is sent.
+    None if it opened, else what went wrong. A 1008 close is tried once more after a short wait:
+    valid keys sometimes get a transient ``1008 Unauthorized connection: Incorrect padding``
+    [protocol §9.2]; an HTTP 401 at the handshake is the key."""
     factory = client_factory or StreamingClient
     url = build_url(StreamingParams(), base_url)
     try:
@@ -122,8 +128,13 @@ def _connect_once(factory: Callable[..., StreamingClient], url: str, key: str, t
     client = factory(url, key, on_message=_ignore, begin_timeout=timeout_s)
     try:
         client.connect()
-    finally:
+    except BaseException:
         client.abort()
+        raise
+    client.stop(TERMINATE_WAIT_S)  # Terminate; closed abruptly if no Termination comes in time
+    end = client.run()
+    if not end.terminated:
+        log.info("the key check's session ended without Termination (%s)", end.code)
 
 
 def _ignore(message: object) -> None:

@@ -1,8 +1,10 @@
 """SessionControls: the strip above the transcript (Record + level, microphone, languages, model).
 
 GUI thread; widgets only. The microphone is chosen and remembered by NAME (indices shift when
-devices are plugged in); a remembered device that is not connected stays in the list, marked, so
-the choice is not silently lost. Choosing a spoken language the model does not hear moves to a model
+devices are plugged in), the sound server's name for it ("Built-in Audio Analog Stereo"); a name
+an earlier version saved (PortAudio's) is found again through the device's aliases and replaced; a
+remembered device that is not connected stays in the list, marked, so the choice is not silently
+lost. Choosing a spoken language the model does not hear moves to a model
 that hears it (``app.core.catalog.model_for_source``: live words first). The strip emits what
 changed; the window decides what it means.
 """
@@ -10,51 +12,86 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSizePolicy,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.catalog import DEFAULT_SPEECH_MODEL, model_for_source
-from app.core.devices import InputDevice
+from app.core.devices import SYSTEM_DEFAULT, DeviceKind, InputDevice, means_system_default
 from app.ui.choices import add_model_tooltips, fill_combo, source_choices, speech_model_choices
 from app.ui.language_picker import TargetLanguageButton
 from app.ui.level_meter import LevelMeter
 from app.ui.look import Tone, button_fill, scaled
 
-SYSTEM_DEFAULT = "System default"
 RECORD_TEXT, STOP_TEXT, FINISHING_TEXT = "●  Record", "■  Stop", "Finishing…"
 
 
-def _captioned(caption: str, widget: QWidget) -> QVBoxLayout:
-    label = QLabel(caption)
-    label.setFont(scaled(label.font(), 0.9))
-    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # muted, and follows theme changes
-    label.setBuddy(widget)
-    box = QVBoxLayout()
-    box.setSpacing(3)
-    box.addWidget(label)
-    box.addWidget(widget)
-    return box
+class ElidingComboBox(QComboBox):
+    """A combo box whose current text ends in "…" when it is narrower than the text (Qt only clips
+    it, mid-letter); the whole text is in the tooltip of its item."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                            QStyle.SubControl.SC_ComboBoxEditField, self)
+        option.currentText = self.fontMetrics().elidedText(option.currentText, Qt.TextElideMode.ElideRight,
+                                                           max(0, field.width() - 4))
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+
+class Field(QWidget):
+    """A picker with its caption above it (the caption is the picker's buddy, for Alt+letter)."""
+
+    def __init__(self, caption: str, widget: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.caption = QLabel(caption, self)
+        self.caption.setFont(scaled(self.caption.font(), 0.9))
+        self.caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # muted, and follows theme changes
+        self.caption.setBuddy(widget)
+        self.widget = widget
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(3)
+        box.addWidget(self.caption)
+        box.addWidget(widget)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+
+MARGIN_X, SPACING = 12, 12
+PICKER_MIN_W = 130  # in one row, each picker gets at least this much; below it the strip takes two rows
 
 
 class SessionControls(QWidget):
+    """One row when there is room for every picker at ``PICKER_MIN_W``, else two: Record (with its
+    level meter) on the left, the four pickers two by two, Export and Settings on the right. The
+    strip's minimum width is the two-row one, so the window can always be made that narrow."""
+
     record_clicked = Signal()
     device_changed = Signal(object)  # str | None: device name, None = system default
     source_changed = Signal(object)  # str | None: spoken language code, None = detect
     speech_model_changed = Signal(str)
     targets_changed = Signal(tuple)  # tuple[str, ...]
+    devices_listed = Signal()  # the device list was filled again (a device came or went)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._devices: list[InputDevice] = []
         self.record_button = QPushButton(RECORD_TEXT)
         self.record_button.setFont(scaled(self.record_button.font(), 1.1, bold=True))
         self.record_button.setMinimumSize(120, 38)
@@ -62,60 +99,107 @@ class SessionControls(QWidget):
         self.record_button.clicked.connect(self.record_clicked)
         self.meter = LevelMeter()
         self.meter.setFixedSize(120, 8)
-        self.device = QComboBox()
+        self.device = ElidingComboBox()
         self.device.addItem(SYSTEM_DEFAULT, None)
         self.device.setToolTip("The microphone to record from (remembered by name)")
-        self.source = QComboBox()
+        self.source = ElidingComboBox()
         fill_combo(self.source, source_choices(), None)
         self.source.setToolTip("The language being spoken")
-        self.model = QComboBox()
+        self.model = ElidingComboBox()
         fill_combo(self.model, speech_model_choices(), DEFAULT_SPEECH_MODEL)
         add_model_tooltips(self.model)
         self.model.setToolTip("AssemblyAI streaming speech model, with the languages it hears")
         self.targets = TargetLanguageButton()
         self.targets.setMinimumHeight(self.device.sizeHint().height())
-        # Narrow windows shrink the pickers (long names elide); wide ones give them room.
-        for combo, chars in ((self.device, 9), (self.source, 6), (self.model, 6)):
+        # The pickers share what room there is (long names end in "…"); wide windows give them more.
+        for combo in (self.device, self.source, self.model):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(chars)
+            combo.setMinimumContentsLength(4)
         for widget in (self.device, self.source, self.model, self.targets):
             widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            widget.setMaximumWidth(260)
-        self.targets.setMinimumWidth(90)
+            widget.setMinimumWidth(90)
+            widget.setMaximumWidth(320)
         self.export_button = QToolButton()
         self.export_button.setText("Export…")
         self.settings_button = QToolButton()
         self.settings_button.setText("Settings")
         for button in (self.export_button, self.settings_button):
             button.setMinimumHeight(self.device.sizeHint().height())
+            button.setMinimumWidth(button.sizeHint().width())  # never "E…"
 
-        record_box = QVBoxLayout()
-        record_box.setSpacing(5)
-        record_box.addWidget(self.record_button)
-        record_box.addWidget(self.meter)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 10, 12, 8)
-        layout.setSpacing(12)
-        layout.addLayout(record_box)
-        layout.addSpacing(6)
-        layout.addLayout(_captioned("Microphone", self.device), 3)
-        layout.addLayout(_captioned("Spoken language", self.source), 2)
-        layout.addLayout(_captioned("Speech model", self.model), 2)
-        layout.addLayout(_captioned("Translate to", self.targets), 2)
-        layout.addStretch(1)
-        actions = QVBoxLayout()
-        actions.addStretch(1)
-        row = QHBoxLayout()
-        row.addWidget(self.export_button)
-        row.addWidget(self.settings_button)
-        actions.addLayout(row)
-        layout.addLayout(actions)
+        self.record_box = QWidget()
+        record_layout = QVBoxLayout(self.record_box)
+        record_layout.setContentsMargins(0, 0, 0, 0)
+        record_layout.setSpacing(5)
+        record_layout.addWidget(self.record_button)
+        record_layout.addWidget(self.meter)
+        self.record_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.fields = [Field("Microphone", self.device), Field("Spoken language", self.source),
+                       Field("Speech model", self.model), Field("Translate to", self.targets)]
+        self.actions_box = QWidget()
+        actions = QHBoxLayout(self.actions_box)
+        actions.setContentsMargins(0, 0, 0, 0)
+        actions.addWidget(self.export_button)
+        actions.addWidget(self.settings_button)
+        self.actions_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(MARGIN_X, 10, MARGIN_X, 8)
+        self.grid.setHorizontalSpacing(SPACING)
+        self.grid.setVerticalSpacing(8)
+        self.rows = 0
+        self._arrange(1)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
         self.device.currentIndexChanged.connect(self._on_device)
         self.source.currentIndexChanged.connect(self._on_source)
         self.model.currentIndexChanged.connect(self._on_model)
         self.targets.picker.selection_changed.connect(self.targets_changed)
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def one_row_width(self) -> int:
+        """The narrowest the strip can be with everything in one row."""
+        return (2 * MARGIN_X + 5 * SPACING + self.record_box.sizeHint().width()
+                + len(self.fields) * PICKER_MIN_W + self.actions_box.sizeHint().width())
+
+    def _arrange(self, rows: int) -> None:
+        if rows == self.rows:
+            return
+        self.rows = rows
+        grid = self.grid
+        for widget in (self.record_box, *self.fields, self.actions_box):
+            grid.removeWidget(widget)
+        for col in range(7):
+            grid.setColumnStretch(col, 0)
+            grid.setColumnMinimumWidth(col, 0)
+        if rows == 1:
+            grid.addWidget(self.record_box, 0, 0, Qt.AlignmentFlag.AlignVCenter)
+            for col, (field, stretch) in enumerate(zip(self.fields, (3, 2, 2, 2), strict=True), start=1):
+                grid.addWidget(field, 0, col, Qt.AlignmentFlag.AlignBottom)
+                grid.setColumnStretch(col, stretch)
+                grid.setColumnMinimumWidth(col, PICKER_MIN_W)
+            grid.setColumnStretch(5, 1)  # air between the pickers and the buttons
+            grid.addWidget(self.actions_box, 0, 6, Qt.AlignmentFlag.AlignBottom)
+        else:
+            grid.addWidget(self.record_box, 0, 0, 2, 1, Qt.AlignmentFlag.AlignVCenter)
+            for i, field in enumerate(self.fields):
+                grid.addWidget(field, i // 2, 1 + i % 2)
+            grid.setColumnStretch(1, 1)
+            grid.setColumnStretch(2, 1)
+            grid.addWidget(self.actions_box, 0, 3, Qt.AlignmentFlag.AlignBottom)  # level with the first pickers
+        grid.activate()  # now, not at the next event: the old arrangement never shows squeezed
+        self.updateGeometry()
+
+    def minimumSizeHint(self) -> QSize:
+        # The two-row minimum whatever the arrangement now, so a window can always shrink to it.
+        m = self.grid.contentsMargins()
+        width = (m.left() + m.right() + 3 * SPACING + self.record_box.sizeHint().width()
+                 + 2 * max(f.minimumSizeHint().width() for f in self.fields) + self.actions_box.sizeHint().width())
+        return QSize(width, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._arrange(1 if event.size().width() >= self.one_row_width() else 2)
+        super().resizeEvent(event)
 
     # --- state from the window ----------------------------------------------------------------
 
@@ -126,6 +210,7 @@ class SessionControls(QWidget):
         fill_combo(self.model, speech_model_choices(), speech_model)
         add_model_tooltips(self.model)
         self.targets.set_selected(targets)
+        self.targets.set_spoken(self.source.currentData())
 
     def set_recording(self, running: bool, *, stopping: bool = False, can_record: bool = True,
                       why_not: str = "") -> None:
@@ -159,30 +244,45 @@ class SessionControls(QWidget):
 
     @Slot(list)
     def set_devices(self, devices: Sequence[InputDevice]) -> None:
-        """Refill the microphone list, keeping the chosen name."""
+        """Refill the microphone list, keeping the chosen name: "System default" once, then the
+        microphones under the sound server's names (never PortAudio's ``default`` or ``pulse``)."""
         chosen = self.device.currentData()
+        self._devices = list(devices)
         self.device.blockSignals(True)
         self.device.clear()
         self.device.addItem(SYSTEM_DEFAULT, None)
+        now = next((d.name for d in devices if d.is_default and d.kind is not DeviceKind.SYSTEM), None)
+        self.device.setItemData(0, "Follows the system's sound settings" + (f"; now: {now}" if now else ""),
+                                Qt.ItemDataRole.ToolTipRole)
         for device in devices:
-            name = device.name
-            label = f"{name} (default)" if device.is_default else name
-            if self.device.findData(name) < 0:
-                self.device.addItem(label, name)
+            if device.kind is DeviceKind.MICROPHONE and self.device.findData(device.name) < 0:
+                self.device.addItem(device.name, device.name)
+                self.device.setItemData(self.device.count() - 1, device.name, Qt.ItemDataRole.ToolTipRole)
         self.device.blockSignals(False)
         self._select_device(chosen)
+        self.devices_listed.emit()
 
     def device_names(self) -> list[str]:
         return [str(self.device.itemData(i)) for i in range(1, self.device.count())]
 
     def _select_device(self, name: str | None) -> None:
+        if means_system_default(name):
+            name = None
+        renamed = next((d.name for d in self._devices if name is not None and name in d.aliases
+                        and d.kind is DeviceKind.MICROPHONE), None)
         self.device.blockSignals(True)
-        index = self.device.findData(name)
-        if index < 0 and name:
-            self.device.addItem(f"{name} (not connected)", name)
-            index = self.device.count() - 1
+        if renamed is not None and self.device.findData(name) < 0:
+            # A name an earlier version saved (PortAudio's): the device, under the name people see.
+            index = self.device.findData(renamed)
+        else:
+            index = self.device.findData(name)
+            if index < 0 and name:
+                self.device.addItem(f"{name} (not connected)", name)
+                index = self.device.count() - 1
         self.device.setCurrentIndex(max(0, index))
         self.device.blockSignals(False)
+        if renamed is not None and renamed != name and self.device.currentData() == renamed:
+            self.device_changed.emit(renamed)  # remembered by the new name from now on
 
     # --- user changes -------------------------------------------------------------------------
 
@@ -196,6 +296,7 @@ class SessionControls(QWidget):
         model = model_for_source(code, str(self.model.currentData()))
         if model != self.model.currentData():
             self.model.setCurrentIndex(self.model.findData(model))  # emits speech_model_changed
+        self.targets.set_spoken(code)
         self.source_changed.emit(code)
 
     @Slot(int)

@@ -45,13 +45,17 @@ class SessionErrorDialogs(QObject):
     def new_session(self) -> None:
         self._shown.clear()
 
-    def show_error(self, error: AppError, *, title: str = "The session stopped", saved_in: Path | None = None) -> bool:
+    def show_error(self, error: AppError, *, title: str = "The session stopped", saved_in: Path | None = None,
+                   note: str = "") -> bool:
+        """``saved_in``: the folder that holds the recording; ``note``: said instead when nothing was kept."""
         if error.message in self._shown:
             return False
         self._shown.add(error.message)
         text = error.message
         if saved_in is not None:
             text += f"\n\nEverything recorded until then is saved in:\n{saved_in}"
+        elif note:
+            text += f"\n\n{note}"
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Close, self._parent)
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -7,31 +7,32 @@ is ignored, the session is stopped, and the window closes itself once the sessio
 """
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
-from app.core.errors import AppError, ConfigError
+from app.core.errors import AppError, ConfigError, StreamingError
 from app.core.languages import language_name
-from app.core.settings import Settings, clamp_font_size
+from app.core.settings import DEFAULT_FONT_SIZE, Settings, clamp_font_size
 from app.core.transcript import Turn
-from app.core.validate import resolve_targets, validate
-from app.pipeline.events import SessionState, SessionSummary
+from app.core.validate import effective_targets, resolve_targets, validate
+from app.pipeline.events import SessionState, SessionSummary, nothing_kept_text
 from app.settings.keystore import KeyStatus, KeyStore
 from app.settings.qt_store import QtSettingsStore, SettingsKey
+from app.ui.about_dialog import AboutDialog
 from app.ui.banner import Banner
 from app.ui.controls import SessionControls
 from app.ui.errors import SessionErrorDialogs
 from app.ui.export_dialog import ExportDialog
+from app.ui.help import WIDGET_KEYS, HelpMenu, Place, shortcut_rows
 from app.ui.look import Tone
 from app.ui.recovery_offer import LoadedSession, RecoveredLike, RecoveryLoader, RecoveryOffer
 from app.ui.settings_dialog import KeyChecker, SettingsDialog
 from app.ui.settings_flow import DEFAULT_TIMEOUT, SettingsFlow
-from app.ui.status import ERROR, IDLE, StatusPanel
+from app.ui.status import ERROR, IDLE, NOT_READY, StatusPanel, cause_of, fixes, saved_text
 from app.ui.transcript_model import TranscriptModel
 from app.ui.transcript_view import EMPTY_HINT, TranscriptView
 from app.workers.controller import SessionController
@@ -40,6 +41,7 @@ from app.workers.key_check import check_key
 NO_KEY_TEXT = ("<b>Add your AssemblyAI API key to start.</b> Live Translate sends your speech to AssemblyAI to "
                "transcribe it and translate each turn.")
 NO_KEY_WHY = "Add your AssemblyAI API key in Settings (Ctrl+,) first."
+MIN_WIDTH, MIN_HEIGHT = 560, 420  # the controls take two rows below about 900 px; nothing overlaps down to here
 NO_KEY_HINT = "Add your AssemblyAI API key in Settings (Ctrl+,),\nthen press Record and start speaking."
 
 
@@ -50,9 +52,10 @@ class MainWindow(QMainWindow):
                  key_status: KeyStatus, settings_store: QtSettingsStore, default_sessions_dir: Path,
                  session_only: dict[str, object] | None = None, input_file: Path | None = None,
                  recovery_loader: RecoveryLoader | None = None, key_checker: KeyChecker = check_key,
-                 parent: QWidget | None = None) -> None:
+                 files: Sequence[Place] = (), parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Live Translate")
+        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
         self.controller = controller
         self.settings = settings
         self.key_status = key_status
@@ -63,12 +66,18 @@ class MainWindow(QMainWindow):
         self._close_when_ended = False
         self._hold_reason = ""  # why Record waits (e.g. crash recovery still running)
         self._stopping = False
+        self._error_at_end: AppError | None = None  # a fatal error said once the session has ended
+        self._error_cause: str | None = None  # what would fix the error state shown: "key", "settings", ...
+        self._connection_message = False  # the message shown is about the connection (cleared when Live)
         self.audio_path: Path | None = None  # the WAV behind the transcript shown (for export)
         self.session_folder: Path | None = None
         self.export_dialog: ExportDialog | None = None
+        self.about_dialog: AboutDialog | None = None
+        self._files = tuple(files)  # the archive, the log, ... for Help ▸ Where files are kept
+        self._key_store = key_store
 
         self.controls = SessionControls()
-        self.model = TranscriptModel(settings.targets)
+        self.model = TranscriptModel(effective_targets(settings.targets, settings.source))
         self.view = TranscriptView(self.model)
         self.view.set_text_size(settings.font_size)
         self.key_banner = Banner(NO_KEY_TEXT, closable=False)
@@ -88,7 +97,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.view, 1)
         self.setCentralWidget(central)
         self.status = StatusPanel(self.statusBar())
-        self.status.message_label.setOpenExternalLinks(True)
+        self.status.message_label.linkActivated.connect(self._link_activated)
         self.error_dialogs = SessionErrorDialogs(self)
         self.error_dialogs.settings_requested.connect(self.open_settings)
         self.settings_flow = SettingsFlow(self, key_store, key_checker=key_checker,
@@ -100,6 +109,7 @@ class MainWindow(QMainWindow):
                                       parent=self)
         self.recovery.loaded.connect(self._show_loaded)
         self.recovery.message.connect(self.status.show_message)
+        self.recovery.folder_requested.connect(self.open_folder)
         self._build_menus()
         self._connect()
         self.controls.set_choices(device=settings.device, source=settings.source,
@@ -127,9 +137,16 @@ class MainWindow(QMainWindow):
         self.earlier_action = self._action("Translate earlier turns into new languages", self.translate_earlier)
         self.earlier_action.setEnabled(False)
         bigger = self._action("Larger text", self._bigger_text, QKeySequence.StandardKey.ZoomIn)
+        # Ctrl++ needs Shift on most keyboards; every Qt app also takes Ctrl+= for it.
+        bigger.setShortcuts([*QKeySequence.keyBindings(QKeySequence.StandardKey.ZoomIn), QKeySequence("Ctrl+=")])
         smaller = self._action("Smaller text", self._smaller_text, QKeySequence.StandardKey.ZoomOut)
+        normal = self._action("Normal text size", self._normal_text, "Ctrl+0")
         open_folder = self._action("Open sessions folder", self.open_sessions_folder)
         quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        about = self._action("About Live Translate", self.open_about)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        # Some platforms bind no key to Quit (the offscreen one, some minimal desktops): Ctrl+Q then.
+        quit_action.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or [QKeySequence("Ctrl+Q")])
         file_menu = self.menuBar().addMenu("&File")
         for action in (self.export_action, open_folder, None, self.settings_action, None, quit_action):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
@@ -138,8 +155,13 @@ class MainWindow(QMainWindow):
         session_menu.addAction(self.retry_action)
         session_menu.addAction(self.earlier_action)
         view_menu = self.menuBar().addMenu("&View")
-        for action in (bigger, smaller, None, self.view.copy_rows_action, self.view.copy_all_action):
+        for action in (bigger, smaller, normal, None, self.view.copy_rows_action, self.view.copy_all_action):
             view_menu.addSeparator() if action is None else view_menu.addAction(action)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.help = HelpMenu(self, help_menu, shortcuts=self.shortcuts, places=self.places)
+        self.help.open_requested.connect(self.open_folder)
+        help_menu.addSeparator()
+        help_menu.addAction(about)
 
     def _connect(self) -> None:
         c, controls = self.controller, self.controls
@@ -166,8 +188,11 @@ class MainWindow(QMainWindow):
         self.view.retry_requested.connect(self.controller.retry)
         self.view.retry_all_requested.connect(self.retry_failed)
         self.view.copied.connect(self.status.show_message)
-        self.model.rowsInserted.connect(self._update_export)
-        self.model.modelReset.connect(self._update_export)
+        self.view.zoom_requested.connect(self._zoom)
+        for changed in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset, self.model.dataChanged):
+            changed.connect(self._update_actions)
+        self.view.selectionModel().selectionChanged.connect(self._update_actions)
+        controls.devices_listed.connect(self._devices_listed)
 
     # --- recording ----------------------------------------------------------------------------
 
@@ -194,10 +219,12 @@ class MainWindow(QMainWindow):
             return
         self.model.clear()
         self.model.set_languages(settings.targets)
+        self.recovery.withdraw()  # a new recording: the offer of an old one is no longer the news
         self.error_dialogs.new_session()
         self.audio_path = self.session_folder = None
         self.status.set_turns(0)
-        self.status.clear_message()
+        self.status.clear_standing()  # the last session's "Saved … open folder" goes with it
+        self._error_cause = None
         secrets = {self.key_status.service: self.key_status.key} if self.key_status.key else {}
         self.controller.start(settings, secrets, self.sessions_dir, self._input_file)
 
@@ -244,12 +271,16 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_start_failed(self, error: AppError) -> None:
         self.status.set_state(ERROR)
+        self._error_cause = cause_of(error)
         self.error_dialogs.show_error(error, title="Could not start recording")
         self.refresh()
 
     @Slot(str, str)
     def _on_state_changed(self, state: str, detail: str) -> None:
         self.status.set_state(state, detail)
+        if state == SessionState.LIVE.value and self._connection_message:
+            self._connection_message = False
+            self.status.clear_message()  # "… Reconnecting" is over the moment the connection is back
 
     @Slot(object)
     def _on_turn(self, turn: Turn) -> None:
@@ -258,37 +289,46 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_error(self, error: AppError) -> None:
-        if error.fatal:
-            self.error_dialogs.show_error(error, saved_in=self.session_folder)
-        else:
+        if not error.fatal:
             self.status.show_message(error.message)
+            self._connection_message = isinstance(error, StreamingError)
+        elif self.controller.running and self.model.turn_count() == 0:
+            # Maybe nothing will be kept (a key refused at once): the session's end says, in a moment.
+            self._error_at_end = error
+        else:
+            self.error_dialogs.show_error(error, saved_in=self.session_folder)
 
     @Slot(object)
     def _on_session_ended(self, summary: SessionSummary) -> None:
+        error = summary.error or self._error_at_end
+        self._error_at_end = None
+        self._error_cause = cause_of(error) if error is not None else None
+        if summary.discarded:
+            self.audio_path = self.session_folder = None
+            if error is not None:
+                self.error_dialogs.show_error(error, note="Nothing was recorded, so no session was kept.")
+            self.status.set_standing(nothing_kept_text(summary))
+            self.refresh()
+            return
         self.audio_path = summary.audio_path
         self.session_folder = summary.folder
-        if summary.error is not None:
-            self.error_dialogs.show_error(summary.error, saved_in=summary.folder)  # once: it dedupes
-        url = QUrl.fromLocalFile(str(summary.folder)).toString()
-        link = f'<a href="{html.escape(url)}">open folder</a>'
-        if not summary.transcribed:
-            self.status.show_message(f"Saved {summary.audio_seconds:.0f} s of audio; nothing was transcribed: the "
-                                     f"streaming service could not be reached — {link}", timeout_ms=0)
-        else:
-            failed = (f", {summary.translations_failed} not translated (Session ▸ Retry)"
-                      if summary.translations_failed else "")
-            self.status.show_message(f"Saved {summary.turns} turns and {summary.audio_seconds:.0f} s of audio{failed}"
-                                     f" — {link}", timeout_ms=0)
+        if error is not None:
+            self.error_dialogs.show_error(error, saved_in=summary.folder)  # once: it dedupes
+        self.status.set_standing(*saved_text(summary))
         self.refresh()
 
     @Slot()
-    def _update_export(self) -> None:
-        """Export works on the transcript on screen, mid-session too, once it has a turn."""
+    def _update_actions(self) -> None:
+        """Each action is enabled when there is something for it to act on."""
         has_turns = self.model.turn_count() > 0
         self.export_action.setEnabled(has_turns)
         self.controls.export_button.setEnabled(has_turns)
         self.controls.export_button.setToolTip("Export the transcript and copy the recording (Ctrl+E)" if has_turns
                                                else "Nothing to export yet")
+        # A retry needs the session that made the cells (a recovered transcript has none here).
+        self.retry_action.setEnabled(self.model.failed_count() > 0 and self.controller.session is not None)
+        self.view.copy_rows_action.setEnabled(bool(self.view.selected_rows()))
+        self.view.copy_all_action.setEnabled(has_turns)
 
     @Slot()
     def retry_failed(self) -> None:
@@ -296,19 +336,50 @@ class MainWindow(QMainWindow):
         self.status.show_message(f"Retrying {count} translation{'s' if count != 1 else ''}…" if count
                                  else "No failed translations to retry.")
 
+    def not_ready_reason(self) -> str:
+        """Why Record would not work now ("" when it would): the same rules Record applies."""
+        if self._hold_reason:
+            return self._hold_reason.rstrip("…. ").lower()
+        if not self.has_key:
+            return "no API key (Settings, Ctrl+,)"
+        try:
+            validate(self.settings)
+        except ConfigError as exc:
+            return exc.message
+        return ""
+
     def refresh(self) -> None:
-        """Bring buttons, actions and banners in line with the key and the session state."""
+        """Bring buttons, actions, banners and the state in line with the key and the session."""
         running = self.controller.running
         self.key_banner.setVisible(not self.has_key)
         can_record = self.has_key and not self._hold_reason
-        self.view.set_empty_hint(EMPTY_HINT if self.has_key else NO_KEY_HINT)
+        # Nothing to point at while recording: the words appear as soon as they are heard.
+        self.view.set_empty_hint("" if running else EMPTY_HINT if self.has_key else NO_KEY_HINT)
         self.controls.set_recording(running, stopping=self._stopping, can_record=can_record,
                                     why_not=self._hold_reason or NO_KEY_WHY)
         self.record_action.setEnabled(running or can_record)
         self.earlier_action.setEnabled(bool(self._languages_missing_in_earlier_turns()))
-        self._update_export()
+        self._update_actions()
         if not running and self.status.state not in (ERROR, SessionState.FAILED.value, SessionState.ENDED.value):
-            self.status.set_state(IDLE)
+            reason = self.not_ready_reason()
+            if reason:
+                self.status.set_state(NOT_READY, reason)
+            else:
+                self.status.set_state(IDLE)
+
+    def _fixed(self, what: str) -> None:
+        """``what`` changed ("key", "settings", "devices"): an error state it may have fixed goes."""
+        cause = self._error_cause
+        if cause is None or self.controller.running or self.status.state not in (ERROR, SessionState.FAILED.value):
+            return
+        if fixes(what, cause):
+            self._error_cause = None
+            self.status.set_state(IDLE)  # refresh() says Ready, or Not ready and why
+            self.refresh()
+
+    @Slot()
+    def _devices_listed(self) -> None:
+        self._fixed("devices")
 
     # --- choices ------------------------------------------------------------------------------
 
@@ -317,6 +388,9 @@ class MainWindow(QMainWindow):
         for name in changes:
             self._session_only.pop(name, None)  # the user chose it: it is theirs to keep
         self.save_settings()
+        self._fixed("settings")
+        if not self.controller.running:
+            self.refresh()  # Ready, or Not ready and why, for the settings as they are now
 
     def save_settings(self) -> None:
         stored = self._store.load()
@@ -331,15 +405,18 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_source_changed(self, code: str | None) -> None:
         self._change_settings(source=code)
+        if not self.controller.running:  # the spoken language is never a column of its own
+            self.model.set_languages(effective_targets(self.settings.targets, code))
 
     @Slot(str)
     def _on_speech_model_changed(self, model: str) -> None:
         self._change_settings(speech_model=model)
 
     @Slot(tuple)
-    def _on_targets_changed(self, codes: tuple[str, ...]) -> None:
+    def _on_targets_changed(self, ticked: tuple[str, ...]) -> None:
+        self._change_settings(targets=ticked)
+        codes = effective_targets(ticked, self.settings.source)
         added = [c for c in codes if c not in self.model.languages]
-        self._change_settings(targets=codes)
         self.model.set_languages(codes)
         if self.controller.running:
             self.controller.set_targets(resolve_targets(codes))
@@ -369,6 +446,14 @@ class MainWindow(QMainWindow):
     @Slot()
     def _smaller_text(self) -> None:
         self._set_font_size(self.settings.font_size - 1)
+
+    @Slot()
+    def _normal_text(self) -> None:
+        self._set_font_size(DEFAULT_FONT_SIZE)
+
+    @Slot(int)
+    def _zoom(self, steps: int) -> None:
+        self._set_font_size(self.settings.font_size + steps)
 
     def _set_font_size(self, size: int) -> None:
         size = clamp_font_size(size)
@@ -401,10 +486,11 @@ class MainWindow(QMainWindow):
             return None
         folder = self.session_folder
         name = folder.name if folder is not None else "transcript"
-        metadata: dict[str, object] = {"title": name, "started": name, "targets": list(self.model.languages)}
-        dialog = ExportDialog(entries, self.model.languages, metadata=metadata,
-                              default_folder=folder or self.sessions_dir, base_name=f"{name}-transcript",
-                              audio_path=self.audio_path, parent=self)
+        metadata: dict[str, object] = {"title": name, "started": name, "targets": list(self.model.languages),
+                                       "source_code": self.settings.source or "",
+                                       "speech_model": self.settings.speech_model}
+        dialog = ExportDialog(entries, self.model.languages, metadata=metadata, base_name=f"{name}-transcript",
+                              audio_path=self.audio_path, choices=self._store.export_choices(), parent=self)
         dialog.exported.connect(self._exported)
         self.export_dialog = dialog
         dialog.open()
@@ -412,7 +498,18 @@ class MainWindow(QMainWindow):
 
     @Slot(list)
     def _exported(self, paths: list[Path]) -> None:
+        if self.export_dialog is not None:
+            self._store.save_export_choices(self.export_dialog.choices())  # offered again next time
         self.status.show_message("Exported: " + ", ".join(str(p) for p in paths), timeout_ms=15000)
+
+    @Slot()
+    def open_about(self) -> AboutDialog:
+        """Help ▸ About (not modal: it can stay open beside a session)."""
+        if self.about_dialog is None:
+            self.about_dialog = AboutDialog(self)
+        self.about_dialog.show()
+        self.about_dialog.raise_()
+        return self.about_dialog
 
     def offer_recovered(self, sessions: Sequence[RecoveredLike]) -> None:
         self.recovery.offer(sessions)
@@ -434,6 +531,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def key_changed(self, status: KeyStatus) -> None:
         self.key_status = status
+        self._fixed("key")
         self.refresh()
 
     @Slot(object)
@@ -448,8 +546,42 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def open_sessions_folder(self) -> None:
-        folder = self.session_folder or self.sessions_dir
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        self.open_folder(self.session_folder or self.sessions_dir)
+
+    @Slot(object)
+    def open_folder(self, folder: Path) -> None:
+        """Show ``folder`` in the file manager; where none can be started, say where it is (and put
+        the path on the clipboard) instead of doing nothing."""
+        if folder.is_dir() and QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            return
+        QGuiApplication.clipboard().setText(str(folder))
+        if not folder.is_dir():
+            self.status.show_message(f"{folder} does not exist (yet): it is made when a session is saved there. "
+                                     "The path is on the clipboard.", timeout_ms=15000)
+            return
+        self.status.show_message(f"No file manager could be opened. The folder is {folder} (the path is on the "
+                                 "clipboard): paste it into a file manager or a terminal.", timeout_ms=20000)
+
+    @Slot(str)
+    def _link_activated(self, url: str) -> None:
+        self.open_folder(Path(QUrl(url).toLocalFile()))
+
+    # --- help (app/ui/help.py) --------------------------------------------------------------
+
+    def places(self) -> list[Place]:
+        """Where this window's sessions, archive, log, settings and key file are, now."""
+        status = self.key_status
+        return [Place("Sessions", self.sessions_dir, "One folder per session: audio.wav and the transcripts."),
+                *self._files,
+                Place("Settings", Path(self._store.qsettings.fileName()), "Your choices; never the API key."),
+                Place("API key file", self._key_store.key_file(status.service),
+                      "Readable only by you (mode 0600)." if status.source == "file"
+                      else "Used only where you choose it (no keyring).")]
+
+    def shortcuts(self) -> list[tuple[str, str]]:
+        help_actions = self.help.actions
+        actions = [a for a in self.actions() if a not in help_actions] + list(help_actions)
+        return shortcut_rows([*actions, *self.view.actions()], WIDGET_KEYS)
 
     # --- window life --------------------------------------------------------------------------
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QObject, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QObject, Signal, Slot
 
 from app.core.errors import AppError
 from app.core.transcript import Gap, Turn
@@ -58,6 +57,7 @@ class LoadedSession:
 class RecoveryOffer(QObject):
     loaded = Signal(object)  # LoadedSession, for the window to show
     message = Signal(str)  # for the status bar
+    folder_requested = Signal(object)  # Path: the recovered session's folder, to open in the file manager
 
     def __init__(self, banner: Banner, loader: RecoveryLoader | None, *, busy: Callable[[], bool],
                  parent: QObject | None = None) -> None:
@@ -107,14 +107,19 @@ class RecoveryOffer(QObject):
         if session is None or self._busy():
             return
         entries, languages = loaded
-        self._banner.hide()
+        self.withdraw()
         self.loaded.emit(LoadedSession(list(entries), tuple(languages), session.folder, session.audio_path))
 
     @Slot(object)
     def _failed(self, error: AppError) -> None:
         self.message.emit(f"The recovered session could not be loaded: {error.message}")
 
+    def withdraw(self) -> None:
+        """The offer is over (acted on, or a new recording started): the banner goes."""
+        self._banner.hide()
+
     @Slot()
     def open_folder(self) -> None:
         if self._recovered is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._recovered.folder)))
+            self.withdraw()
+            self.folder_requested.emit(self._recovered.folder)

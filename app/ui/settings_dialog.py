@@ -3,20 +3,24 @@
 GUI thread. The dialog edits a copy of ``Settings`` and the key text; the window stores them (the
 key through ``KeyStore``, off the GUI thread). "Test key" runs ``app.workers.key_check.check_key``
 (both services: streaming and the LLM Gateway, with the URLs and model entered here) in a
-``BackgroundTask`` and shows the answer under the field. Save refuses what ``validate`` would
-refuse of the LLM choices (a URL that cannot work, a model the region's gateway does not serve).
-The key field is masked, and the dialog says where the key will be kept (system keyring,
-environment, or this run only).
+``BackgroundTask`` and shows the answer under the field, in the dialog's width and without advice
+to open Settings (it is open). Save refuses what ``validate`` would refuse of the LLM choices (a
+URL that cannot work, a model the region's gateway does not serve), and offers to test a new key
+that was not tested. The key field is masked, and the dialog says where the key lives now
+(``KeyStatus.where``); where there is no keyring it offers, unticked, to keep the key in a file
+only the user can read, and names that file.
 """
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Slot
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -27,6 +31,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -57,25 +62,76 @@ from app.workers.tasks import BackgroundTask
 KeyChecker = Callable[[str, "str | None", str, "str | None", str], str]
 
 
-def _key_note(status: KeyStatus, keyring_available: bool) -> str:
-    if status.source == "environment":
-        return f"Using {status.env_var} from the environment; it wins over a key saved here."
-    if status.source == "memory" or not keyring_available:
-        return f"No system keyring was found: the key is kept for this run only. Set {status.env_var} to keep it."
-    return "Saved in the system keyring, never in a settings file."
+def _key_note(status: KeyStatus, keyring_available: bool, key_file: Path | None = None) -> str:
+    where = status.where
+    if status.source in ("none", "memory") and not keyring_available:
+        where += " Without a system keyring it is kept for this run only, unless you keep it in a file"
+        where += f" ({key_file})." if key_file is not None else "."
+    elif status.source in ("none", "keyring"):
+        where += " It is never written to a settings file."
+    return where
+
+
+_OPEN_SETTINGS = re.compile(r"Open Settings(?: \(Ctrl\+,\))? to (\w)")
+_IN_SETTINGS = re.compile(r" in Settings(?: \(Ctrl\+,\))?(?: or with --[\w-]+)?")
+_SAVE_IN_SETTINGS = re.compile(r",? or (?:save|enter) (?:one|it) in (?:the window's )?Settings(?: \(Ctrl\+,\))?")
+
+
+def inside_settings(message: str) -> str:
+    """A message as the Settings dialog shows it: advice to open Settings (or to use a command-line
+    option) is dropped or pointed here, since this is where the key and the URLs are entered."""
+    message = _OPEN_SETTINGS.sub(lambda m: m.group(1).upper(), message)
+    message = _SAVE_IN_SETTINGS.sub("", message)
+    message = _IN_SETTINGS.sub(" here", message)
+    return re.sub(r" or with --[\w-]+", "", message)
+
+
+class WrappingLabel(QLabel):
+    """A word-wrapped label that asks for the height its text needs at the width it has: Qt's own
+    asks for the height of a narrow column, which a form row then keeps, half empty."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._asked = -1
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        width = self.width() if self.width() > hint.width() else hint.width()
+        return QSize(hint.width(), self.heightForWidth(width) if self.text() else 0)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), self.sizeHint().height())
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.updateGeometry()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        height = self.heightForWidth(self.width())
+        if height != self._asked:  # once per new height: no loop between the label and its layout
+            self._asked = height
+            self.updateGeometry()
 
 
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, key_status: KeyStatus, *, keyring_available: bool,
-                 default_sessions_dir: Path, key_checker: KeyChecker = check_key,
+                 default_sessions_dir: Path, key_checker: KeyChecker = check_key, key_file: Path | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._settings = settings
         self._original_key = key_status.key or ""
+        self._in_file = key_status.source == "file"
         self._checker = key_checker
         self._default_sessions_dir = default_sessions_dir
         self.check_task: BackgroundTask | None = None
+        self.test_question: QMessageBox | None = None
+        self._tested_ok: str | None = None  # the key text the last successful test checked
+        self._testing = ""
+        self._save_after_test = False
         # The choices are the backends' (``app.core.backends``), not any backend package's constants.
         self._speech = speech_backend(settings.speech_backend)
         self._translation = translation_backend(settings.translation_backend)
@@ -90,10 +146,15 @@ class SettingsDialog(QDialog):
         self.key_edit.addAction(reveal, QLineEdit.ActionPosition.TrailingPosition)
         self.test_button = QPushButton("Test key")
         self.test_button.clicked.connect(self.test_key)
-        self.key_result = QLabel("")
-        self.key_result.setWordWrap(True)
-        self.key_note = QLabel(_key_note(key_status, keyring_available))
-        self.key_note.setWordWrap(True)
+        # Long answers wrap inside the dialog's width instead of widening it, and the dialog grows
+        # in height to show them whole (``WrappingLabel``, ``_fit_height``).
+        self.key_result = WrappingLabel()
+        self.key_note = WrappingLabel(_key_note(key_status, keyring_available, key_file))
+        self.key_in_file = QCheckBox("Keep the key in a file only you can read")
+        self.key_in_file.setChecked(self._in_file)
+        self.key_in_file.setToolTip(f"{key_file or 'In your settings folder'}: mode 0600, never the settings file "
+                                    "itself. The terminal (live-translate --headless) reads the same file.")
+        self.key_in_file.setVisible(not keyring_available or self._in_file)
 
         self.speech_model = QComboBox()
         fill_combo(self.speech_model, speech_model_choices(self._speech), settings.speech_model)
@@ -149,6 +210,7 @@ class SettingsDialog(QDialog):
         account.addRow("API key", key_row)
         account.addRow("", self.key_result)
         account.addRow("", self.key_note)
+        account.addRow("", self.key_in_file)
         speech = QFormLayout()
         speech.addRow("Speech model", self.speech_model)
         speech.addRow("Accuracy mode", self.mode)
@@ -174,15 +236,24 @@ class SettingsDialog(QDialog):
             box = QGroupBox(title)
             box.setLayout(form)
             layout.addWidget(box)
+        layout.addStretch(1)  # room the dialog has over what its rows need goes here, not into the labels
         layout.addWidget(self.error_label)
         layout.addWidget(buttons)
+        self.setMinimumWidth(560)
+        QTimer.singleShot(0, self._fit_height)
 
     # --- results ------------------------------------------------------------------------------
 
     def entered_key(self) -> str | None:
-        """The key typed in, or None when it was left as it was."""
+        """The key to save (typed in, or moved into or out of the key file), or None when both the
+        key and where it is kept were left as they were."""
         key = self.key_edit.text().strip()
-        return None if key == self._original_key.strip() else key
+        unchanged = key == self._original_key.strip() and self.key_to_file() == self._in_file
+        return None if unchanged else key
+
+    def key_to_file(self) -> bool:
+        """The user chose to keep the key in the key file (offered where there is no keyring)."""
+        return not self.key_in_file.isHidden() and self.key_in_file.isChecked()
 
     def result_settings(self) -> Settings:
         """The edited settings; raises ``ConfigError`` for a value that cannot work."""
@@ -218,34 +289,83 @@ class SettingsDialog(QDialog):
             self.error_label.setText(exc.message)
             self.error_label.show()
             return
+        key = self.key_edit.text().strip()
+        if key and key != self._original_key.strip() and key != self._tested_ok:
+            self._offer_test()
+            return
         super().accept()
+
+    def _offer_test(self) -> None:
+        """A new key nobody tested: offer to test it first (window-modal, never a nested loop)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Test the new key?",
+                          "The new API key has not been tested. Test it with both services before saving?",
+                          QMessageBox.StandardButton.Cancel, self)
+        self._test_and_save = box.addButton("Test and save", QMessageBox.ButtonRole.AcceptRole)
+        self._save_untested = box.addButton("Save without testing", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(self._test_and_save)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(self._test_answered)
+        self.test_question = box
+        box.open()
+
+    @Slot(QAbstractButton)
+    def _test_answered(self, button: QAbstractButton) -> None:
+        self.test_question = None
+        if button is self._save_untested:
+            super().accept()
+        elif button is self._test_and_save:
+            self._save_after_test = True
+            self.test_key()
 
     # --- key test -----------------------------------------------------------------------------
 
     @Slot()
     def test_key(self) -> None:
         self.test_button.setEnabled(False)
-        self.key_result.setText("Checking the key with both services…")
+        self._show_key_result("Checking the key with both services…")
         url = self.streaming_url.text().strip() or None
         region = str(self.region.currentData())
         llm_url = self.llm_url.text().strip() or None
         model = self.llm_model.currentText().strip()
         key, checker = self.key_edit.text(), self._checker
+        self._testing = key.strip()
         self.check_task = BackgroundTask.launch(lambda: checker(key, url, region, llm_url, model),
                                                 on_success=self._key_ok, on_failure=self._key_failed,
                                                 name="key-check")
 
+    def _show_key_result(self, text: str) -> None:
+        self.key_result.setText(text)
+        QTimer.singleShot(0, self._fit_height)
+
+    @Slot()
+    def _fit_height(self) -> None:
+        """A long answer wraps in the dialog's width; the dialog grows in height to show all of it
+        (a window does not follow its contents' height by itself once it is shown)."""
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+            needed = max(layout.totalSizeHint().height(), layout.totalMinimumSize().height())
+            if needed > self.height():
+                self.resize(self.width(), needed)
+
     @Slot(object)
     def _key_ok(self, message: object) -> None:
         self.test_button.setEnabled(True)
-        self.key_result.setText(f'<span style="color:{tone(self.palette(), Tone.GOOD).name()}">✔</span> '
-                                f"{html.escape(str(message))}")
+        self._tested_ok = self._testing
+        self._show_key_result(f'<span style="color:{tone(self.palette(), Tone.GOOD).name()}">✔</span> '
+                              f"{html.escape(str(message))}")
+        if self._save_after_test:
+            self._save_after_test = False
+            if self.key_edit.text().strip() == self._tested_ok:
+                super().accept()
 
     @Slot(object)
     def _key_failed(self, error: AppError) -> None:
         self.test_button.setEnabled(True)
-        self.key_result.setText(f'<span style="color:{tone(self.palette(), Tone.BAD).name()}">✘</span> '
-                                f"{html.escape(error.message)}")
+        self._save_after_test = False  # not saved: the answer says why, and the dialog stays open
+        self._show_key_result(f'<span style="color:{tone(self.palette(), Tone.BAD).name()}">✘</span> '
+                              f"{html.escape(inside_settings(error.message))}")
 
     # --- helpers ------------------------------------------------------------------------------
 

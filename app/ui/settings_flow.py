@@ -41,9 +41,9 @@ class SettingsFlow(QObject):
         if self.dialog is not None and self.dialog.isVisible():
             self.dialog.raise_()
             return self.dialog
-        dialog = SettingsDialog(settings, key_status, keyring_available=key_status.persistent,
+        dialog = SettingsDialog(settings, key_status, keyring_available=self._key_store.keyring_available(),
                                 default_sessions_dir=self._default_sessions_dir, key_checker=self._key_checker,
-                                parent=self._parent)
+                                key_file=self._key_store.key_file(key_status.service), parent=self._parent)
         dialog.accepted.connect(self._accepted)
         self.dialog = dialog
         dialog.open()
@@ -57,10 +57,10 @@ class SettingsFlow(QObject):
         self.settings_chosen.emit(dialog.result_settings())
         key = dialog.entered_key()
         if key is not None:
-            store = self._key_store
+            store, to_file = self._key_store, dialog.key_to_file()
 
             def save() -> KeyStatus:
-                saved = store.save(key)
+                saved = store.save(key, to_file=to_file)
                 return store.load(saved.service)  # the key the app will use (the environment still wins)
 
             BackgroundTask.launch(save, on_success=self._key_saved, on_failure=self._key_failed, name="key-save")
@@ -73,11 +73,13 @@ class SettingsFlow(QObject):
         elif status.source == "environment":
             self.message.emit(f"Saved. {status.env_var} is set in the environment, so that key is used.",
                               DEFAULT_TIMEOUT)
-        elif status.persistent:
+        elif status.source == "keyring":
             self.message.emit("API key saved in the system keyring.", DEFAULT_TIMEOUT)
+        elif status.source == "file":
+            self.message.emit(f"API key saved in {status.path}, a file only you can read.", 15000)
         else:
-            self.message.emit("No system keyring was found: the API key is kept until you close Live Translate.",
-                              15000)
+            self.message.emit("No system keyring was found: the API key is kept until you close Live Translate. "
+                              "To keep it, tick “Keep the key in a file” in Settings.", 15000)
 
     @Slot(object)
     def _key_failed(self, error: AppError) -> None:

@@ -1,24 +1,31 @@
 """The status bar: session state with a coloured dot, a transient message, the clock, the turn count.
 
-GUI thread. States are the pipeline's (``SessionState`` values) plus "idle" and "error"; the
-detail ("reconnecting (2)") is shown next to the state. Transient messages clear themselves after
-a few seconds; the session clock ticks once a second only while a session runs. While the LLM
+GUI thread. States are the pipeline's (``SessionState`` values) plus "idle" ("Ready": Record
+would work), "not ready" (the detail says why) and "error"; the detail ("reconnecting (2)") is
+shown next to the state. Transient messages ("Copied 3 rows") clear themselves after a few seconds
+and give way again to the standing one, as QStatusBar's temporary messages do: the last session's
+"Saved … open folder" stays until the next session begins. The session clock ticks once a second
+only while a session runs. While the LLM
 Gateway's rate limit holds translations back, a label beside the state says so ("12 translations
 waiting for the rate limit"), whatever the state, until the session says it no longer does.
 """
 from __future__ import annotations
 
+import html
+import re
 import time
 
-from PySide6.QtCore import QEvent, QTimer, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Slot
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QToolButton, QWidget
 
+from app.core.errors import AppError, AuthError, ConfigError, DeviceError, OutputError
 from app.core.timefmt import clock
-from app.pipeline.events import SessionState, rate_limit_text
+from app.pipeline.events import SessionState, SessionSummary, rate_limit_text
 from app.ui.look import Tone, tone
 
-IDLE, ERROR = "idle", "error"
+IDLE, ERROR, NOT_READY = "idle", "error", "not ready"
 MESSAGE_MS = 8000
+STATE_MAX_PX = 320  # a long reason is cut with "…" (the whole of it is in the tooltip)
 
 _LABELS: dict[str, tuple[str, Tone]] = {
     IDLE: ("Ready", Tone.NEUTRAL),
@@ -31,7 +38,12 @@ _LABELS: dict[str, tuple[str, Tone]] = {
     SessionState.ENDED.value: ("Finished", Tone.NEUTRAL),
     SessionState.FAILED.value: ("Stopped with an error", Tone.BAD),
     ERROR: ("Error", Tone.BAD),
+    NOT_READY: ("Not ready", Tone.WARNING),
 }
+
+
+def html_free(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 class StatusPanel(QWidget):
@@ -42,6 +54,8 @@ class StatusPanel(QWidget):
         self.hide()
         self.state = IDLE
         self.detail = ""
+        self.standing = ""  # the message that stays when transient ones expire
+        self._standing_tip = ""
         self.state_label = QLabel(status_bar)
         self.message_label = QLabel(status_bar)
         self.clock_label = QLabel(status_bar)
@@ -87,10 +101,14 @@ class StatusPanel(QWidget):
         text, kind = _LABELS.get(state, (state.capitalize(), Tone.NEUTRAL))
         if state in (SessionState.RECONNECTING.value, SessionState.FINISHING.value) and detail:
             text = detail[0].upper() + detail[1:]  # "Reconnecting (2)", "Finishing 48 translations…"
+        elif state == NOT_READY and detail:
+            text = f"{text}: {detail}"
         self.quit_button.setVisible(state == SessionState.FINISHING.value and bool(detail))
         color = tone(self.palette(), kind).name()
-        self.state_label.setText(f'<span style="color:{color}">●</span>&nbsp;{text}')
+        shown = self.state_label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, STATE_MAX_PX)
+        self.state_label.setText(f'<span style="color:{color}">●</span>&nbsp;{html.escape(shown)}')
         self.state_label.setAccessibleName(text)
+        self.state_label.setToolTip(text if shown != text else "")
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
@@ -121,17 +139,33 @@ class StatusPanel(QWidget):
 
     @Slot(str)
     def show_message(self, text: str, *, timeout_ms: int = MESSAGE_MS) -> None:
-        self.message_label.setText(text)
-        self.message_label.setToolTip(text)
+        """A transient message (``timeout_ms`` > 0) gives way to the standing one when it expires;
+        0 keeps it until the next message."""
+        self._show(text)
         if timeout_ms > 0:
             self._message_timer.start(timeout_ms)
         else:
             self._message_timer.stop()
 
+    def set_standing(self, text: str, tooltip: str = "") -> None:
+        """The message that stays (the last session's "Saved … open folder"), shown now."""
+        self.standing, self._standing_tip = text, tooltip
+        self._message_timer.stop()
+        self._show(text, tooltip)
+
+    def _show(self, text: str, tooltip: str = "") -> None:
+        self.message_label.setText(text)
+        self.message_label.setToolTip(tooltip or html_free(text))
+
     @Slot()
     def clear_message(self) -> None:
-        self.message_label.clear()
-        self.message_label.setToolTip("")
+        """The transient message goes; the standing one (if any) comes back."""
+        self._message_timer.stop()
+        self._show(self.standing, self._standing_tip)
+
+    def clear_standing(self) -> None:
+        self.standing = self._standing_tip = ""
+        self.clear_message()
 
     def set_turns(self, count: int) -> None:
         self.turns_label.setText(f"{count} turn{'s' if count != 1 else ''}")
@@ -153,3 +187,34 @@ class StatusPanel(QWidget):
     def _update_clock(self) -> None:
         seconds = time.monotonic() - self._started if self._started is not None else self._elapsed
         self.clock_label.setText(clock(int(seconds * 1000), sep=""))
+
+
+def saved_text(summary: SessionSummary) -> tuple[str, str]:
+    """The standing message after a session was saved (rich text with its folder's link) and its tooltip."""
+    url = QUrl.fromLocalFile(str(summary.folder)).toString()
+    link = f'<a href="{html.escape(url)}">open folder</a>'
+    tip = f"Saved in {summary.folder}"
+    if not summary.transcribed:
+        return ((f"Saved {summary.audio_seconds:.0f} s of audio; nothing was transcribed: the streaming service "
+                f"could not be reached — {link}"), tip)
+    failed = f", {summary.translations_failed} not translated (Session ▸ Retry)" if summary.translations_failed else ""
+    turns = f"{summary.turns} turn{'s' if summary.turns != 1 else ''}"
+    return f"Saved {turns} and {summary.audio_seconds:.0f} s of audio{failed} — {link}", tip
+
+
+def cause_of(error: AppError) -> str:
+    """What has to change before the error that stopped (or never started) a session is fixed:
+    "key", "settings", "devices", or "any" change at all."""
+    if isinstance(error, AuthError):
+        return "key"
+    if isinstance(error, (ConfigError, OutputError)):
+        return "settings"
+    if isinstance(error, DeviceError):
+        return "devices"
+    return "any"
+
+
+def fixes(change: str, cause: str | None) -> bool:
+    """Whether ``change`` ("key", "settings", "devices") may have fixed an error of ``cause``; a
+    chosen device is a settings change."""
+    return cause is not None and (cause in (change, "any") or (cause == "devices" and change == "settings"))

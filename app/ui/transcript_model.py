@@ -249,12 +249,10 @@ class TranscriptModel(QAbstractTableModel):
         if turn.index in self._by_index:
             return  # exactly one row per turn, whatever arrives twice
         self._insert(_Row(turn=copy.deepcopy(turn), requested=self._cols.languages))
-        self._reindex()
 
     @Slot(object)
     def add_gap(self, gap: Gap) -> None:
         self._insert(_Row(gap=gap))
-        self._reindex()
 
     @Slot(int, object)
     def set_translation(self, turn_index: int, translation: Translation) -> None:
@@ -280,6 +278,7 @@ class TranscriptModel(QAbstractTableModel):
         at = len(self._rows) - 1 if self._rows and self._rows[-1].pending else len(self._rows)
         self.beginInsertRows(QModelIndex(), at, at)
         self._rows.insert(at, row)
+        self._reindex()  # before rowsInserted: whoever hears it counts the new turn already
         self.endInsertRows()
 
     def _reindex(self) -> None:

@@ -8,10 +8,23 @@ failed, gap) is derived from the palette, so it works in light and dark themes.
 """
 from __future__ import annotations
 
+import math
 from functools import partial
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence, QPainter, QPaintEvent
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, QPointF, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import (
+    QAction,
+    QFont,
+    QFontMetricsF,
+    QGuiApplication,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QTextLayout,
+    QTextOption,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -32,8 +45,30 @@ FOLLOW_SLACK_PX = 4
 EMPTY_HINT = "Press Record (Ctrl+R) and start speaking.\nEach turn appears here, with its translations beside it."
 
 
+def text_layout(text: str, font: QFont, width: float, alignment: Qt.AlignmentFlag) -> tuple[QTextLayout, float]:
+    """The cell's text laid out in ``width``: wrapped between words, and inside a word only when the
+    word alone is wider than the cell, so no word is ever cut off with "…". Returns the layout and
+    its height."""
+    layout = QTextLayout(text, font)
+    option = QTextOption(alignment)
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(option)
+    layout.beginLayout()
+    height = 0.0
+    while True:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(max(1.0, width))
+        line.setPosition(QPointF(0, height))
+        height += line.height()
+    layout.endLayout()
+    return layout, height
+
+
 class TranscriptDelegate(QStyledItemDelegate):
-    """Muted italics for interim/waiting text, a warning colour for failures, padding for air."""
+    """Muted italics for interim/waiting text, a warning colour for failures, padding for air. The
+    text is laid out here (``text_layout``), so its height and its painting always agree."""
 
     PAD_X, PAD_Y = 8, 5
 
@@ -49,7 +84,9 @@ class TranscriptDelegate(QStyledItemDelegate):
             palette.setColor(role, muted(palette))
         elif state == CellState.FAILED:
             palette.setColor(role, tone(palette, Tone.BAD))
-            option.font.setUnderline(True)
+            underlined = QFont(option.font)
+            underlined.setUnderline(True)
+            option.font = underlined
         if state == CellState.GAP:
             option.displayAlignment = Qt.AlignmentFlag.AlignCenter
         option.palette = palette
@@ -59,25 +96,49 @@ class TranscriptDelegate(QStyledItemDelegate):
         # Selection and hover fill the whole cell; the text sits inside the padding.
         full = QStyleOptionViewItem(option)
         self.initStyleOption(full, index)
+        text = full.text
+        full.text = ""
         widget = full.widget
         style = widget.style() if widget is not None else QApplication.style()
-        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, full, painter, widget)
-        inner = QStyleOptionViewItem(option)
-        inner.rect = option.rect.adjusted(self.PAD_X, self.PAD_Y, -self.PAD_X, -self.PAD_Y)
-        inner.state &= ~QStyle.StateFlag.State_HasFocus
-        super().paint(painter, inner, index)
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, full, painter, widget)
+        if not text:
+            return
+        inner = option.rect.adjusted(self.PAD_X, self.PAD_Y, -self.PAD_X, -self.PAD_Y)
+        horizontal = full.displayAlignment & Qt.AlignmentFlag.AlignHorizontal_Mask
+        layout, _height = text_layout(text, full.font, inner.width(), Qt.AlignmentFlag(horizontal))
+        if not full.state & QStyle.StateFlag.State_Enabled:
+            group = QPalette.ColorGroup.Disabled
+        elif full.state & QStyle.StateFlag.State_Active:
+            group = QPalette.ColorGroup.Active
+        else:
+            group = QPalette.ColorGroup.Inactive
+        selected = bool(full.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.save()
+        painter.setClipRect(option.rect)
+        painter.setPen(full.palette.color(group, role))
+        layout.draw(painter, QPointF(inner.topLeft()))
+        painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
-        inner = QStyleOptionViewItem(option)
-        inner.rect = option.rect.adjusted(0, 0, -2 * self.PAD_X, 0)
-        hint = super().sizeHint(inner, index)
-        return QSize(hint.width() + 2 * self.PAD_X, hint.height() + 2 * self.PAD_Y)
+        full = QStyleOptionViewItem(option)
+        self.initStyleOption(full, index)
+        metrics = QFontMetricsF(full.font)
+        lines = full.text.split("\n") if full.text else [""]
+        natural = max(metrics.horizontalAdvance(line) for line in lines)
+        width = option.rect.width() - 2 * self.PAD_X
+        if option.rect.width() > 0 and full.text:
+            _layout, height = text_layout(full.text, full.font, width, Qt.AlignmentFlag.AlignLeft)
+        else:
+            height = metrics.height() * len(lines)
+        return QSize(math.ceil(natural) + 2 * self.PAD_X, math.ceil(height) + 2 * self.PAD_Y)
 
 
 class TranscriptView(QTableView):
     retry_requested = Signal(int, str)  # turn index, target language code
     retry_all_requested = Signal()
     copied = Signal(str)  # a short note for the status bar ("Copied 3 rows")
+    zoom_requested = Signal(int)  # steps of text size: Ctrl+wheel, +1 up / -1 down
 
     def __init__(self, model: TranscriptModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -151,10 +212,27 @@ class TranscriptView(QTableView):
             self._style_header()
 
     def set_text_size(self, points: int) -> None:
+        """Change the transcript's text size and lay everything out again at once: the Time and
+        Delay columns are sized to their new contents, then every row to its wrapped text."""
+        if self.font().pointSize() == points:
+            return
         font = QFont(self.font())
         font.setPointSize(points)
         self.setFont(font)
-        self._schedule_relayout()
+        self.relayout()
+
+    def relayout(self) -> None:
+        """Columns first (sized to contents), then rows (their heights depend on the widths)."""
+        header = self.horizontalHeader()
+        for col in (TIME_COLUMN, self._model.delay_column):
+            if col < self._model.columnCount():
+                # A section resized to contents is only measured again when its size is asked for
+                # anew: set it from the new font's size hint now, then let the header keep it so.
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+                header.resizeSection(col, max(header.minimumSectionSize(), self.sizeHintForColumn(col),
+                                              header.sectionSizeHint(col)))
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self._resize_all_rows()
 
     @Slot()
     def _schedule_relayout(self) -> None:
@@ -181,6 +259,15 @@ class TranscriptView(QTableView):
         self._apply_column_modes()
         self._follow = True
         self._schedule_relayout()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y() // 120
+            if steps:
+                self.zoom_requested.emit(1 if steps > 0 else -1)
+            event.accept()
+            return
+        super().wheelEvent(event)
 
     # --- following the newest row -------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """A private PulseAudio daemon that gives tests a virtual microphone (test support, main test thread).
 
 There is no sound card in CI, so the tests make one: a PulseAudio daemon with a null sink called
-``virtual_speaker``; whatever ``paplay`` plays into it comes out of ``virtual_speaker.monitor``, which is
-the default source. PortAudio reaches that source through ALSA's ``pulse`` plugin (libasound2-plugins:
+``virtual_speaker``; whatever ``paplay`` plays into it comes out of ``virtual_speaker.monitor``, and
+out of ``virtual_mic`` ("Virtual Microphone"), a source remapped from that monitor, which is the
+default source: the sound server lists it as a microphone, as it would a real one. PortAudio reaches that source through ALSA's ``pulse`` plugin (libasound2-plugins:
 ``/usr/share/alsa/alsa.conf.d/50-pulseaudio.conf`` defines the ``pulse`` PCM and ``99-pulse.conf``
 points ``default`` at it while a server is reachable), so no ALSA config file has to be written.
 
@@ -29,7 +30,9 @@ from pathlib import Path
 import pytest
 
 SINK_NAME = "virtual_speaker"
-SOURCE_NAME = f"{SINK_NAME}.monitor"
+MONITOR_NAME = f"{SINK_NAME}.monitor"
+SOURCE_NAME = "virtual_mic"  # a source of its own over the monitor: a microphone, as the sound server lists it
+MICROPHONE_DESCRIPTION = "Virtual Microphone"
 ALSA_DEVICE_NAME = "pulse"  # the PortAudio (ALSA) device that reads the default source
 _START_TIMEOUT_S = 15.0
 _STOP_TIMEOUT_S = 5.0
@@ -58,6 +61,7 @@ class VirtualMicrophone:
     env: dict[str, str]
     process: subprocess.Popen[bytes]
     device_name: str = ALSA_DEVICE_NAME
+    description: str = MICROPHONE_DESCRIPTION  # its name in the sound server's list, and the app's
     _players: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def client_env(self) -> dict[str, str]:
@@ -93,9 +97,9 @@ class VirtualMicrophone:
     def unplug(self) -> None:
         """Remove the virtual speaker and its monitor, as when a USB microphone is pulled out."""
         modules = self.pactl("list", "short", "modules").splitlines()
-        for line in modules:
+        for line in reversed(modules):  # the remapped source first: it goes with its master
             index, name = line.split("\t")[:2]
-            if name == "module-null-sink":
+            if name in ("module-null-sink", "module-remap-source"):
                 self.pactl("unload-module", index)
 
     def stop(self) -> None:
@@ -127,6 +131,8 @@ def _write_config(folder: Path) -> dict[str, Path]:
     script.write_text(
         f"load-module module-native-protocol-unix socket={socket} auth-anonymous=1 auth-cookie={cookie}\n"
         f"load-module module-null-sink sink_name={SINK_NAME} rate=48000 channels=2\n"
+        f"load-module module-remap-source master={MONITOR_NAME} source_name={SOURCE_NAME} "
+        f"source_properties=\"device.description='{MICROPHONE_DESCRIPTION}'\"\n"
         f"set-default-sink {SINK_NAME}\n"
         f"set-default-source {SOURCE_NAME}\n"
     )
