@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "the options below also preset the window. The API key comes from ASSEMBLYAI_API_KEY or the "
                     "key saved in Settings or with 'live-translate key set' (OS keyring, or a file only you can "
                     "read); it is never accepted on the command line. 'live-translate key status' says where it "
-                    "comes from.",
+                    "comes from. The sessions kept: live-translate sessions --help.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -180,7 +180,8 @@ def summary_line(summary: SessionSummary) -> str:
     where = f"Session saved in {summary.folder} ({summary.audio_seconds:.1f} s of audio"
     if not summary.transcribed:
         return (f"{where}). Nothing was transcribed: the streaming service could not be reached. "
-                f"Transcribe the recording later: live-translate --headless --input \"{summary.audio_path}\"")
+                "Transcribe it when the service can be reached: live-translate sessions transcribe last "
+                "(or the History window's Transcribe gaps).")
     not_done = (f", {summary.translations_failed} not translated (see the transcript)"
                 if summary.translations_failed else "")
     gaps = f", {len(summary.gaps)} gaps without transcript" if summary.gaps else ""
@@ -533,6 +534,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.key_cli import main as key_main
 
         return key_main(argv[1:])
+    if argv[:1] == ["sessions"]:  # the history's commands have a parser of their own
+        from app.sessions_cli import main as sessions_main
+
+        return sessions_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

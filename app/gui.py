@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Slot
 from PySide6.QtWidgets import QApplication
@@ -71,8 +72,15 @@ def recovery_loader(archive: Archive) -> RecoveryLoader:
     return load
 
 
-def recover(store: SessionStore) -> tuple[list[RecoveredSession], list[str]]:
-    return recover_unfinished(store), list(store.set_aside)
+def recover(store: SessionStore, sessions_dir: Path) -> tuple[list[RecoveredSession], list[str]]:
+    """Unfinished sessions recovered, and what to say: rows set aside, a history rebuilt from the
+    session folders after a damaged archive was replaced."""
+    recovered = recover_unfinished(store)
+    notes = list(store.set_aside)
+    archive = Archive(store)
+    if archive.rebuild_pending():
+        notes.append(archive.rebuild(sessions_dir).describe())
+    return recovered, notes
 
 
 class _Startup:
@@ -176,7 +184,8 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
     window = MainWindow(controller, settings=settings, key_store=key_store, key_status=key_status,
                         settings_store=settings_store, default_sessions_dir=paths.sessions_dir,
                         session_only=overrides, recovery_loader=recovery_loader(Archive(store)) if store else None,
-                        files=files)
+                        files=files, archive=Archive(store) if store else None,
+                        archive_problem=store_notice if not store else "")
     monitor = DeviceMonitor()
     startup = _Startup(window, monitor)
     monitor.devices_changed.connect(window.controls.set_devices)
@@ -187,7 +196,8 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
     monitor.start()
     if store is not None:
         window.hold_recording("Checking for a session that did not finish…")
-        BackgroundTask.launch(lambda: recover(store), on_success=startup.recovered,
+        sessions_dir = window.sessions_dir
+        BackgroundTask.launch(lambda: recover(store, sessions_dir), on_success=startup.recovered,
                               on_failure=startup.recovery_failed, name="recovery")
     notices = " ".join(n for n in (store_notice, *settings_store.notices) if n)
     if notices:

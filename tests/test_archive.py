@@ -49,7 +49,7 @@ def session_folder(root: Path, name: str = "2026-11-30_09-15-00", *, uid: str = 
 def test_an_imported_folder_lands_in_the_archive_with_its_turns_translations_gaps_and_title(
         archive: Archive, tmp_path: Path) -> None:
     folder = session_folder(tmp_path / "elsewhere")
-    session_id = archive.import_folder(folder)
+    session_id = archive.import_folder(folder).session_id
     [record] = archive.sessions()
     assert record.id == session_id and record.status is SessionStatus.FINISHED
     assert record.title == "Board meeting" and record.source_language == "en"
@@ -66,13 +66,15 @@ def test_an_imported_folder_lands_in_the_archive_with_its_turns_translations_gap
 def test_importing_the_same_folder_twice_keeps_one_session(archive: Archive, tmp_path: Path) -> None:
     folder = session_folder(tmp_path, uid="3f2a-stable")
     first = archive.import_folder(folder)
-    assert archive.import_folder(folder) == first
+    again = archive.import_folder(folder)
+    assert again.session_id == first.session_id and first.new and not again.new
+    first = first.session_id
     assert len(archive.sessions()) == 1 and archive.record(first).uid == "3f2a-stable"
 
 
 def test_rename_export_and_delete_with_the_files(archive: Archive, tmp_path: Path) -> None:
     folder = session_folder(tmp_path / "sessions")
-    session_id = archive.import_folder(folder)
+    session_id = archive.import_folder(folder).session_id
     archive.rename(session_id, "  Budget review  ")
     assert archive.load(session_id).title == "Budget review"
     out = tmp_path / "out"
@@ -89,7 +91,7 @@ def test_rename_export_and_delete_with_the_files(archive: Archive, tmp_path: Pat
 
 def test_a_missing_wav_is_reported_and_the_transcript_still_loads(archive: Archive, tmp_path: Path) -> None:
     folder = session_folder(tmp_path)
-    session_id = archive.import_folder(folder)
+    session_id = archive.import_folder(folder).session_id
     (folder / "audio.wav").unlink()
     loaded = archive.load(session_id)
     assert not loaded.audio_there and len(loaded.transcript.turns()) == 2
@@ -98,11 +100,13 @@ def test_a_missing_wav_is_reported_and_the_transcript_still_loads(archive: Archi
 
 
 def test_bad_requests_get_messages_a_person_can_act_on(archive: Archive, tmp_path: Path) -> None:
-    with pytest.raises(ArchiveError, match="There is no session 42 in the archive"):
+    with pytest.raises(ArchiveError, match="There is no session k3f9xq2 in the archive"):
+        archive.resolve("k3f9xq2")
+    with pytest.raises(ArchiveError, match="no longer in the archive"):
         archive.load(42)
-    with pytest.raises(ArchiveError, match="no session 42"):
+    with pytest.raises(ArchiveError, match="no longer in the archive"):
         archive.rename(42, "x")
-    with pytest.raises(ArchiveError, match="no session 42"):
+    with pytest.raises(ArchiveError, match="no longer in the archive"):
         archive.delete(42)
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -113,7 +117,7 @@ def test_bad_requests_get_messages_a_person_can_act_on(archive: Archive, tmp_pat
     (empty / "transcript.json").write_text('{"format": "something else"}', encoding="utf-8")
     with pytest.raises(ArchiveError, match="could not be read as a Live Translate transcript"):
         archive.import_folder(empty)
-    session_id = archive.import_folder(session_folder(tmp_path / "s"))
+    session_id = archive.import_folder(session_folder(tmp_path / "s")).session_id
     with pytest.raises(ArchiveError, match="has no fr translation"):
         archive.export(session_id, tmp_path / "x.txt", languages=["fr"])
     with pytest.raises(ArchiveError, match="unknown export format"):
@@ -128,8 +132,8 @@ def test_a_session_being_recorded_cannot_be_deleted_and_one_deleted_meanwhile_is
     with pytest.raises(ArchiveError, match="being recorded"):
         archive.delete(live.id)
     archive.store.finish_session(live.id)
-    other = archive.import_folder(session_folder(tmp_path / "o"))
+    other = archive.import_folder(session_folder(tmp_path / "o")).session_id
     archive.store.delete_session(other)  # another window deleted it
-    with pytest.raises(ArchiveError, match=f"no session {other}"):
+    with pytest.raises(ArchiveError, match="deleted, maybe in another window"):
         archive.load(other)
     shutil.rmtree(tmp_path / "o")

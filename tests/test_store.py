@@ -70,9 +70,10 @@ def make_turn(index: int, text: str, **changes: object) -> Turn:
 def test_a_new_archive_is_created_with_every_migration_applied(db_path: Path) -> None:
     SessionStore(db_path).close()
     with raw(db_path) as conn:
-        assert migrations.schema_version(conn) == migrations.SCHEMA_VERSION == 2
+        assert migrations.schema_version(conn) == migrations.SCHEMA_VERSION == 3
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"sessions", "turns", "translations", "gaps", "turns_fts", "translations_fts"} <= tables
+        assert {"sessions", "turns", "translations", "gaps", "turns_fts", "translations_fts", "translation_sets",
+                "archive_facts", "turns_tri", "translations_tri"} <= tables
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert migrations.search_index_present(conn)
 
@@ -108,7 +109,7 @@ def test_a_version_1_archive_is_upgraded_and_its_existing_text_becomes_searchabl
         assert store.search("morgen") == [SearchHit(1, 0, "de", "Bis [morgen]")]
         assert store.load_transcript(1).turn(0).translations["de"].status is TranslationStatus.DONE
     with raw(db_path) as conn:
-        assert migrations.schema_version(conn) == 2
+        assert migrations.schema_version(conn) == 3
 
 
 def test_a_failing_migration_rolls_back_to_the_previous_version(db_path: Path) -> None:
@@ -132,8 +133,9 @@ def test_an_archive_from_a_newer_app_is_refused_and_left_untouched(db_path: Path
     with pytest.raises(OutputError) as caught:
         SessionStore(db_path)
     assert str(caught.value) == (
-        "This archive was written by a newer Live Translate (schema 99); update the app."
+        "This archive was written by a newer Live Translate (schema 99); update the app. The archive is left as it is."
     )
+    assert caught.value.exit_code == 12
     assert sorted(p.name for p in db_path.parent.iterdir() if "corrupt" in p.name) == []
     with raw(db_path) as conn:
         assert migrations.schema_version(conn) == 99

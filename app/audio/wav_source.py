@@ -224,7 +224,8 @@ def _check_regular_file(path: Path) -> None:
 
 
 class WavFileSource:
-    """Plays a PCM WAV file as 16 kHz mono s16le blocks, paced at real time unless told otherwise."""
+    """Plays a PCM WAV file as 16 kHz mono s16le blocks, paced at real time unless told otherwise.
+    ``start_ms``/``end_ms`` play only that stretch of it (a gap of a session, transcribed later)."""
 
     overflows: int = 0  # a file cannot overflow
 
@@ -236,9 +237,15 @@ class WavFileSource:
         realtime: bool = True,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        start_ms: int = 0,
+        end_ms: int | None = None,
     ) -> None:
         if block_ms <= 0:
             raise ValueError(f"block_ms must be positive, not {block_ms}")
+        if start_ms < 0 or (end_ms is not None and end_ms < start_ms):
+            raise ValueError(f"not a stretch of a recording: {start_ms}-{end_ms} ms")
+        self._start_ms = start_ms
+        self._end_ms = end_ms
         self.path = Path(path)
         self.description = f"File: {self.path.name}"
         self.overflows = 0
@@ -293,7 +300,11 @@ class WavFileSource:
         self._converter = Converter(
             sample_rate=info.sample_rate, channels=info.channels, sample_width=info.sample_width
         )
-        self._remaining = info.data_bytes
+        frame_bytes = info.channels * info.sample_width
+        skip = min(info.frames, info.sample_rate * self._start_ms // 1000) * frame_bytes
+        last = info.frames if self._end_ms is None else min(info.frames, info.sample_rate * self._end_ms // 1000)
+        handle.seek(info.data_offset + skip)
+        self._remaining = max(0, last * frame_bytes - skip)
         self._block_frames = max(1, round(info.sample_rate * self._block_ms / 1000))
         self._blocks_returned = 0
         self._start = None

@@ -3,6 +3,6 @@ validation, errors, exports. Pure and stdlib-only (an import-linter contract); e
 """
 
 __all__ = [
-    "backends", "backoff", "catalog", "credits", "devices", "errors", "exports", "languages", "level", "resources",
-    "settings", "timefmt", "transcript", "transcript_file", "turn_events", "units", "validate",
+    "backends", "backoff", "catalog", "credits", "devices", "errors", "exports", "kept", "languages", "level",
+    "resources", "settings", "timefmt", "transcript", "transcript_file", "turn_events", "units", "validate",
 ]

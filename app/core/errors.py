@@ -50,6 +50,19 @@ class OutputError(AppError):
     exit_code = 5
 
 
+class ArchiveBusyError(OutputError):
+    """The session archive is held locked by another program for longer than a few seconds; the
+    message names it when it can be found."""
+
+    exit_code = 11
+
+
+class NewerArchiveError(OutputError):
+    """The session archive was written by a newer version of the app: it is refused and left as it is."""
+
+    exit_code = 12
+
+
 class AuthError(AppError):
     """The service rejected the API key (close 1008 or HTTP 401/403). Never retried blindly.
 

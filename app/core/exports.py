@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.catalog import SPEECH_MODEL_IDS, speech_model
-from app.core.languages import language_name
+from app.core.kept import label_name
 from app.core.timefmt import clock
 from app.core.transcript import Gap, TranslationStatus, Turn
 
@@ -39,7 +39,8 @@ class Content(str, Enum):
 @dataclass(frozen=True)
 class ExportOptions:
     content: Content = Content.BILINGUAL
-    languages: tuple[str, ...] = ()  # target codes; for TRANSLATION only the first is used
+    # Target codes, or translation-set labels ("es.2", app.core.kept); for TRANSLATION only the first is used
+    languages: tuple[str, ...] = ()
     timestamps: bool = True
     metadata: dict[str, Any] = field(default_factory=dict)  # session facts for JSON/Markdown headers
 
@@ -156,6 +157,7 @@ def to_json(entries: Sequence[Entry], opts: ExportOptions) -> str:
             "text": entry.text if opts.content is not Content.TRANSLATION else None,
             "language_code": entry.language_code,
             "speaker": entry.speaker,
+            "side": entry.side,
             "finalized_at": entry.finalized_at,
             "translations": {
                 lang: {
@@ -189,9 +191,9 @@ def to_markdown(entries: Sequence[Entry], opts: ExportOptions) -> str:
     if opts.content is Content.ORIGINAL:
         columns = ["Original"]
     elif opts.content is Content.TRANSLATION:
-        columns = [language_name(opts.languages[0])]
+        columns = [label_name(opts.languages[0])]
     else:
-        columns = ["Original", *(language_name(c) for c in opts.languages)]
+        columns = ["Original", *(label_name(c) for c in opts.languages)]
     if opts.timestamps:
         columns.insert(0, "Time")
     out.append("| " + " | ".join(columns) + " |")

@@ -13,6 +13,12 @@ import threading
 from dataclasses import dataclass, field
 from enum import Enum
 
+# Which audio a turn was heard in: the microphone (you) or the system's audio (the other side of a
+# call, in a two-way session). Every session so far is microphone-only; the archive stores the side
+# of every turn, so two-way sessions need no new archive fields.
+MICROPHONE, SYSTEM_AUDIO = "microphone", "system"
+SIDES = (MICROPHONE, SYSTEM_AUDIO)
+
 
 class TranslationStatus(str, Enum):
     PENDING = "pending"
@@ -52,10 +58,11 @@ class Turn:
     end_ms: int
     finalized_at: float  # wall clock (time.time()) when the final arrived
     formatted: bool = False
-    language_code: str | None = None
+    language_code: str | None = None  # the language the service detected, when it says
     speaker: str | None = None
     words: list[Word] = field(default_factory=list)
     translations: dict[str, Translation] = field(default_factory=dict)
+    side: str = MICROPHONE  # one of SIDES
 
     @property
     def key(self) -> str:

@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.transcript import Gap, Translation, TranslationStatus, Turn
+from app.core.kept import TranslationSet, parse_label
+from app.core.transcript import MICROPHONE, SIDES, Gap, Translation, TranslationStatus, Turn
 
 Entry = Turn | Gap
 _RANK = {TranslationStatus.DONE: 2, TranslationStatus.FAILED: 1, TranslationStatus.PENDING: 0}
@@ -21,10 +22,13 @@ _RANK = {TranslationStatus.DONE: 2, TranslationStatus.FAILED: 1, TranslationStat
 
 @dataclass(frozen=True)
 class TranscriptFile:
-    turns: list[Turn]
+    turns: list[Turn]  # with the session's own translations (``Turn.translations``, by language)
     gaps: list[Gap]
-    languages: tuple[str, ...]
+    languages: tuple[str, ...]  # the languages of the session's own translations
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Translation sets made after the session (``app.core.kept``), and their cells by turn index.
+    extra_sets: tuple[TranslationSet, ...] = ()
+    extra: dict[str, dict[int, Translation]] = field(default_factory=dict)  # label -> turn index -> cell
 
 
 def read_transcript_json(text: str) -> TranscriptFile:
@@ -32,6 +36,9 @@ def read_transcript_json(text: str) -> TranscriptFile:
     doc = json.loads(text)
     if not isinstance(doc, dict) or doc.get("format") != "live-translate-transcript":
         raise ValueError("not a Live Translate transcript.json")
+    metadata = _dict(doc.get("session"))
+    described = {s.label: s for s in map(TranslationSet.from_json, _list(metadata.get("translation_sets"))) if s}
+    extra: dict[str, dict[int, Translation]] = {}
     turns: list[Turn] = []
     for raw in _list(doc.get("turns")):
         if not isinstance(raw, dict) or not isinstance(raw.get("index"), int) or not isinstance(raw.get("text"), str):
@@ -39,23 +46,34 @@ def read_transcript_json(text: str) -> TranscriptFile:
         turn = Turn(index=raw["index"], segment=0, turn_order=raw["index"], text=raw["text"],
                     start_ms=_int(raw.get("start_ms")), end_ms=_int(raw.get("end_ms")),
                     finalized_at=float(raw.get("finalized_at") or 0.0), formatted=True,
-                    language_code=_str_or_none(raw.get("language_code")), speaker=_str_or_none(raw.get("speaker")))
-        for language, tr in _dict(raw.get("translations")).items():
-            if not isinstance(tr, dict):
+                    language_code=_str_or_none(raw.get("language_code")), speaker=_str_or_none(raw.get("speaker")),
+                    side=raw["side"] if raw.get("side") in SIDES else MICROPHONE)
+        for label, tr in _dict(raw.get("translations")).items():
+            parsed = parse_label(str(label))
+            if not isinstance(tr, dict) or parsed is None:
                 continue
             try:
                 status = TranslationStatus(tr.get("status"))
             except ValueError:
                 continue
-            turn.translations[str(language)] = Translation(
-                language=str(language), text=str(tr.get("text") or ""), status=status,
+            language, ordinal = parsed
+            cell = Translation(
+                language=language, text=str(tr.get("text") or ""), status=status,
                 model=str(tr.get("model") or ""), latency_ms=_int_or_none(tr.get("latency_ms")),
                 error=str(tr.get("error") or ""))
+            if ordinal == 1:
+                turn.translations[language] = cell
+            else:
+                extra.setdefault(str(label), {})[turn.index] = cell
         turns.append(turn)
     gaps = [Gap(_int(g.get("start_ms")), _int(g.get("end_ms")), str(g.get("reason") or ""))
             for g in _list(doc.get("gaps")) if isinstance(g, dict)]
-    languages = tuple(str(code) for code in _list(doc.get("languages")))
-    return TranscriptFile(turns, gaps, languages, _dict(doc.get("session")))
+    languages = tuple(str(code) for code in _list(doc.get("languages")) if (parse_label(str(code)) or ("", 0))[1] == 1)
+    sets = []
+    for label in extra:
+        language, ordinal = parse_label(label) or (label, 2)
+        sets.append(described.get(label) or TranslationSet(language, ordinal))
+    return TranscriptFile(turns, gaps, languages, metadata, tuple(sets), extra)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 """One live session and what is kept of it, Qt-free: the session and its factory, the speech seam a
-backend implements, the archive of kept sessions, crash recovery, and what a session tells its listener.
+backend implements, the archive of kept sessions and its long jobs, crash recovery, and what a
+session tells its listener.
 
 Public modules: ``session``, ``factory``, ``speech`` (the seam), ``events``, ``archive``,
-``recovery``, ``export_files``. Internal: ``lane`` (one source's connection loop), ``translating``,
-``late_translations``, ``journal``, ``ending``, ``folders``.
+``recovery``, ``export_files``, ``recordings``, and the archive's jobs: ``jobs`` (progress),
+``retranslate``, ``gap_filling``. Internal: ``lane`` (one source's connection loop),
+``translating``, ``late_translations``, ``journal``, ``ending``, ``folders``, ``bundles``.
 """
 
-__all__ = ["archive", "events", "export_files", "factory", "recovery", "session", "speech"]
+__all__ = ["archive", "events", "export_files", "factory", "gap_filling", "jobs", "recordings", "recovery",
+           "retranslate", "session", "speech"]

@@ -1,12 +1,17 @@
-"""The sessions kept: list, search, load, rename, delete, import and export, for the window and the
-terminal alike.
+"""The sessions kept: list, search, load, rename, note, delete, export, bundle, import and rebuild,
+for the window and the terminal alike.
 
 Qt-free; blocking (SQLite, file copies): the window calls it from a ``BackgroundTask``, the
 terminal from its main thread. ``Archive`` is the one way the layers above reach the session store
 (``app.store.db.SessionStore``) for kept sessions; a live session writes its own journal through
-``app.pipeline.journal``. Every failure a person can meet comes back as an ``ArchiveError`` whose
-message says what to do: an ID that does not exist, a folder that is not a session, a session
-deleted in another window meanwhile.
+``app.pipeline.journal``. Every failure a person can meet comes back as an ``ArchiveError`` (an
+``UnknownSession`` for an ID that does not exist, or a session deleted in another window
+meanwhile) or an ``OutputError`` whose message says what to do.
+
+The session folder stays the truth that survives the archive: whatever the archive changes
+(a title, a note, a translation set, gaps filled) is written back to the folder's
+``transcript.json`` and exports, so a damaged archive set aside is rebuilt from the folders
+(``rebuild``) with nothing missing, short IDs included.
 """
 from __future__ import annotations
 
@@ -14,33 +19,47 @@ import logging
 import shutil
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from app.core.errors import ConfigError, OutputError
-from app.core.exports import Content, ExportOptions
-from app.core.transcript import Gap, Transcript, Turn
-from app.core.transcript_file import read_transcript_json
+from app.core.errors import ConfigError, InputFileError, OutputError
+from app.core.exports import Content, ExportOptions, render, to_json, write_session_exports
+from app.core.kept import SetState, TranslationSet, parse_label
+from app.core.transcript import Gap, Transcript, Translation, TranslationStatus, Turn
+from app.core.transcript_file import TranscriptFile, read_transcript_json
+from app.pipeline.bundles import TRANSCRIPT_JSON, unpack_bundle, write_bundle
 from app.pipeline.export_files import ExportJob, run_export
 from app.pipeline.folders import AUDIO_NAME
-from app.store.db import NewSession, SessionRecord, SessionStatus, SessionStore
+from app.store.db import REBUILD_FACT, NewSession, SessionOverview, SessionRecord, SessionStatus, SessionStore
 from app.store.search import SearchHit
 
 log = logging.getLogger("app.pipeline")
 
-__all__ = ["TRANSCRIPT_JSON", "Archive", "ArchiveError", "ArchivedSession", "SearchHit", "SessionRecord"]
+__all__ = ["TRANSCRIPT_JSON", "Archive", "ArchiveError", "ArchivedSession", "DeletionPlan", "FoundTurn", "Imported",
+           "ListedSession", "RebuildReport", "SearchHit", "SessionOverview", "SessionRecord", "SessionStatus",
+           "UnknownSession"]
 
-TRANSCRIPT_JSON = "transcript.json"  # what every session folder holds besides its WAV (app.core.exports)
+
+NOT_REACHED_TEXT = "Not translated: this translation stopped before it reached this turn. Retry it."
 
 
 class ArchiveError(ConfigError):
     """Something asked of the archive that cannot be done; the message says why and what to do."""
 
 
+class UnknownSession(ArchiveError):
+    """No session with that ID (never was, or deleted meanwhile: in another window, by a script)."""
+
+    exit_code = 10
+
+
 @dataclass(frozen=True)
 class ArchivedSession:
     record: SessionRecord
-    transcript: Transcript
+    transcript: Transcript  # turns with their first set of each language (``Turn.translations``)
+    sets: tuple[TranslationSet, ...] = ()  # every set, in column order
+    extra: dict[str, dict[int, Translation]] = field(default_factory=dict)  # later sets: label -> turn -> cell
 
     @property
     def entries(self) -> list[Turn | Gap]:
@@ -53,6 +72,47 @@ class ArchivedSession:
         return tuple(dict.fromkeys((*self.record.target_languages, *found)))
 
     @property
+    def columns(self) -> tuple[str, ...]:
+        """Every translation column's label: the session's languages, then the sets made later."""
+        return tuple(dict.fromkeys((*self.languages, *(s.label for s in self.sets))))
+
+    def column_names(self) -> dict[str, str]:
+        named = {s.label: s.column_name() for s in self.sets}
+        return {label: named.get(label) or TranslationSet(label).column_name() for label in self.columns}
+
+    def set_for(self, label: str) -> TranslationSet | None:
+        return next((s for s in self.sets if s.label == label), None)
+
+    def entries_with(self, columns: Sequence[str] | None = None) -> list[Turn | Gap]:
+        """The entries with their translations under each column's label (``es``, ``es.2``). A
+        set made later (or left unfinished) that lacks a turn says so: "not translated", to retry."""
+        wanted = tuple(columns) if columns is not None else self.columns
+        unfinished = self._unfinished()
+        out: list[Turn | Gap] = []
+        for entry in self.entries:
+            if isinstance(entry, Turn):
+                cells = {label: entry.translations[label] for label in wanted if label in entry.translations}
+                cells.update({label: self.extra[label][entry.index] for label in wanted
+                              if label in self.extra and entry.index in self.extra[label]})
+                for label in wanted:
+                    if label not in cells and label in unfinished and entry.text.strip():
+                        cells[label] = Translation(unfinished[label].language, "", TranslationStatus.FAILED,
+                                                   error=NOT_REACHED_TEXT)
+                entry.translations = cells
+            out.append(entry)
+        return out
+
+    def _unfinished(self) -> dict[str, TranslationSet]:
+        """Sets whose missing cells are owed: made after the session, or not finished."""
+        return {s.label: s for s in self.sets if not s.own or s.state is not SetState.DONE}
+
+    def failed_cells(self) -> list[tuple[int, str]]:
+        """(turn index, column) of every cell not translated: failed, or missing from a set made
+        later or left unfinished (cancelled, or the app stopped while it ran)."""
+        return [(entry.index, label) for entry in self.entries_with() if isinstance(entry, Turn)
+                for label, cell in entry.translations.items() if cell.status is TranslationStatus.FAILED]
+
+    @property
     def audio_there(self) -> bool:
         """False when the WAV was moved or deleted: the transcript still works."""
         return self.record.audio_path.is_file()
@@ -61,18 +121,126 @@ class ArchivedSession:
     def title(self) -> str:
         return self.record.title or self.record.folder.name
 
+    def metadata(self, columns: Sequence[str] | None = None) -> dict[str, object]:
+        """The session facts every export carries (the full JSON reads them back on import)."""
+        chosen = tuple(columns) if columns is not None else self.columns
+        r = self.record
+        return {"title": self.title, "started": r.folder.name, "source_code": r.source_language or "",
+                "speech_model": r.speech_model, "llm_model": r.llm_model, "targets": list(self.languages),
+                "audio": r.audio_path.name, "uid": r.uid, "id": r.short_id, "note": r.user_note,
+                "started_at": r.started_at, "duration_ms": r.duration_ms,
+                "translation_sets": [s.to_json() for s in self.sets if s.label in chosen]}
+
+
+@dataclass(frozen=True)
+class ListedSession:
+    """A row of the history list."""
+
+    overview: SessionOverview
+    audio_there: bool
+
+    @property
+    def record(self) -> SessionRecord:
+        return self.overview.record
+
+    @property
+    def title(self) -> str:
+        return self.record.title or self.record.folder.name
+
+
+@dataclass(frozen=True)
+class FoundTurn:
+    """A search hit with the session it is in."""
+
+    hit: SearchHit
+    record: SessionRecord
+
+    @property
+    def column_name(self) -> str:
+        label = self.hit.column
+        return "Original" if label is None else TranslationSet(*(parse_label(label) or (label, 1))).column_name()
+
+
+@dataclass(frozen=True)
+class DeletionPlan:
+    """Exactly what deleting a session removes, for the confirmation to name."""
+
+    session_id: int
+    title: str
+    folder: Path
+    audio: Path | None  # the recording, if it is there
+    files: tuple[Path, ...]  # every file that goes, the recording included
+    folder_goes: bool  # True when nothing else is left in the folder
+    kept: tuple[str, ...]  # names of other files in the folder, which stay
+
+    def describe(self) -> str:
+        parts = []
+        if self.audio is not None:
+            parts.append(f"the recording {self.audio.name} ({_size(self.audio)})")
+        others = len(self.files) - (1 if self.audio is not None else 0)
+        if others:
+            parts.append(f"{others} transcript file{'s' if others != 1 else ''}")
+        what = " and ".join(parts) + f" in {self.folder}" if parts else "nothing on the disk"
+        folder = " (the folder goes too)" if self.folder_goes else (
+            f"; {len(self.kept)} other file{'s' if len(self.kept) != 1 else ''} in it stay" if self.kept else "")
+        return f"“{self.title}” leaves the history, with {what}{folder}. This cannot be undone."
+
+
+@dataclass(frozen=True)
+class Imported:
+    session_id: int
+    short_id: str
+    title: str
+    folder: Path
+    turns: int
+    new: bool  # False: it was in the archive already and is up to date now
+    note: str = ""  # said to the user (a folder with a recording but no transcript)
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    imported: list[Imported]
+    failed: list[tuple[Path, str]]
+
+    def describe(self) -> str:
+        failed = f"; {len(self.failed)} could not be read ({self.failed[0][1]})" if self.failed else ""
+        return f"The history was rebuilt from the session folders: {len(self.imported)} sessions{failed}."
+
 
 class Archive:
     def __init__(self, store: SessionStore) -> None:
         self.store = store
 
+    # --- finding --------------------------------------------------------------------------------
+
+    def resolve(self, ref: str) -> int:
+        """The session whose short ID (or uid) is ``ref``."""
+        found = self.store.find_session(ref)
+        if found is None:
+            raise UnknownSession(f"There is no session {ref.strip()} in the archive (it may have been deleted). "
+                                 "List the sessions to see their IDs.")
+        return found
+
     def sessions(self, limit: int = 50, offset: int = 0) -> list[SessionRecord]:
         """Newest first."""
         return self.store.list_sessions(limit, offset)
 
+    def overview(self, limit: int = 50, offset: int = 0) -> list[ListedSession]:
+        """The history list, newest first, each row saying whether its recording is still there."""
+        return [ListedSession(row, row.record.audio_path.is_file()) for row in self.store.overview(limit, offset)]
+
+    def count(self) -> int:
+        return self.store.count_sessions()
+
     def search(self, text: str, limit: int = 50, *, mark: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
-        """Turns whose original or any translation holds every word of ``text``."""
+        """Turns whose original or any translation holds every word of ``text``, newest first."""
         return self.store.search(text, limit, mark=mark)
+
+    def find(self, text: str, limit: int = 50, *, mark: tuple[str, str] = ("[", "]")) -> list[FoundTurn]:
+        """``search`` with each hit's session."""
+        hits = self.store.search(text, limit, mark=mark)
+        records = {sid: self.store.get_session(sid) for sid in {h.session_id for h in hits}}
+        return [FoundTurn(h, record) for h in hits if (record := records[h.session_id]) is not None]
 
     def record(self, session_id: int) -> SessionRecord:
         record = self.store.get_session(session_id)
@@ -80,111 +248,317 @@ class Archive:
             raise _unknown(session_id)
         return record
 
+    def session_in(self, folder: Path) -> int | None:
+        """The session recorded into ``folder`` (a session that just ended), if the archive has it."""
+        return self.store.find_by_folder(folder.resolve())
+
+    def exists(self, session_id: int) -> bool:
+        return self.store.get_session(session_id) is not None
+
     def load(self, session_id: int) -> ArchivedSession:
         record = self.record(session_id)
         try:
             transcript = self.store.load_transcript(session_id)
         except KeyError:
             raise _unknown(session_id) from None  # deleted meanwhile (another window, a script)
-        return ArchivedSession(record, transcript)
+        sets = self.store.translation_sets(session_id)
+        extra = {s.label: cells for s, cells in self.store.load_translation_sets(session_id)}
+        order = {code: n for n, code in enumerate(record.target_languages)}
+        own = sorted((s for s in sets if s.own), key=lambda s: (order.get(s.language, len(order)), s.created_at))
+        later = [s for s in sets if not s.own]
+        return ArchivedSession(record, transcript, (*own, *later), extra)
+
+    # --- changing -------------------------------------------------------------------------------
 
     def rename(self, session_id: int, title: str) -> None:
+        self.check_editable(session_id)
         try:
             self.store.set_title(session_id, title.strip())
         except KeyError:
             raise _unknown(session_id) from None
+        self.write_folder(session_id)
 
-    def delete(self, session_id: int, *, files: bool = False) -> list[Path]:
-        """Forget the session; with ``files`` its folder (WAV, transcripts) goes too. Returns what
-        was removed from the disk. Refused while the session is being recorded."""
+    def set_note(self, session_id: int, note: str) -> None:
+        self.check_editable(session_id)
+        try:
+            self.store.set_user_note(session_id, note.strip())
+        except KeyError:
+            raise _unknown(session_id) from None
+        self.write_folder(session_id)
+
+    def check_editable(self, session_id: int) -> SessionRecord:
         record = self.record(session_id)
         if record.status is SessionStatus.RECORDING:
-            raise ArchiveError(f"Session {session_id} is being recorded; stop it before deleting it.")
+            raise ArchiveError(f"Session {record.short_id} is being recorded; stop it first.")
+        return record
+
+    def write_folder(self, session_id: int) -> list[Path]:
+        """The folder's ``transcript.json`` and exports from what the archive has (every set, the
+        title, the note), so the folder alone can rebuild it. Nothing when the folder is gone."""
+        session = self.load(session_id)
+        folder = session.record.folder
+        if not folder.is_dir():
+            return []
+        try:
+            return write_session_exports(folder, session.entries_with(), session.columns, session.metadata())
+        except OSError as exc:
+            raise OutputError(f"The archive has the change, but the files in {folder} could not be brought up to "
+                              f"date ({exc.strerror or exc}).") from None
+
+    def deletion_plan(self, session_id: int) -> DeletionPlan:
+        record = self.record(session_id)
+        folder = record.folder
+        files: list[Path] = []
+        kept: list[str] = []
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                ours = path == record.audio_path or path.name == AUDIO_NAME or (
+                    path.name.startswith("transcript.") and path.is_file())
+                (files.append(path) if ours and path.is_file() else kept.append(path.name))
+        audio = record.audio_path if record.audio_path in files else None
+        return DeletionPlan(session_id, record.title or folder.name, folder, audio, tuple(files),
+                            folder.is_dir() and not kept, tuple(kept))
+
+    def delete(self, session_id: int, *, files: bool = False) -> list[Path]:
+        """Forget the session; with ``files`` its recording and transcript files go too (and the
+        folder, when nothing else is in it). Returns what was removed from the disk. Refused
+        while the session is being recorded."""
+        record = self.record(session_id)
+        if record.status is SessionStatus.RECORDING:
+            raise ArchiveError(f"Session {record.short_id} is being recorded; stop it before deleting it.")
         removed: list[Path] = []
-        if files and record.folder.is_dir():
+        if files:
+            plan = self.deletion_plan(session_id)
             try:
-                shutil.rmtree(record.folder)
+                for path in plan.files:
+                    path.unlink()
+                    removed.append(path)
+                if plan.folder_goes:
+                    plan.folder.rmdir()
+                    removed = [plan.folder]
             except OSError as exc:
-                raise OutputError(f"Could not delete {record.folder} ({exc.strerror or exc}); the session is "
-                                  "still in the archive.") from None
-            removed.append(record.folder)
+                raise OutputError(f"Could not delete {exc.filename or record.folder} ({exc.strerror or exc}); the "
+                                  "session is still in the archive.") from None
         if not self.store.delete_session(session_id):
             raise _unknown(session_id)
         return removed
 
-    def import_folder(self, folder: Path) -> int:
-        """A session folder made here or on another machine (its ``transcript.json`` and, if there,
-        its WAV) lands in the archive like one recorded here; returns its id. Importing the same
-        folder twice brings it up to date instead of making a second session."""
-        folder = folder.expanduser().resolve()
-        path = folder / TRANSCRIPT_JSON
-        if not folder.is_dir():
-            raise ArchiveError(f"{folder} is not a folder. Import a session folder (it holds {TRANSCRIPT_JSON}).")
+    # --- exporting ------------------------------------------------------------------------------
+
+    def render(self, session_id: int, fmt: str, *, content: Content = Content.BILINGUAL,
+               languages: Sequence[str] | None = None, timestamps: bool = True) -> str:
+        """The session as text in ``fmt`` (``txt``, ``srt``, ``vtt``, ``json``, ``md``)."""
+        session = self.load(session_id)
+        entries, options = self._export_parts(session, content, languages, timestamps)
         try:
-            file = read_transcript_json(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ArchiveError(f"{folder} holds no {TRANSCRIPT_JSON}, so it is not a Live Translate session "
-                               "folder.") from None
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise ArchiveError(f"{path} could not be read as a Live Translate transcript ({exc}).") from None
-        meta = file.metadata
-        uid = str(meta.get("uid") or uuid.uuid5(uuid.NAMESPACE_URL, folder.as_uri()))
-        started = _started_at(folder, meta)
-        fields = NewSession(uid=uid, folder=folder, audio_path=folder / str(meta.get("audio") or AUDIO_NAME),
-                            source_language=_text_or_none(meta.get("source_code")),
-                            speech_model=str(meta.get("speech_model") or ""), target_languages=file.languages,
-                            llm_model=str(meta.get("llm_model") or ""), started_at=started,
-                            title=str(meta.get("title") or "") if meta.get("title") != folder.name else "")
-        session_id = self.store.sync_session(fields, file.turns, file.gaps)
-        duration = max((t.end_ms for t in file.turns), default=0)
-        self.store.finish_session(session_id, ended_at=started + duration / 1000, duration_ms=duration or None)
-        return session_id
+            return render(fmt, entries, options)
+        except ValueError as exc:
+            raise ArchiveError(str(exc)) from None
 
     def export(self, session_id: int, path: Path, *, fmt: str | None = None, content: Content = Content.BILINGUAL,
                languages: Sequence[str] | None = None, timestamps: bool = True,
                audio_to: Path | None = None) -> list[Path]:
         """Write the session as ``fmt`` (by default the file name's extension) to ``path``; with
-        ``audio_to``, copy its WAV there too. Returns what was written."""
+        ``audio_to``, copy its WAV there too. ``languages`` are columns (``es``, ``es.2``).
+        Returns what was written."""
         session = self.load(session_id)
         fmt = fmt or path.suffix.lstrip(".").lower()
-        chosen = tuple(languages) if languages is not None else session.languages
-        unknown = [code for code in chosen if code not in session.languages]
-        if unknown:
-            raise ArchiveError(f"Session {session_id} has no {', '.join(unknown)} translation; it has: "
-                               f"{', '.join(session.languages) or 'none'}.")
-        metadata: dict[str, object] = {"title": session.title, "started": session.record.folder.name,
-                                       "source_code": session.record.source_language or "",
-                                       "speech_model": session.record.speech_model,
-                                       "llm_model": session.record.llm_model, "targets": list(chosen),
-                                       "audio": session.record.audio_path.name, "uid": session.record.uid}
-        options = ExportOptions(content, chosen, timestamps, metadata)
+        entries, options = self._export_parts(session, content, languages, timestamps)
         try:
-            return run_export(ExportJob(session.entries, fmt, options, path,
+            return run_export(ExportJob(entries, fmt, options, path,
                                         audio_source=session.record.audio_path if audio_to else None,
                                         audio_target=audio_to))
         except ValueError as exc:  # an unknown format
             raise ArchiveError(str(exc)) from None
 
+    def _export_parts(self, session: ArchivedSession, content: Content, languages: Sequence[str] | None,
+                      timestamps: bool) -> tuple[list[Turn | Gap], ExportOptions]:
+        chosen = tuple(languages) if languages is not None else session.columns
+        unknown = [code for code in chosen if code not in session.columns]
+        if unknown:
+            raise ArchiveError(f"Session {session.record.short_id} has no {', '.join(unknown)} translation; it has: "
+                               f"{', '.join(session.columns) or 'none'}.")
+        if content is Content.TRANSLATION and not chosen:
+            raise ArchiveError(f"Session {session.record.short_id} has no translation to export.")
+        if content is Content.TRANSLATION:
+            chosen = chosen[:1]
+        return session.entries_with(chosen), ExportOptions(content, chosen, timestamps, session.metadata(chosen))
 
-def _unknown(session_id: int) -> ArchiveError:
-    return ArchiveError(f"There is no session {session_id} in the archive (it may have been deleted). "
-                        "List the sessions to see their IDs.")
+    def bundle(self, session_id: int, path: Path) -> tuple[Path, bool]:
+        """One zip with the session's recording and its whole ``transcript.json``; the bool says
+        whether the recording was there to go in."""
+        session = self.load(session_id)
+        entries = session.entries_with()
+        doc = to_json(entries, ExportOptions(Content.BILINGUAL, session.columns, True, session.metadata()))
+        audio = session.record.audio_path if session.audio_there else None
+        written = write_bundle(path, session.record.folder.name, doc, audio)
+        return written, audio is not None
+
+    # --- importing ------------------------------------------------------------------------------
+
+    def import_path(self, path: Path, *, into: Path | None = None) -> list[Imported]:
+        """A bundle (unpacked into ``into``), a session folder (copied into ``into`` when it is
+        elsewhere, e.g. on a stick from another machine), or a folder of session folders (each
+        one)."""
+        path = path.expanduser()
+        if path.is_file():
+            if into is None:
+                raise ArchiveError("Importing a bundle needs a sessions folder to unpack it into.")
+            return [self.import_folder(unpack_bundle(path, into))]
+        if not path.exists():
+            raise InputFileError(f"{path} does not exist. Give a bundle (.zip) or a session folder.")
+        if not path.is_dir():
+            raise InputFileError(f"{path} is neither a bundle nor a folder.")
+        if _is_session_folder(path):
+            return [self.import_folder(self._copied_in(path, into))]
+        children = sorted(p for p in path.iterdir() if p.is_dir() and _is_session_folder(p))
+        if not children:
+            raise ArchiveError(f"{path} holds no {TRANSCRIPT_JSON} and no session folders, so it is not a Live "
+                               "Translate session folder.")
+        return [self.import_folder(self._copied_in(child, into)) for child in children]
+
+    def _copied_in(self, folder: Path, into: Path | None) -> Path:
+        folder = folder.resolve()
+        if into is None or folder.is_relative_to(into.resolve()):
+            return folder
+        target = into / folder.name
+        n = 1
+        while target.exists():
+            if (folder / TRANSCRIPT_JSON).is_file() and _file_uid(target) == _file_uid(folder):
+                break  # the same session copied before: its files are brought up to date
+            n += 1
+            target = into / f"{folder.name}_{n}"
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            for item in folder.iterdir():
+                if item.is_file() and (item.name == AUDIO_NAME or item.name.startswith("transcript.")):
+                    shutil.copyfile(item, target / item.name)
+        except OSError as exc:
+            raise OutputError(f"Could not copy {folder} into {into} ({exc.strerror or exc}). Check the free "
+                              "space.") from None
+        return target
+
+    def import_folder(self, folder: Path) -> Imported:
+        """A session folder made here or on another machine (its ``transcript.json`` and, if there,
+        its WAV; or a recording without a transcript, to transcribe later) lands in the archive
+        like one recorded here, where it is. Importing the same folder twice brings it up to date
+        instead of making a second session."""
+        folder = folder.expanduser().resolve()
+        if not folder.is_dir():
+            raise ArchiveError(f"{folder} is not a folder. Import a session folder (it holds {TRANSCRIPT_JSON}).")
+        file, note = _read_folder(folder)
+        meta = file.metadata
+        uid = str(meta.get("uid") or uuid.uuid5(uuid.NAMESPACE_URL, folder.as_uri()))
+        known = self.store.find_session(uid)
+        started = _started_at(folder, meta)
+        title = str(meta.get("title") or "")
+        fields = NewSession(uid=uid, folder=folder, audio_path=folder / str(meta.get("audio") or AUDIO_NAME),
+                            source_language=_text_or_none(meta.get("source_code")),
+                            speech_model=str(meta.get("speech_model") or ""), target_languages=file.languages,
+                            llm_model=str(meta.get("llm_model") or ""), started_at=started,
+                            title="" if title == folder.name else title, user_note=str(meta.get("note") or ""))
+        if known is not None and self.record(known).status is SessionStatus.RECORDING:
+            raise ArchiveError(f"{folder} is a session being recorded right now; import it when it has ended.")
+        extra = [(s, file.extra.get(s.label, {})) for s in file.extra_sets]
+        session_id = self.store.sync_session(fields, file.turns, file.gaps, extra_sets=extra, imported=True)
+        ends = [t.end_ms for t in file.turns] + [g.end_ms for g in file.gaps]
+        duration = _int(meta.get("duration_ms")) or max(ends, default=0)
+        self.store.finish_session(session_id, ended_at=started + duration / 1000, duration_ms=duration or None)
+        record = self.record(session_id)
+        return Imported(session_id, record.short_id, record.title or folder.name, folder, len(file.turns),
+                        known is None, note)
+
+    def rebuild_pending(self) -> bool:
+        """True after a damaged archive was set aside: the history is to be rebuilt from the folders."""
+        return self.store.fact(REBUILD_FACT) is not None
+
+    def rebuild(self, sessions_dir: Path) -> RebuildReport:
+        """Every session folder in ``sessions_dir`` that the archive does not know yet, imported
+        where it is (with its short ID, title, note and translation sets)."""
+        known = self.store.known_folders()
+        imported: list[Imported] = []
+        failed: list[tuple[Path, str]] = []
+        if sessions_dir.is_dir():
+            for folder in sorted(p for p in sessions_dir.iterdir() if p.is_dir() and _is_session_folder(p)):
+                if str(folder.resolve()) in known:
+                    continue
+                try:
+                    imported.append(self.import_folder(folder))
+                except (ConfigError, InputFileError) as exc:
+                    failed.append((folder, exc.message))
+        self.store.set_fact(REBUILD_FACT, None)
+        report = RebuildReport(imported, failed)
+        log.info("%s", report.describe())
+        return report
+
+
+def _unknown(session_id: int) -> UnknownSession:
+    return UnknownSession(f"That session is no longer in the archive (it was deleted, maybe in another window; "
+                          f"row {session_id}). List the sessions to see what is there.")
+
+
+def _is_session_folder(folder: Path) -> bool:
+    return (folder / TRANSCRIPT_JSON).is_file() or (folder / AUDIO_NAME).is_file()
+
+
+def _read_folder(folder: Path) -> tuple[TranscriptFile, str]:
+    path = folder / TRANSCRIPT_JSON
+    try:
+        return read_transcript_json(path.read_text(encoding="utf-8")), ""
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ArchiveError(f"{path} could not be read as a Live Translate transcript ({exc}).") from None
+    audio = folder / AUDIO_NAME
+    if not audio.is_file():
+        raise ArchiveError(f"{folder} holds no {TRANSCRIPT_JSON}, so it is not a Live Translate session folder.")
+    # A recording without a transcript (the app stopped before writing one, and the archive was
+    # lost): kept as a session whose whole recording is a gap, to transcribe from the history.
+    from app.pipeline.recordings import recording_ms
+
+    length = recording_ms(audio)
+    gap = Gap(0, length, "not transcribed: no transcript was found with the recording")
+    return TranscriptFile([], [gap], (), {"audio": AUDIO_NAME, "duration_ms": length}), \
+        "the folder had a recording but no transcript; transcribe it from the history"
+
+
+def _file_uid(folder: Path) -> str:
+    try:
+        return str(read_transcript_json((folder / TRANSCRIPT_JSON).read_text(encoding="utf-8")).metadata.get("uid"))
+    except (OSError, ValueError):
+        return ""
 
 
 def _text_or_none(value: object) -> str | None:
     return str(value) if value else None
 
 
-def _started_at(folder: Path, meta: dict[str, object]) -> float:
-    """When the session began: its folder's name says (``2026-12-01_14-03-22``), else the file's age."""
-    from datetime import datetime
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
+
+def _size(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "size unknown"
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{max(1, size // 1024)} KB"
+
+
+def _started_at(folder: Path, meta: dict[str, object]) -> float:
+    """When the session began: the file says, or its folder's name (``2026-12-01_14-03-22``), else
+    the file's age."""
+    started = meta.get("started_at")
+    if isinstance(started, (int, float)) and not isinstance(started, bool) and started > 0:
+        return float(started)
     for text in (str(meta.get("started") or ""), folder.name):
         try:
             return datetime.strptime(text[:19], "%Y-%m-%d_%H-%M-%S").timestamp()
         except ValueError:
             continue
-    try:
-        return (folder / TRANSCRIPT_JSON).stat().st_mtime
-    except OSError:
-        return 0.0
+    for name in (TRANSCRIPT_JSON, AUDIO_NAME):
+        try:
+            return (folder / name).stat().st_mtime
+        except OSError:
+            continue
+    return 0.0

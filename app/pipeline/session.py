@@ -38,6 +38,7 @@ from app.audio.source import AudioSource
 from app.audio.wav_writer import WavWriter
 from app.core.errors import AppError, OutputError, catch_all
 from app.core.exports import write_session_exports
+from app.core.kept import short_id
 from app.core.languages import Language
 from app.core.level import rms_dbfs
 from app.core.settings import ReconnectPolicy
@@ -414,7 +415,9 @@ class LiveSession:
             "llm_model": self.config.llm_model,
             "targets": [t.code for t in self.targets],
             "audio": AUDIO_NAME,
-            "uid": self.uid,  # the session's stable identity: an import elsewhere keeps it
+            "uid": self.uid,  # the session's stable identity: an import elsewhere keeps it (and its short ID)
+            "id": short_id(self.uid),
+            "started_at": self.started_at,
             "source_code": self.config.source_language.code if self.config.source_language else "",
         }
 

@@ -1,9 +1,11 @@
-"""SessionStore: the SQLite session archive, and today the crash journal.
+"""SessionStore: the SQLite session archive: the crash journal and the session history.
 
 Every final turn, translation and gap is committed the moment it happens, so after kill -9 or a
 power cut the next launch finds the session still marked 'recording' (``unfinished_sessions``) and
-rebuilds its transcript (``load_transcript``). Later the same file is the searchable archive
-(``search``; the queries themselves live in ``app.store.search``).
+rebuilds its transcript (``load_transcript``). The same file is the searchable history (``search``;
+the queries live in ``app.store.search``), with each session's short ID, title and note, its
+translation sets (``app.core.kept``; the SQL in ``app.store.sets``), and a bulk path for building
+a large archive at once (``bulk_add``: the benchmark).
 
 Threads: the websocket thread calls ``add_turn``/``add_gap``, translation workers call
 ``set_translation``, the GUI (or CLI main) thread opens, reads, searches and closes. Design:
@@ -19,13 +21,19 @@ Threads: the websocket thread calls ``add_turn``/``add_gap``, translation worker
     could lose the last commits on power loss). The cost is one fsync per turn or translation, a
     few per second at most, and it falls on the websocket/translation threads, never on audio
     capture or the GUI.
+  * Another program holding the file locked: a live session's writes wait at most
+    ``WRITE_BUSY_TIMEOUT_MS`` (the journal catches up later); the history's own writes (rename,
+    delete, import, a translation set) wait ``ARCHIVE_BUSY_TIMEOUT_MS``, then fail with an
+    ``ArchiveBusyError`` that names the program (``app.store.opening``).
 
 A corrupt file found while opening (not a database, malformed schema) is renamed to
 ``<name>.corrupt-YYYYmmdd-HHMMSS`` (with its -wal/-shm, so it can still be salvaged), a new empty
 archive is created, and the store opens normally with ``moved_aside``/``notice`` set: recording
 must not be blocked by a damaged archive, the damaged file is kept, and the caller shows ``notice``
-once. Every other failure to open (unwritable folder, newer schema, the rename failing) raises
-``OutputError``; a failed read or write later raises ``OutputError`` too.
+once. The new archive remembers that the history is to be rebuilt from the session folders
+(``REBUILD_FACT``, done by ``app.pipeline.archive``). Every other failure to open (unwritable
+folder, newer schema, the rename failing) raises ``OutputError``; a failed read or write later
+raises ``OutputError`` too.
 """
 from __future__ import annotations
 
@@ -36,27 +44,29 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from app.core.errors import OutputError
+from app.core.kept import MAX_SHORT_ID_LENGTH, SHORT_ID_LENGTH, SetState, TranslationSet, short_id
 from app.core.transcript import Gap, Transcript, Translation, TranslationStatus, Turn, Word
-from app.store import migrations
+from app.store import migrations, sets
 from app.store.locks import SessionLock
+from app.store.opening import BUSY_TIMEOUT_MS, connect, io_error, is_corruption, move_aside, open_error
 from app.store.search import SearchHit, find_hits, register_functions, search_terms
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 5000  # reads: only another process (a second app instance) can hold the write lock
 # Writes wait less: a session's journal write runs on its websocket thread, and a file locked by
 # another program must not hold the turns up for long (the session catches the journal up later).
 WRITE_BUSY_TIMEOUT_MS = 500
-_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+ARCHIVE_BUSY_TIMEOUT_MS = 3000  # the history's writes: "a few seconds", then the holder is named
+REBUILD_FACT = "rebuild_from_folders"  # set when a damaged archive was replaced by a new one
 
 
 class SessionStatus(str, Enum):
@@ -68,7 +78,7 @@ class SessionStatus(str, Enum):
 
 @dataclass(frozen=True)
 class SessionRecord:
-    id: int
+    id: int  # this archive's row id (not stable across archives: ``short_id`` is)
     uid: str
     started_at: float  # unix time
     ended_at: float | None
@@ -81,7 +91,21 @@ class SessionRecord:
     llm_model: str
     title: str
     duration_ms: int | None
-    note: str
+    note: str  # what the app had to say (recovery); the user's own note is ``user_note``
+    short_id: str = ""
+    user_note: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)  # facts later features keep per session
+
+
+@dataclass(frozen=True)
+class SessionOverview:
+    """One row of the history list: the record and what the list shows of its transcript."""
+
+    record: SessionRecord
+    turns: int
+    gaps: int
+    first_words: str
+    sets: tuple[TranslationSet, ...]
 
 
 @dataclass(frozen=True)
@@ -97,21 +121,27 @@ class NewSession:
     llm_model: str
     started_at: float
     title: str = ""
+    user_note: str = ""
+
+
+@dataclass(frozen=True)
+class BulkSession:
+    """A whole finished session for ``bulk_add``: the row, its turns (with their own translations) and gaps."""
+
+    fields: NewSession
+    turns: Sequence[Turn]
+    gaps: Sequence[Gap] = ()
+    duration_ms: int | None = None
 
 
 _SESSION_COLUMNS = (
     "id, uid, started_at, ended_at, status, folder, audio_path, source_language, speech_model, "
-    "target_languages, llm_model, title, duration_ms, note"
+    "target_languages, llm_model, title, duration_ms, note, short_id, user_note, meta"
 )
-_UPSERT_TRANSLATION = """
-    INSERT INTO translations
-        (turn_id, language, text, status, model, latency_ms, error, attempts, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (turn_id, language) DO UPDATE SET
-        text = excluded.text, status = excluded.status, model = excluded.model,
-        latency_ms = excluded.latency_ms, error = excluded.error, attempts = excluded.attempts,
-        updated_at = excluded.updated_at
-"""
+_INSERT_TURN = (
+    "INSERT INTO turns (session_id, idx, segment, turn_order, text, start_ms, end_ms, finalized_at, formatted,"
+    " language_code, speaker, words, side) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 
 
 class SessionStore:
@@ -138,41 +168,52 @@ class SessionStore:
                 detail=repr(exc),
             ) from exc
         try:
-            self._writer, self._fts = self._open_and_migrate()
+            self._writer, self._fts, self._trigram = self._open_and_migrate()
         except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
-                raise _open_error(self.path, exc) from exc
+            if not is_corruption(exc):
+                raise open_error(self.path, exc) from exc
             log.error("session archive %s is corrupt: %s", self.path, exc)
-            self.moved_aside = _move_aside(self.path, exc)
+            self.moved_aside = move_aside(self.path, exc)
             self.notice = (
                 f"The session archive {self.path.name} was damaged. It was kept as "
                 f"{self.moved_aside.name} and a new, empty archive was started; the session "
                 "folders (audio and exports) are untouched."
             )
             try:
-                self._writer, self._fts = self._open_and_migrate()
+                self._writer, self._fts, self._trigram = self._open_and_migrate()
             except sqlite3.Error as retry_exc:
-                raise _open_error(self.path, retry_exc) from retry_exc
+                raise open_error(self.path, retry_exc) from retry_exc
+            self._remember_rebuild(self._writer)
         try:
-            self._reader = _connect(self.path)
-            self._reader.execute("PRAGMA query_only = ON")  # this connection must never write
-            register_functions(self._reader)
+            self._reader = self._open_reader()
         except sqlite3.Error as exc:
             self._writer.close()
-            raise _open_error(self.path, exc) from exc
+            raise open_error(self.path, exc) from exc
         if not self._fts:
             log.warning("SQLite FTS5 is unavailable; search falls back to a substring scan")
 
-    def _open_and_migrate(self) -> tuple[sqlite3.Connection, bool]:
-        conn = _connect(self.path)
+    def _open_and_migrate(self) -> tuple[sqlite3.Connection, bool, bool]:
+        conn = connect(self.path)
         try:
             migrations.migrate(conn)
             fts = migrations.sync_search_index(conn)
             conn.execute(f"PRAGMA busy_timeout = {WRITE_BUSY_TIMEOUT_MS}")  # migrations may wait longer
-            return conn, fts
+            return conn, fts, fts and migrations.trigram_index_present(conn)
         except BaseException:
             conn.close()
             raise
+
+    def _open_reader(self) -> sqlite3.Connection:
+        reader = connect(self.path)
+        reader.execute("PRAGMA query_only = ON")  # this connection must never write
+        register_functions(reader)
+        return reader
+
+    def _remember_rebuild(self, conn: sqlite3.Connection) -> None:
+        """A new archive replaced a damaged one: the history is to be rebuilt from the folders."""
+        assert self.moved_aside is not None
+        conn.execute("INSERT OR REPLACE INTO archive_facts (key, value) VALUES (?, ?)",
+                     (REBUILD_FACT, str(self.moved_aside)))
 
     # -- writes: websocket and translation threads -------------------------------------------
 
@@ -188,6 +229,7 @@ class SessionStore:
         started_at: float | None = None,
         title: str = "",
         uid: str | None = None,
+        user_note: str = "",
     ) -> SessionRecord:
         """A new session, 'recording', owned by this process: its lock is taken before the row
         exists, so no other instance can ever see the row unowned."""
@@ -196,22 +238,30 @@ class SessionStore:
         values = (
             uid, time.time() if started_at is None else started_at,
             SessionStatus.RECORDING.value, str(folder), str(audio_path), source_language,
-            speech_model, json.dumps(list(target_languages)), llm_model, title,
+            speech_model, json.dumps(list(target_languages)), llm_model, title, user_note,
         )
         try:
             with self._writing("updated") as conn:
                 cursor = conn.execute(
                     "INSERT INTO sessions (uid, started_at, status, folder, audio_path, source_language,"
-                    " speech_model, target_languages, llm_model, title) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    " speech_model, target_languages, llm_model, title, user_note) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     values,
                 )
-                row = conn.execute(
-                    f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (cursor.lastrowid,)
-                ).fetchone()
+                session_id = int(cursor.lastrowid or 0)
+                self._give_short_id(conn, session_id, uid)
+                row = conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
         except BaseException:
             self._disown(uid, lock)
             raise
         return _session_from_row(row)
+
+    @staticmethod
+    def _give_short_id(conn: sqlite3.Connection, session_id: int, uid: str) -> None:
+        candidates = [short_id(uid, n) for n in range(SHORT_ID_LENGTH, MAX_SHORT_ID_LENGTH + 1)]
+        taken = {row[0] for row in conn.execute(
+            f"SELECT short_id FROM sessions WHERE short_id IN ({','.join('?' * len(candidates))})", candidates)}
+        conn.execute("UPDATE sessions SET short_id = ? WHERE id = ?",
+                     (migrations.free_short_id(uid, taken), session_id))
 
     def _own(self, uid: str) -> SessionLock:
         with self._held_guard:
@@ -241,34 +291,34 @@ class SessionStore:
 
         Raises KeyError for an unknown session, ValueError if the turn index is already stored.
         """
-        words = json.dumps([asdict(word) for word in turn.words], ensure_ascii=False)
         with self._writing("updated") as conn:
             try:
-                cursor = conn.execute(
-                    "INSERT INTO turns (session_id, idx, segment, turn_order, text, start_ms, end_ms,"
-                    " finalized_at, formatted, language_code, speaker, words)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (session_id, turn.index, turn.segment, turn.turn_order, turn.text,
-                     turn.start_ms, turn.end_ms, turn.finalized_at, int(turn.formatted),
-                     turn.language_code, turn.speaker, words),
-                )
+                cursor = conn.execute(_INSERT_TURN, _turn_values(session_id, turn))
             except sqlite3.IntegrityError as exc:
                 if "UNIQUE" in str(exc):
                     raise ValueError(f"turn {turn.index} of session {session_id} is already stored") from exc
                 raise KeyError(f"no session {session_id}") from exc
-            turn_id = cursor.lastrowid
+            turn_id = int(cursor.lastrowid or 0)
             for translation in turn.translations.values():
-                conn.execute(_UPSERT_TRANSLATION, _translation_values(turn_id, translation))
+                sets.put_cell(conn, turn_id, sets.own_set_id(conn, session_id, translation.language,
+                                                             translation.model), translation)
 
-    def set_translation(self, session_id: int, turn_index: int, translation: Translation) -> None:
-        """Insert or replace the turn's translation for ``translation.language``; durable on return."""
-        with self._writing("updated") as conn:
-            row = conn.execute(
-                "SELECT id FROM turns WHERE session_id = ? AND idx = ?", (session_id, turn_index)
-            ).fetchone()
-            if row is None:
-                raise KeyError(f"no turn {turn_index} in session {session_id}")
-            conn.execute(_UPSERT_TRANSLATION, _translation_values(row[0], translation))
+    def set_translation(self, session_id: int, turn_index: int, translation: Translation,
+                        *, set_id: int | None = None) -> None:
+        """Insert or replace the turn's cell for ``translation.language`` in the session's own set
+        of that language, or in set ``set_id``; durable on return."""
+        with self._writing("updated", patient=set_id is not None) as conn:
+            turn_id = self._turn_id(conn, session_id, turn_index)
+            if set_id is None:
+                set_id = sets.own_set_id(conn, session_id, translation.language, translation.model)
+            sets.put_cell(conn, turn_id, set_id, translation)
+
+    @staticmethod
+    def _turn_id(conn: sqlite3.Connection, session_id: int, turn_index: int) -> int:
+        row = conn.execute("SELECT id FROM turns WHERE session_id = ? AND idx = ?", (session_id, turn_index)).fetchone()
+        if row is None:
+            raise KeyError(f"no turn {turn_index} in session {session_id}")
+        return int(row[0])
 
     def set_speaker(self, session_id: int, turn_index: int, speaker: str) -> None:
         """A speaker revision: the turn was said by ``speaker``; KeyError if there is no such turn."""
@@ -323,42 +373,98 @@ class SessionStore:
         if row is not None:
             self.release(row[0])
 
-    def sync_session(self, fields: NewSession, turns: Sequence[Turn], gaps: Sequence[Gap]) -> int:
+    def sync_session(self, fields: NewSession, turns: Sequence[Turn], gaps: Sequence[Gap], *,
+                     extra_sets: Sequence[tuple[TranslationSet, dict[int, Translation]]] = (),
+                     imported: bool = False) -> int:
         """Bring the journal up to date with a whole session at once: the row (made if it is
         missing, found by uid), every turn and translation (inserted or updated), and the gaps.
-        For a session whose journal could not be written for a while, or was replaced. Idempotent;
-        returns the session's id."""
+        For a session whose journal could not be written for a while, or was replaced, and for an
+        import (``imported``: its title and note come from the file too, with the translation sets
+        made after it, ``extra_sets``). Idempotent; returns the session's id."""
         with self._reading() as conn:
             row = conn.execute("SELECT id FROM sessions WHERE uid = ?", (fields.uid,)).fetchone()
         if row is None:
             session_id = self.create_session(
                 folder=fields.folder, audio_path=fields.audio_path, source_language=fields.source_language,
                 speech_model=fields.speech_model, target_languages=fields.target_languages,
-                llm_model=fields.llm_model, started_at=fields.started_at, title=fields.title, uid=fields.uid).id
+                llm_model=fields.llm_model, started_at=fields.started_at, title=fields.title, uid=fields.uid,
+                user_note=fields.user_note).id
         else:
             session_id = int(row[0])
-        with self._writing("updated") as conn:
+        with self._writing("updated", patient=imported) as conn:
             conn.execute("UPDATE sessions SET folder = ?, audio_path = ?, target_languages = ? WHERE id = ?",
                          (str(fields.folder), str(fields.audio_path), json.dumps(list(fields.target_languages)),
                           session_id))
+            if imported:
+                conn.execute("UPDATE sessions SET title = ?, user_note = ? WHERE id = ?",
+                             (fields.title, fields.user_note, session_id))
+            turn_ids: dict[int, int] = {}
             for turn in turns:
-                words = json.dumps([asdict(word) for word in turn.words], ensure_ascii=False)
                 conn.execute(
-                    "INSERT INTO turns (session_id, idx, segment, turn_order, text, start_ms, end_ms, finalized_at,"
-                    " formatted, language_code, speaker, words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-                    " ON CONFLICT (session_id, idx) DO UPDATE SET text = excluded.text, start_ms = excluded.start_ms,"
-                    " end_ms = excluded.end_ms, language_code = excluded.language_code, speaker = excluded.speaker",
-                    (session_id, turn.index, turn.segment, turn.turn_order, turn.text, turn.start_ms, turn.end_ms,
-                     turn.finalized_at, int(turn.formatted), turn.language_code, turn.speaker, words))
-                turn_id = conn.execute("SELECT id FROM turns WHERE session_id = ? AND idx = ?",
-                                       (session_id, turn.index)).fetchone()[0]
+                    _INSERT_TURN + " ON CONFLICT (session_id, idx) DO UPDATE SET text = excluded.text,"
+                    " start_ms = excluded.start_ms, end_ms = excluded.end_ms, language_code = excluded.language_code,"
+                    " speaker = excluded.speaker, side = excluded.side", _turn_values(session_id, turn))
+                turn_id = self._turn_id(conn, session_id, turn.index)
+                turn_ids[turn.index] = turn_id
                 for translation in turn.translations.values():
-                    conn.execute(_UPSERT_TRANSLATION, _translation_values(turn_id, translation))
+                    sets.put_cell(conn, turn_id, sets.own_set_id(conn, session_id, translation.language,
+                                                                 translation.model), translation)
+            for wanted, cells in extra_sets:
+                set_id = sets.upsert_set(conn, session_id, wanted)
+                for index, translation in cells.items():
+                    if index in turn_ids:
+                        sets.put_cell(conn, turn_ids[index], set_id, translation)
             conn.execute("DELETE FROM gaps WHERE session_id = ?", (session_id,))
             for gap in gaps:
                 conn.execute("INSERT INTO gaps (session_id, start_ms, end_ms, reason) VALUES (?,?,?,?)",
                              (session_id, gap.start_ms, gap.end_ms, gap.reason))
         return session_id
+
+    def bulk_add(self, sessions: Iterable[BulkSession], *, per_transaction: int = 20) -> list[int]:
+        """Many finished sessions at once, through the same tables and triggers (the search index
+        included) as every other write, ``per_transaction`` sessions per commit. For building a
+        large archive (the benchmark); returns the new ids."""
+        ids: list[int] = []
+        batch: list[BulkSession] = []
+        for session in sessions:
+            batch.append(session)
+            if len(batch) >= per_transaction:
+                ids += self._bulk_batch(batch)
+                batch = []
+        if batch:
+            ids += self._bulk_batch(batch)
+        return ids
+
+    def _bulk_batch(self, batch: Sequence[BulkSession]) -> list[int]:
+        ids = []
+        with self._writing("updated", patient=True) as conn:
+            for item in batch:
+                f = item.fields
+                duration = item.duration_ms if item.duration_ms is not None else max(
+                    (t.end_ms for t in item.turns), default=0)
+                cursor = conn.execute(
+                    "INSERT INTO sessions (uid, started_at, ended_at, status, folder, audio_path, source_language,"
+                    " speech_model, target_languages, llm_model, title, user_note, duration_ms)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (f.uid, f.started_at, f.started_at + duration / 1000, SessionStatus.FINISHED.value, str(f.folder),
+                     str(f.audio_path), f.source_language, f.speech_model, json.dumps(list(f.target_languages)),
+                     f.llm_model, f.title, f.user_note, duration))
+                session_id = int(cursor.lastrowid or 0)
+                self._give_short_id(conn, session_id, f.uid)
+                conn.executemany(_INSERT_TURN, [_turn_values(session_id, t) for t in item.turns])
+                turn_ids = dict(conn.execute("SELECT idx, id FROM turns WHERE session_id = ?", (session_id,)))
+                set_ids: dict[str, int] = {}
+                cells = []
+                for turn in item.turns:
+                    for tr in turn.translations.values():
+                        if tr.language not in set_ids:
+                            set_ids[tr.language] = sets.own_set_id(conn, session_id, tr.language, tr.model)
+                        cells.append(sets.cell_values(turn_ids[turn.index], set_ids[tr.language], tr))
+                sets.put_cells(conn, cells)
+                conn.executemany("INSERT INTO gaps (session_id, start_ms, end_ms, reason) VALUES (?,?,?,?)",
+                                 [(session_id, g.start_ms, g.end_ms, g.reason) for g in item.gaps])
+                ids.append(session_id)
+        return ids
 
     def set_target_languages(self, session_id: int, codes: Sequence[str]) -> None:
         """A language was added during the session: it is one of the session's languages now."""
@@ -367,7 +473,23 @@ class SessionStore:
 
     def set_title(self, session_id: int, title: str) -> None:
         """The session's title (shown instead of its folder's name); KeyError if unknown."""
-        self._update_session("UPDATE sessions SET title = ? WHERE id = ?", (title, session_id))
+        self._update_session("UPDATE sessions SET title = ? WHERE id = ?", (title, session_id), patient=True)
+
+    def set_user_note(self, session_id: int, note: str) -> None:
+        """The user's own note on the session; KeyError if unknown."""
+        self._update_session("UPDATE sessions SET user_note = ? WHERE id = ?", (note, session_id), patient=True)
+
+    def set_meta(self, session_id: int, **values: Any) -> None:
+        """Facts a feature keeps per session (``SessionRecord.meta``, JSON), merged into what is
+        there; a value of None removes its key. KeyError if the session is unknown."""
+        with self._writing("updated", patient=True) as conn:
+            row = conn.execute("SELECT meta FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no session {session_id}")
+            meta = {**json.loads(row[0] or "{}"), **values}
+            conn.execute("UPDATE sessions SET meta = ? WHERE id = ?",
+                         (json.dumps({k: v for k, v in meta.items() if v is not None}, ensure_ascii=False),
+                          session_id))
 
     def move_session(self, session_id: int, folder: Path | str, audio_path: Path | str) -> None:
         """The session's files are now somewhere else (rescued from a deleted folder)."""
@@ -375,13 +497,47 @@ class SessionStore:
                              (str(folder), str(audio_path), session_id))
 
     def delete_session(self, session_id: int) -> bool:
-        """Delete the session's rows (turns, translations, gaps cascade); its folder is not touched."""
-        with self._writing("updated") as conn:
+        """Delete the session's rows (turns, translations, sets, gaps cascade); its folder is not touched."""
+        with self._writing("updated", patient=True) as conn:
             deleted = conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount
         return deleted > 0
 
-    def _update_session(self, sql: str, params: tuple[Any, ...]) -> None:
-        with self._writing("updated") as conn:
+    def replace_gaps(self, session_id: int, turns: Sequence[Turn], gaps: Sequence[Gap]) -> None:
+        """Turns that fill gaps of the session (new indices, their own translations) and the gaps
+        left, in one transaction; KeyError if the session is gone."""
+        with self._writing("updated", patient=True) as conn:
+            if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise KeyError(f"no session {session_id}")
+            for turn in turns:
+                turn_id = int(conn.execute(_INSERT_TURN, _turn_values(session_id, turn)).lastrowid or 0)
+                for tr in turn.translations.values():
+                    sets.put_cell(conn, turn_id, sets.own_set_id(conn, session_id, tr.language, tr.model), tr)
+            conn.execute("DELETE FROM gaps WHERE session_id = ?", (session_id,))
+            conn.executemany("INSERT INTO gaps (session_id, start_ms, end_ms, reason) VALUES (?,?,?,?)",
+                             [(session_id, g.start_ms, g.end_ms, g.reason) for g in gaps])
+
+    def new_translation_set(self, session_id: int, language: str, *, model: str, instructions: str = ""
+                            ) -> TranslationSet:
+        """A set to translate the session into again (state 'running'); KeyError if unknown."""
+        with self._writing("updated", patient=True) as conn:
+            if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise KeyError(f"no session {session_id}")
+            return sets.new_set(conn, session_id, language, model, instructions)
+
+    def finish_translation_set(self, set_id: int, state: SetState) -> None:
+        with self._writing("updated", patient=True) as conn:
+            conn.execute("UPDATE translation_sets SET state = ? WHERE id = ?", (state.value, set_id))
+
+    def set_fact(self, key: str, value: str | None) -> None:
+        """An archive-wide fact (``REBUILD_FACT``); None removes it."""
+        with self._writing("updated", patient=True) as conn:
+            if value is None:
+                conn.execute("DELETE FROM archive_facts WHERE key = ?", (key,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO archive_facts (key, value) VALUES (?, ?)", (key, value))
+
+    def _update_session(self, sql: str, params: tuple[Any, ...], *, patient: bool = False) -> None:
+        with self._writing("updated", patient=patient) as conn:
             if conn.execute(sql, params).rowcount == 0:
                 raise KeyError(f"no session {params[-1]}")
 
@@ -394,6 +550,20 @@ class SessionStore:
             ).fetchone()
         return None if row is None else _session_from_row(row)
 
+    def find_session(self, ref: str) -> int | None:
+        """The id of the session whose short ID (any case) or uid is ``ref``."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT id FROM sessions WHERE short_id = ? OR uid = ?",
+                               (ref.strip().lower(), ref.strip())).fetchone()
+        return None if row is None else int(row[0])
+
+    def find_by_folder(self, folder: Path) -> int | None:
+        """The newest session kept in ``folder``."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT id FROM sessions WHERE folder = ? ORDER BY started_at DESC LIMIT 1",
+                               (str(folder),)).fetchone()
+        return None if row is None else int(row[0])
+
     def list_sessions(self, limit: int = 50, offset: int = 0) -> list[SessionRecord]:
         """Newest first."""
         with self._reading() as conn:
@@ -403,6 +573,34 @@ class SessionStore:
                 (limit, offset),
             ).fetchall()
         return [_session_from_row(row) for row in rows]
+
+    def overview(self, limit: int = 50, offset: int = 0) -> list[SessionOverview]:
+        """The history list, newest first: each session with its turn and gap counts, first words
+        and translation sets. Index lookups only, so a page costs the same in a large archive."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_SESSION_COLUMNS},"
+                " (SELECT COUNT(*) FROM turns WHERE session_id = s.id),"
+                " (SELECT COUNT(*) FROM gaps WHERE session_id = s.id),"
+                " (SELECT text FROM turns WHERE session_id = s.id ORDER BY idx LIMIT 1)"
+                " FROM sessions s ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset)).fetchall()
+            by_session = sets.sets_of(conn, [row[0] for row in rows])
+        n = len(_SESSION_COLUMNS.split(","))
+        return [SessionOverview(_session_from_row(row[:n]), row[n], row[n + 1], row[n + 2] or "",
+                                tuple(by_session[row[0]])) for row in rows]
+
+    def count_sessions(self) -> int:
+        with self._reading() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+
+    def known_folders(self) -> set[str]:
+        with self._reading() as conn:
+            return {row[0] for row in conn.execute("SELECT folder FROM sessions")}
+
+    def fact(self, key: str) -> str | None:
+        with self._reading() as conn:
+            row = conn.execute("SELECT value FROM archive_facts WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     def unfinished_sessions(self) -> list[SessionRecord]:
         """Sessions still 'recording' whose process is gone (a crash, kill -9, a power cut): the
@@ -442,20 +640,22 @@ class SessionStore:
                                  (f"set aside: unreadable journal entry ({exc})", row_id))
 
     def load_transcript(self, session_id: int) -> Transcript:
-        """Rebuild the session's Transcript (turns, words, translations, gaps); KeyError if unknown."""
+        """Rebuild the session's Transcript (turns, words, the session's own translations, gaps);
+        KeyError if unknown. Sets made later come from ``load_translation_sets``."""
         with self._reading() as conn:  # one read transaction: a consistent snapshot
             if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
                 raise KeyError(f"no session {session_id}")
             turn_rows = conn.execute(
                 "SELECT id, idx, segment, turn_order, text, start_ms, end_ms, finalized_at,"
-                " formatted, language_code, speaker, words FROM turns WHERE session_id = ?"
+                " formatted, language_code, speaker, words, side FROM turns WHERE session_id = ?"
                 " ORDER BY idx",
                 (session_id,),
             ).fetchall()
             translation_rows = conn.execute(
                 "SELECT tr.turn_id, tr.language, tr.text, tr.status, tr.model, tr.latency_ms,"
                 " tr.error, tr.attempts FROM translations tr JOIN turns t ON t.id = tr.turn_id"
-                " WHERE t.session_id = ? ORDER BY tr.id",
+                " JOIN translation_sets s ON s.id = tr.set_id WHERE t.session_id = ? AND s.ordinal = 1"
+                " ORDER BY tr.id",
                 (session_id,),
             ).fetchall()
             gap_rows = conn.execute(
@@ -464,12 +664,12 @@ class SessionStore:
             ).fetchall()
         turns: dict[int, Turn] = {}
         for (turn_id, idx, segment, turn_order, text, start_ms, end_ms, finalized_at, formatted,
-             language_code, speaker, words) in turn_rows:
+             language_code, speaker, words, side) in turn_rows:
             turns[turn_id] = Turn(
                 index=idx, segment=segment, turn_order=turn_order, text=text, start_ms=start_ms,
                 end_ms=end_ms, finalized_at=finalized_at, formatted=bool(formatted),
                 language_code=language_code, speaker=speaker,
-                words=[Word(**word) for word in json.loads(words)],
+                words=[Word(**word) for word in json.loads(words)], side=side,
             )
         for turn_id, language, text, status, model, latency_ms, error, attempts in translation_rows:
             turns[turn_id].translations[language] = Translation(
@@ -483,20 +683,34 @@ class SessionStore:
             transcript.add_gap(Gap(start_ms=start_ms, end_ms=end_ms, reason=reason))
         return transcript
 
+    def translation_sets(self, session_id: int) -> list[TranslationSet]:
+        """Every set of the session: its own (by language), then those made later, oldest first."""
+        with self._reading() as conn:
+            return sets.sets_of(conn, [session_id])[session_id]
+
+    def load_translation_sets(self, session_id: int) -> list[tuple[TranslationSet, dict[int, Translation]]]:
+        """The sets made after the session's own (ordinal 2 and up, or a language added later),
+        with their cells by turn index."""
+        with self._reading() as conn:
+            found = sets.sets_of(conn, [session_id])[session_id]
+            return [(s, sets.cells_of_set(conn, s.id)) for s in found
+                    if s.id is not None and not s.own]
+
     def search(
         self, text: str, limit: int = 50, *, mark: tuple[str, str] = ("[", "]")
     ) -> list[SearchHit]:
-        """Turns whose original or translated text contains every word of ``text``.
+        """Turns whose original or translated text (every translation set) contains every word of
+        ``text``, newest first.
 
-        Words match as prefixes, ignoring case and accents ("manana" finds "Mañana"). Queries in
-        scripts written without spaces (Chinese, Japanese, Thai...) are matched as substrings,
-        because the FTS tokenizer treats a whole run of such characters as one word.
+        Words match as prefixes, ignoring case and accents ("manana" finds "Mañana"). Words in
+        scripts written without spaces (Chinese, Japanese, Thai...) match anywhere in the text
+        (the trigram index; a substring test for words under three characters).
         """
         terms = search_terms(text)
         if not terms or limit <= 0:
             return []
         with self._reading() as conn:
-            return find_hits(conn, terms, limit, mark, fts=self._fts)
+            return find_hits(conn, terms, limit, mark, fts=self._fts, trigram=self._trigram)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -528,11 +742,14 @@ class SessionStore:
         self.close()
 
     @contextmanager
-    def _writing(self, action: str) -> Iterator[sqlite3.Connection]:
+    def _writing(self, action: str, *, patient: bool = False) -> Iterator[sqlite3.Connection]:
         with self._write_lock:
             if self._damaged is not None:
                 self._replace_damaged_locked()
             conn = self._live(self._writer)
+            waited = ARCHIVE_BUSY_TIMEOUT_MS if patient else WRITE_BUSY_TIMEOUT_MS
+            if patient:
+                conn.execute(f"PRAGMA busy_timeout = {ARCHIVE_BUSY_TIMEOUT_MS}")
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -545,9 +762,13 @@ class SessionStore:
             except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
                 raise  # our bugs, not the disk's: keep the real error
             except sqlite3.Error as exc:
-                if isinstance(exc, sqlite3.DatabaseError) and _is_corruption(exc):
+                if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):
                     self._damaged = exc  # moved aside before the next write
-                raise _io_error(self.path, action, exc) from exc
+                raise io_error(self.path, action, exc, waited) from exc
+            finally:
+                if patient and not self._closed:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute(f"PRAGMA busy_timeout = {WRITE_BUSY_TIMEOUT_MS}")
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -563,9 +784,9 @@ class SessionStore:
             except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
                 raise
             except sqlite3.Error as exc:
-                if isinstance(exc, sqlite3.DatabaseError) and _is_corruption(exc):
+                if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):
                     self._damaged = exc
-                raise _io_error(self.path, "read", exc) from exc
+                raise io_error(self.path, "read", exc, BUSY_TIMEOUT_MS) from exc
 
     def _replace_damaged_locked(self) -> None:
         """The file turned out damaged after it was opened: move it aside like a file that fails to
@@ -578,11 +799,10 @@ class SessionStore:
             for conn in (self._reader, self._writer):
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
-            self.moved_aside = _move_aside(self.path, cause)
-            self._writer, self._fts = self._open_and_migrate()
-            self._reader = _connect(self.path)
-            self._reader.execute("PRAGMA query_only = ON")
-            register_functions(self._reader)
+            self.moved_aside = move_aside(self.path, cause)
+            self._writer, self._fts, self._trigram = self._open_and_migrate()
+            self._remember_rebuild(self._writer)
+            self._reader = self._open_reader()
         self.notice = (f"The session archive {self.path.name} was found damaged. It was kept as "
                        f"{self.moved_aside.name} and a new archive was started; the session folders are untouched.")
 
@@ -592,83 +812,19 @@ class SessionStore:
         return conn
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        # journal_mode reads the header: this is where a non-database file is first noticed.
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode != "wal":  # e.g. a filesystem without shared memory; still durable, less concurrent
-            log.warning("session archive %s runs in %s journal mode, not WAL", path, mode)
-        conn.execute("PRAGMA synchronous = FULL")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
-    if isinstance(code, int):
-        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
-    message = str(exc)
-    return "file is not a database" in message or "malformed" in message
-
-
-def _move_aside(path: Path, cause: sqlite3.Error) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-    counter = 1
-    while aside.exists():
-        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
-        counter += 1
-    try:
-        # The -wal must move too: SQLite would replay a stale WAL into the new, empty file.
-        for suffix in ("-wal", "-shm", ""):
-            companion = Path(f"{path}{suffix}")
-            if companion.exists():
-                companion.rename(Path(f"{aside}{suffix}"))
-    except OSError as exc:
-        raise OutputError(
-            f"The session archive {path} is damaged and could not be moved aside "
-            f"({exc.strerror or exc}). Move or delete it, then start Live Translate again.",
-            detail=f"{cause!r}; {exc!r}",
-        ) from exc
-    log.error("moved corrupt session archive to %s", aside)
-    return aside
-
-
-def _open_error(path: Path, exc: sqlite3.Error) -> OutputError:
-    return OutputError(
-        f"The session archive {path} cannot be opened ({exc}). "
-        "Check that the folder exists and you can write to it.",
-        detail=repr(exc),
-    )
-
-
-def _io_error(path: Path, action: str, exc: sqlite3.Error) -> OutputError:
-    return OutputError(
-        f"The session archive {path} could not be {action} ({exc}). "
-        "Check free disk space and that the folder is still writable.",
-        detail=repr(exc),
-    )
-
-
 def _session_from_row(row: Sequence[Any]) -> SessionRecord:
     (id_, uid, started_at, ended_at, status, folder, audio_path, source_language, speech_model,
-     target_languages, llm_model, title, duration_ms, note) = row
+     target_languages, llm_model, title, duration_ms, note, short_id, user_note, meta) = row
     return SessionRecord(
         id=id_, uid=uid, started_at=started_at, ended_at=ended_at, status=SessionStatus(status),
         folder=Path(folder), audio_path=Path(audio_path), source_language=source_language,
         speech_model=speech_model, target_languages=tuple(json.loads(target_languages)),
-        llm_model=llm_model, title=title, duration_ms=duration_ms, note=note,
+        llm_model=llm_model, title=title, duration_ms=duration_ms, note=note, short_id=short_id or "",
+        user_note=user_note, meta=json.loads(meta or "{}"),
     )
 
 
-def _translation_values(turn_id: int | None, translation: Translation) -> tuple[Any, ...]:
-    return (
-        turn_id, translation.language, translation.text,
-        TranslationStatus(translation.status).value, translation.model, translation.latency_ms,
-        translation.error, translation.attempts, time.time(),
-    )
+def _turn_values(session_id: int, turn: Turn) -> tuple[Any, ...]:
+    words = json.dumps([asdict(word) for word in turn.words], ensure_ascii=False)
+    return (session_id, turn.index, turn.segment, turn.turn_order, turn.text, turn.start_ms, turn.end_ms,
+            turn.finalized_at, int(turn.formatted), turn.language_code, turn.speaker, words, turn.side)

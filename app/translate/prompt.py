@@ -25,6 +25,7 @@ from app.core.languages import Language
 # prompt (token cost grows with each request that carries it as context).
 MAX_CONTEXT_CHARS = 600
 MAX_GLOSSARY_TERMS = 100
+MAX_INSTRUCTIONS_CHARS = 500  # the user's own instructions for a session translated again
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class BatchRequest:
     source: Language | None = None
     context: tuple[str, ...] = ()
     glossary: tuple[tuple[str, str], ...] = ()
+    instructions: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class TranslationRequest:
     source: Language | None = None
     context: tuple[str, ...] = ()
     glossary: tuple[tuple[str, str], ...] = ()
+    instructions: str = ""  # the user's own, e.g. "Use a formal register." (a session translated again)
 
 
 def system_prompt(request: TranslationRequest) -> str:
@@ -64,7 +67,7 @@ def system_prompt(request: TranslationRequest) -> str:
          "and keep the punctuation style."),
         f"If the message is already in {target}, reply with it unchanged.",
     ]
-    lines += _extras(request.glossary, request.context)
+    lines += _extras(request.glossary, request.context, request.instructions)
     return "\n".join(lines)
 
 
@@ -92,7 +95,7 @@ def batch_system_prompt(request: BatchRequest) -> str:
          "and keep the punctuation style."),
         "If the message is already in one of these languages, give it unchanged for that language.",
     ]
-    lines += _extras(request.glossary, request.context)
+    lines += _extras(request.glossary, request.context, request.instructions)
     return "\n".join(lines)
 
 
@@ -123,8 +126,12 @@ def translations_schema(request: BatchRequest) -> dict[str, object]:
     }
 
 
-def _extras(glossary: tuple[tuple[str, str], ...], context: tuple[str, ...]) -> list[str]:
+def _extras(glossary: tuple[tuple[str, str], ...], context: tuple[str, ...], instructions: str = "") -> list[str]:
     lines: list[str] = []
+    wish = _one_line(instructions)[:MAX_INSTRUCTIONS_CHARS]
+    if wish:
+        lines.append("")
+        lines.append(f"The person who asked for this translation adds, about how to translate: {wish}")
     glossary_lines = _glossary_lines(glossary)
     if glossary_lines:
         lines.append("")

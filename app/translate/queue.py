@@ -119,6 +119,7 @@ class TranslationQueue:
         pacer: RateLimitPacer | None = None,
         on_rate_limit: Callable[[int, float], None] | None = None,
         batch: bool = True,
+        instructions: str = "",
     ) -> None:
         if max_workers < 1 or max_attempts < 1:
             raise ValueError("max_workers and max_attempts must be at least 1")
@@ -128,6 +129,7 @@ class TranslationQueue:
         self._max_attempts = max_attempts
         self.backoff = backoff
         self._glossary = tuple(glossary)
+        self._instructions = instructions  # the user's own, for a session translated again
         self._clock = clock
         self._stop = threading.Event()
         # The default wait returns early when close() gives up waiting, so a long backoff never
@@ -409,12 +411,12 @@ class TranslationQueue:
         first = jobs[0]
         if len(jobs) == 1:
             request = TranslationRequest(first.text, first.language, first.spoken or self._source, first.context,
-                                         self._glossary)
+                                         self._glossary, self._instructions)
             result = self._translator.translate(request)
             return {first.language.code: result.text}, result.model
         assert self._batcher is not None
         batch = BatchRequest(first.text, tuple(job.language for job in jobs), first.spoken or self._source,
-                             first.context, self._glossary)
+                             first.context, self._glossary, self._instructions)
         several = self._batcher.translate_all(batch)
         return several.texts, several.model
 

@@ -64,7 +64,7 @@ class ExportDialog(QDialog):
 
     def __init__(self, entries: Sequence[Entry], languages: tuple[str, ...], *, metadata: dict[str, object],
                  base_name: str, audio_path: Path | None, choices: ExportChoices | None = None,
-                 parent: QWidget | None = None) -> None:
+                 names: dict[str, str] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export transcript")
         self._entries = list(entries)
@@ -84,8 +84,8 @@ class ExportDialog(QDialog):
         self.original = QRadioButton("Original only")
         self.translation = QRadioButton("One translation:")
         self.translation_language = QComboBox()
-        for code in languages:
-            self.translation_language.addItem(language_name(code), code)
+        for code in languages:  # a language, or a translation set's label ("es.2") named in ``names``
+            self.translation_language.addItem((names or {}).get(code) or language_name(code), code)
         self.content = QButtonGroup(self)
         for button in (self.bilingual, self.original, self.translation):
             self.content.addButton(button)

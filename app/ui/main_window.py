@@ -19,6 +19,7 @@ from app.core.languages import language_name
 from app.core.settings import DEFAULT_FONT_SIZE, Settings, clamp_font_size
 from app.core.transcript import Turn
 from app.core.validate import effective_targets, resolve_targets, validate
+from app.pipeline.archive import Archive
 from app.pipeline.events import SessionState, SessionSummary, nothing_kept_text
 from app.settings.keystore import KeyStatus, KeyStore
 from app.settings.qt_store import QtSettingsStore, SettingsKey
@@ -28,6 +29,7 @@ from app.ui.controls import SessionControls
 from app.ui.errors import SessionErrorDialogs
 from app.ui.export_dialog import ExportDialog
 from app.ui.help import WIDGET_KEYS, HelpMenu, Place, shortcut_rows
+from app.ui.history_flow import HistoryFlow
 from app.ui.look import Tone
 from app.ui.recovery_offer import LoadedSession, RecoveredLike, RecoveryLoader, RecoveryOffer
 from app.ui.settings_dialog import KeyChecker, SettingsDialog
@@ -52,7 +54,8 @@ class MainWindow(QMainWindow):
                  key_status: KeyStatus, settings_store: QtSettingsStore, default_sessions_dir: Path,
                  session_only: dict[str, object] | None = None, input_file: Path | None = None,
                  recovery_loader: RecoveryLoader | None = None, key_checker: KeyChecker = check_key,
-                 files: Sequence[Place] = (), parent: QWidget | None = None) -> None:
+                 files: Sequence[Place] = (), archive: Archive | None = None, archive_problem: str = "",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Live Translate")
         self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
@@ -63,6 +66,7 @@ class MainWindow(QMainWindow):
         self.default_sessions_dir = default_sessions_dir
         self._session_only = dict(session_only or {})  # command-line overrides: this run only
         self._input_file = input_file
+        self._next_input: Path | None = None  # a recording to transcribe with the next Record (History flow)
         self._close_when_ended = False
         self._hold_reason = ""  # why Record waits (e.g. crash recovery still running)
         self._stopping = False
@@ -84,12 +88,14 @@ class MainWindow(QMainWindow):
         self.key_banner.add_button("Open Settings", self.open_settings, default=True)
         self.recovery_banner = Banner("", kind=Tone.WARNING)
         self.recovery_banner.hide()
+        # View ▸ History, File ▸ Transcribe a recording…, drops, the offer after a session (history_flow.py)
+        self.history_flow = HistoryFlow(self, self, archive, unavailable=archive_problem or "no session archive")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.controls)
-        for banner in (self.key_banner, self.recovery_banner):
+        for banner in (self.key_banner, self.recovery_banner, self.history_flow.banner):
             holder = QVBoxLayout()
             holder.setContentsMargins(12, 0, 12, 8)
             holder.addWidget(banner)
@@ -148,14 +154,16 @@ class MainWindow(QMainWindow):
         # Some platforms bind no key to Quit (the offscreen one, some minimal desktops): Ctrl+Q then.
         quit_action.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or [QKeySequence("Ctrl+Q")])
         file_menu = self.menuBar().addMenu("&File")
-        for action in (self.export_action, open_folder, None, self.settings_action, None, quit_action):
+        for action in (self.history_flow.transcribe_action, self.export_action, open_folder, None,
+                       self.settings_action, None, quit_action):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
         session_menu = self.menuBar().addMenu("&Session")
         session_menu.addAction(self.record_action)
         session_menu.addAction(self.retry_action)
         session_menu.addAction(self.earlier_action)
         view_menu = self.menuBar().addMenu("&View")
-        for action in (bigger, smaller, normal, None, self.view.copy_rows_action, self.view.copy_all_action):
+        for action in (self.history_flow.history_action, None, bigger, smaller, normal, None,
+                       self.view.copy_rows_action, self.view.copy_all_action):
             view_menu.addSeparator() if action is None else view_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         self.help = HelpMenu(self, help_menu, shortcuts=self.shortcuts, places=self.places)
@@ -226,7 +234,17 @@ class MainWindow(QMainWindow):
         self.status.clear_standing()  # the last session's "Saved … open folder" goes with it
         self._error_cause = None
         secrets = {self.key_status.service: self.key_status.key} if self.key_status.key else {}
-        self.controller.start(settings, secrets, self.sessions_dir, self._input_file)
+        self.controller.start(settings, secrets, self.sessions_dir, self._next_input or self._input_file)
+
+    def transcribe_recording(self, path: Path) -> None:
+        """Run ``path`` as a session now, as ``--input`` does (File ▸ Transcribe a recording…)."""
+        if self.controller.running:
+            return
+        self._next_input = path
+        try:
+            self.toggle_recording()
+        finally:
+            self._next_input = None  # started or refused: never the next Record's
 
     @Slot()
     def quit_now(self) -> None:

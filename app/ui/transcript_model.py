@@ -264,12 +264,13 @@ class TranscriptModel(QAbstractTableModel):
         turn.translations[translation.language] = translation
         self.dataChanged.emit(self.index(row, ORIGINAL_COLUMN + 1), self.index(row, self.delay_column))
 
-    def load(self, entries: list[Turn | Gap], languages: tuple[str, ...]) -> None:
-        """Show a finished (e.g. recovered) transcript in place of whatever was shown."""
+    def load(self, entries: list[Turn | Gap], languages: tuple[str, ...], names: dict[str, str] | None = None) -> None:
+        """Show a finished (e.g. recovered or kept) transcript in place of whatever was shown.
+        ``languages`` may be translation-set labels (``es.2``) with their headers in ``names``."""
         self.beginResetModel()
-        self._cols = _Columns(languages, {c: language_name(c) for c in languages})
-        self._rows = [_Row(gap=e) if isinstance(e, Gap) else _Row(turn=copy.deepcopy(e), requested=languages)
-                      for e in entries]
+        self._cols = _Columns(languages, {c: (names or {}).get(c) or language_name(c) for c in languages})
+        # Nothing is in flight in a finished transcript: a cell it lacks was never asked for ("—").
+        self._rows = [_Row(gap=e) if isinstance(e, Gap) else _Row(turn=copy.deepcopy(e)) for e in entries]
         self._reindex()
         self.endResetModel()
 
@@ -288,6 +289,10 @@ class TranscriptModel(QAbstractTableModel):
 
     def turn_count(self) -> int:
         return len(self._by_index)
+
+    def row_of(self, turn_index: int) -> int | None:
+        """The row showing turn ``turn_index``, if it is shown."""
+        return self._by_index.get(turn_index)
 
     def turns(self) -> list[Turn]:
         """The finished turns shown, in order (read them, do not change them)."""

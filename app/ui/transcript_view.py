@@ -145,6 +145,8 @@ class TranscriptView(QTableView):
         self.empty_hint = EMPTY_HINT
         self._model = model
         self._follow = True
+        self._revealed: int | None = None  # a row kept in view (reveal_row) until the user scrolls
+        self._revealing = False
         self.setModel(model)
         self.setItemDelegate(TranscriptDelegate(self))
         self.setWordWrap(True)
@@ -238,9 +240,32 @@ class TranscriptView(QTableView):
     def _schedule_relayout(self) -> None:
         self._relayout.start()
 
+    @property
+    def laid_out(self) -> bool:
+        """False while the rows are about to get their heights (a debounced relayout is due)."""
+        return not self._relayout.isActive()
+
     @Slot()
     def _resize_all_rows(self) -> None:
         self.resizeRowsToContents()
+        if self._revealed is not None:  # heights changed: the row asked for moved
+            self._scroll_to_revealed()
+
+    def reveal_row(self, row: int) -> None:
+        """Select ``row`` and keep it in view (a search hit opened in the history) while the rows
+        get their heights; the view stops following the newest row. Scrolling lets it go."""
+        self._follow = False
+        self._revealed = row
+        self.selectRow(row)
+        self._scroll_to_revealed()
+
+    def _scroll_to_revealed(self) -> None:
+        assert self._revealed is not None
+        self._revealing = True
+        try:
+            self.scrollTo(self._model.index(self._revealed, 0), QAbstractItemView.ScrollHint.PositionAtTop)
+        finally:
+            self._revealing = False
 
     @Slot(QModelIndex, int, int)
     def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
@@ -258,6 +283,7 @@ class TranscriptView(QTableView):
     def _on_reset(self) -> None:
         self._apply_column_modes()
         self._follow = True
+        self._revealed = None
         self._schedule_relayout()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
@@ -278,7 +304,9 @@ class TranscriptView(QTableView):
     @Slot(int)
     def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
-        self._follow = value >= bar.maximum() - FOLLOW_SLACK_PX
+        if not self._revealing:
+            self._revealed = None  # the user scrolled: the row asked for is theirs to leave
+        self._follow = value >= bar.maximum() - FOLLOW_SLACK_PX and self._revealed is None
 
     @Slot(int, int)
     def _on_range_changed(self, minimum: int, maximum: int) -> None:
