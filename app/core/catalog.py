@@ -39,6 +39,11 @@ class SpeechModel:
         return _SAME_LANGUAGE.get(base, base) in self.languages
 
     @property
+    def multilingual(self) -> bool:
+        """It hears more than one language: each turn may say which (the window shows it)."""
+        return len(self.languages) > 1
+
+    @property
     def label(self) -> str:
         """For a picker: the name, the languages it hears, and what it is good at."""
         heard = " ".join(self.languages) if len(self.languages) <= 6 else f"{len(self.languages)} languages"

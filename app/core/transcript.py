@@ -20,6 +20,11 @@ MICROPHONE, SYSTEM_AUDIO = "microphone", "system"
 SIDES = (MICROPHONE, SYSTEM_AUDIO)
 
 
+# The model of a translation cell copied from its turn, which was already in that language: no
+# request was made (app.translate.queue); the window shows such a cell as the original, greyed.
+SAME_LANGUAGE = "original"
+
+
 class TranslationStatus(str, Enum):
     PENDING = "pending"
     DONE = "done"

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from app.core.backoff import TRANSLATION_BACKOFF, Backoff
 from app.core.errors import TranslationError
 from app.core.languages import Language
-from app.core.transcript import Translation, TranslationStatus
+from app.core.transcript import SAME_LANGUAGE, Translation, TranslationStatus
 from app.translate.base import BatchTranslator, Translator
 from app.translate.pacing import RateLimitPacer
 from app.translate.prompt import BatchRequest, TranslationRequest
@@ -65,7 +65,6 @@ log = logging.getLogger(__name__)
 # A server asking for a very long pause (or a broken header) must not park a turn for minutes.
 MAX_RETRY_AFTER = 120.0
 NOT_FINISHED = "Not translated: the session ended before its translation arrived."
-SAME_LANGUAGE = "original"  # the model of a cell copied from a turn already in its language (no request)
 _PROGRESS_WAIT = 0.25  # close() re-reads the open count at least this often
 _DELIVERY_WAIT = 5.0  # on_update calls are quick; this only guards against a stuck one
 _CLOSE_GRACE = 0.2  # how long close() lets woken workers leave before shutting the pool down
