@@ -228,3 +228,49 @@ def test_a_kept_session_is_renamed_in_the_history_and_its_files_follow(qtbot, tm
         from app.workers.threads import wait_for_owned_threads
 
         assert wait_for_owned_threads(10000)
+
+
+MEETING = [  # (who, language, original, Spanish or the original itself)
+    ("A", "en", "Good morning, everyone. Let's go through the launch plan for the Madrid office.",
+     "Buenos días a todos. Repasemos el plan de lanzamiento para la oficina de Madrid."),
+    ("B", "es", "Perfecto, tengo las cifras del primer trimestre aquí.", None),
+    ("A", "en", "Great. Could you share them with the team after the call?",
+     "Genial. ¿Podrías compartirlas con el equipo después de la llamada?"),
+    ("C", "de", "Ich kann die deutsche Version der Präsentation vorbereiten.",
+     "Puedo preparar la versión alemana de la presentación."),
+]
+
+
+def test_screenshot_of_a_meeting_with_speakers_and_languages(qtbot, tmp_path) -> None:
+    import os
+    import shutil
+
+    from ui_support import save_screenshot
+
+    settings = Settings(targets=("es",), speakers=True, speech_model="universal-streaming-multilingual")
+    parts = build_window(qtbot, tmp_path, settings=settings)
+    w: MainWindow = parts.window  # type: ignore[assignment]
+    w.resize(1180, 560)
+    w.show()
+    qtbot.waitExposed(w)
+    with qtbot.waitSignal(parts.controller.session_started, timeout=5000):
+        w.toggle_recording()
+    fake = parts.factory.last
+    for index, (speaker, language, original, spanish) in enumerate(MEETING):
+        fake.final(said(make_turn(index, original, start_ms=index * 6100 + 500), speaker=speaker,
+                        language_code=language))
+        fake.translation(index, Translation("es", original, TranslationStatus.DONE, SAME_LANGUAGE, 0) if spanish is None
+                         else done("es", spanish, 650 + 80 * index))
+    qtbot.waitUntil(lambda: w.model.index(3, 3).data() == MEETING[3][3], timeout=5000)
+    w.model.rename(Kind.SPEAKER, "A", "Maria")
+    w.model.rename(Kind.SPEAKER, "B", "Javier")
+    w.view._resize_all_rows()
+    assert who_texts(w.model) == ["Maria", "Javier", "Maria", "C"]
+    who = w.model.who_column
+    assert who is not None and w.view.horizontalHeader().sectionSize(who) >= w.view.sizeHintForColumn(who), \
+        "the column grew with the names"
+    path = save_screenshot(w, "window-speakers.png")
+    if os.environ.get("LIVE_TRANSLATE_UPDATE_README_SHOT") == "1":
+        shutil.copyfile(path, Path(__file__).parent.parent / "resources" / "screenshot-speakers.png")
+    with qtbot.waitSignal(parts.controller.session_ended, timeout=10000):
+        w.toggle_recording()

@@ -145,7 +145,8 @@ class TranscriptDelegate(QStyledItemDelegate):
             _layout, height = text_layout(full.text, full.font, width, Qt.AlignmentFlag.AlignLeft)
         else:
             height = metrics.height() * len(lines)
-        return QSize(math.ceil(natural) + 2 * self.PAD_X, math.ceil(height) + 2 * self.PAD_Y)
+        # +2: a line laid out in exactly its natural width may still break (shaping and hinting round)
+        return QSize(math.ceil(natural) + 2 * self.PAD_X + 2, math.ceil(height) + 2 * self.PAD_Y)
 
 
 def _tag(code: str) -> str:
@@ -175,6 +176,7 @@ class TranscriptView(QTableView):
         self._revealed: int | None = None  # a row kept in view (reveal_row) until the user scrolls
         self._revealing = False
         self.rename_dialog: RenameDialog | None = None
+        self._columns_due = False
         self.setModel(model)
         self.setItemDelegate(TranscriptDelegate(self))
         self.setWordWrap(True)
@@ -256,6 +258,7 @@ class TranscriptView(QTableView):
 
     def relayout(self) -> None:
         """Columns first (sized to contents), then rows (their heights depend on the widths)."""
+        self._columns_due = False
         header = self.horizontalHeader()
         for col in (TIME_COLUMN, self._model.who_column, self._model.delay_column):
             if col is not None and col < self._model.columnCount():
@@ -278,6 +281,9 @@ class TranscriptView(QTableView):
 
     @Slot()
     def _resize_all_rows(self) -> None:
+        if self._columns_due:  # a name in the Who column changed: it may need more room
+            self.relayout()
+            return
         self.resizeRowsToContents()
         if self._revealed is not None:  # heights changed: the row asked for moved
             self._scroll_to_revealed()
@@ -308,6 +314,11 @@ class TranscriptView(QTableView):
 
     @Slot(QModelIndex, QModelIndex, list)
     def _on_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: list[int]) -> None:
+        who = self._model.who_column
+        if who is not None and top_left.column() <= who <= bottom_right.column():
+            self._columns_due = True  # renamed or relabelled: size the column to its names again
+            self._schedule_relayout()
+            return
         for row in range(top_left.row(), bottom_right.row() + 1):
             self.resizeRowToContents(row)
 
