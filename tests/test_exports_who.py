@@ -122,3 +122,21 @@ def test_sides_alone_show_you_and_them(tmp_path: Path) -> None:
         "Them: [not translated]"
     back = read_transcript_json((tmp_path / "transcript.json").read_text(encoding="utf-8"))
     assert [tr.side for tr in back.turns] == [MICROPHONE, SYSTEM_AUDIO]
+
+
+def test_a_recovered_session_keeps_the_names_given_before_the_crash(tmp_path: Path) -> None:
+    from app.pipeline.recovery import recover_unfinished
+    from app.store.db import SessionStore
+
+    store = SessionStore(tmp_path / "journal.db")
+    folder = tmp_path / "sessions" / "s1"
+    folder.mkdir(parents=True)
+    (folder / "audio.wav").write_bytes(b"")
+    rec = store.create_session(folder=folder, audio_path=folder / "audio.wav", source_language=None,
+                               speech_model="universal-streaming-english", target_languages=["es"], llm_model="m")
+    store.add_turn(rec.id, turn(0, "Hello.", speaker="A"))
+    store.set_meta(rec.id, names=NAMES.to_json())  # what LiveSession.set_names journals
+    store.release(rec.uid)  # the process that recorded it died
+    assert [r.session_id for r in recover_unfinished(store)] == [rec.id]
+    store.close()
+    assert voices(vtt_cues((folder / "transcript.vtt").read_text(encoding="utf-8"))[0][0]) == ("Ana", "[en] Hello.")
