@@ -230,6 +230,42 @@ def test_a_kept_session_is_renamed_in_the_history_and_its_files_follow(qtbot, tm
         assert wait_for_owned_threads(10000)
 
 
+
+def test_a_recovered_session_shows_its_names_and_a_rename_there_is_kept(qtbot, tmp_path) -> None:
+    from app.gui import recovery_loader
+    from app.pipeline.recovery import recover_unfinished
+
+    folder = tmp_path / "sessions" / "2026-12-02_09-00-00"
+    folder.mkdir(parents=True)
+    (folder / "audio.wav").write_bytes(b"")
+    with SessionStore(tmp_path / "sessions.db") as store:
+        rec = store.create_session(folder=folder, audio_path=folder / "audio.wav", source_language=None,
+                                   speech_model="universal-streaming-english", target_languages=["es"], llm_model="m")
+        store.add_turn(rec.id, said(make_turn(0, "Shall we?"), speaker="A"))
+        store.add_turn(rec.id, said(make_turn(1, "Yes."), speaker="B"))
+        store.set_meta(rec.id, names=Names({}, {"A": "Ana"}).to_json())
+        store.release(rec.uid)  # the process that recorded it died
+        [recovered] = recover_unfinished(store)
+        archive = Archive(store)
+        parts = build_window(qtbot, tmp_path, recovery_loader=recovery_loader(archive), archive=archive)
+        w: MainWindow = parts.window  # type: ignore[assignment]
+        w.show()
+        w.offer_recovered([recovered])
+        next(b for b in w.recovery_banner.buttons if b.text() == "Show transcript").click()
+        qtbot.waitUntil(lambda: w.model.turn_count() == 2, timeout=5000)
+        assert who_texts(w.model) == ["Ana", "B"]
+        w.view.rename(Kind.SPEAKER, "B")
+        assert w.view.rename_dialog is not None
+        answer(w.view.rename_dialog, "Bea")
+        qtbot.waitUntil(lambda: not w.session_names.busy, timeout=10000)
+        assert archive.load(rec.id).names == Names({}, {"A": "Ana", "B": "Bea"})
+        assert re.findall(r"<v ([^>]+)>", (folder / "transcript.vtt").read_text(encoding="utf-8"))[::2] == \
+            ["Ana", "Bea"]
+        from app.workers.threads import wait_for_owned_threads
+
+        assert wait_for_owned_threads(10000)
+
+
 MEETING = [  # (who, language, original, Spanish or the original itself)
     ("A", "en", "Good morning, everyone. Let's go through the launch plan for the Madrid office.",
      "Buenos días a todos. Repasemos el plan de lanzamiento para la oficina de Madrid."),

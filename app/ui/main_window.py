@@ -549,8 +549,11 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _show_loaded(self, session: LoadedSession) -> None:
         """A recovered session's transcript, on screen as a live one would be."""
-        self.model.load(session.entries, session.languages)
-        self.session_names.follow(None)  # not in the archive yet: names stay on screen and in exports
+        self.model.load(session.entries, session.languages, who_names=session.names)
+        archive, session_id = self.history_flow.archive, session.session_id
+        # Renamed here, kept in the archive (and the folder's files) when the archive has the session.
+        self.session_names.follow((lambda names: archive.set_names(session_id, names))
+                                  if archive is not None and session_id is not None else None)
         self.audio_path, self.session_folder = session.audio_path, session.folder
         self.status.set_turns(self.model.turn_count())
         self.status.show_message(f"Showing the recovered session {session.folder.name}.")
