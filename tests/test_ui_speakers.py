@@ -94,6 +94,7 @@ def test_speakers_show_in_a_who_column_are_renamed_and_relabelled_in_place(qtbot
     dialog_export = w.open_export()
     assert dialog_export is not None
     options = dialog_export.options()
+    assert dialog_export.summary.text() == "3 turns to export, each with who said it (Ana, Bruno, C)."
     vtt = render("vtt", w.model.entries(), dataclasses.replace(options, content=Content.ORIGINAL))
     assert re.findall(r"<v ([^>]+)>", vtt) == ["Ana", "Bruno", "C"]
     dialog_export.close()
