@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format-turns", action=argparse.BooleanOptionalAction, default=None,
                    help="punctuated, cased finals (default on)")
     p.add_argument("--turn-detection", choices=tuple(TURN_PRESETS), help="end-of-turn preset")
+    p.add_argument("--speakers", type=int, nargs="?", const=-1, metavar="N",
+                   help="label who says each turn (A, B, ...); N, when given, is how many people speak (1-10). "
+                        "English, multilingual and the Universal-3 models")
     p.add_argument("--keyterm", action="append", metavar="TERM", help="word or phrase to boost (repeatable)")
     p.add_argument("--stop-timeout", type=_positive_seconds, metavar="SECONDS", default=SIGNAL_FINISH_S,
                    help=f"after SIGTERM, SIGHUP or Ctrl+C, finish the last turn and its translations within this "
@@ -154,6 +157,9 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
         changes["mode"] = args.mode
     if args.keyterm:
         changes["keyterms"] = tuple(args.keyterm)
+    if args.speakers is not None:
+        changes["speakers"] = True
+        changes["max_speakers"] = None if args.speakers == -1 else args.speakers  # validate() checks 1-10
     if args.out is not None:
         if not str(args.out).strip():
             raise ConfigError('--out needs a folder: "" is not one. Leave --out out to use the default folder.')
@@ -297,8 +303,21 @@ class TerminalListener:
             self._turns[turn.index] = turn
             if self.jsonl:
                 self._emit("turn", turn=turn.index, segment=turn.segment, turn_order=turn.turn_order, text=turn.text,
-                           start_ms=turn.start_ms, end_ms=turn.end_ms, language=turn.language_code)
+                           start_ms=turn.start_ms, end_ms=turn.end_ms, language=turn.language_code,
+                           speaker=turn.speaker)
             self._print_ready()
+
+    def turn_revised(self, turn: Turn) -> None:
+        with self._lock:
+            known = self._turns.get(turn.index)
+            if known is not None:
+                turn.translations = known.translations  # the copy carries what arrived since
+            self._turns[turn.index] = turn
+            if self.jsonl:
+                self._emit("speaker", turn=turn.index, speaker=turn.speaker)
+            elif turn.index < self._next_to_print:  # already printed: say what changed
+                self._clear_interim()
+                self.out.write(f"[{clock(turn.start_ms, sep='')}] (said by {turn.speaker})\n")
 
     def translation_updated(self, index: int, translation: Translation) -> None:
         with self._lock:
@@ -324,7 +343,9 @@ class TerminalListener:
                 return
             self._clear_interim()
             stamp = clock(turn.start_ms, sep="")
-            self.out.write(f"[{stamp}] {turn.text}\n")
+            heard = f"({turn.language_code}) " if turn.language_code else ""
+            who = f"{turn.speaker}: " if turn.speaker else ""
+            self.out.write(f"[{stamp}] {heard}{who}{turn.text}\n")
             for lang in self.targets:
                 tr = turn.translations[lang]
                 text = tr.text if tr.status is TranslationStatus.DONE else f"(not translated: {tr.error})"

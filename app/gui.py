@@ -22,6 +22,7 @@ from app.core.errors import AppError, ConfigError
 from app.core.event_log import EventLog
 from app.core.settings import Paths, Settings
 from app.core.transcript import Gap, Turn
+from app.core.who import Names
 from app.logsetup import setup_logging
 from app.pipeline.archive import Archive
 from app.pipeline.events import SIGNAL_FINISH_S
@@ -67,9 +68,9 @@ def open_store(paths: Paths) -> tuple[SessionStore | None, str]:
 
 
 def recovery_loader(archive: Archive) -> RecoveryLoader:
-    def load(session: RecoveredLike) -> tuple[list[Turn | Gap], tuple[str, ...]]:
+    def load(session: RecoveredLike) -> tuple[list[Turn | Gap], tuple[str, ...], Names]:
         kept = archive.load(session.session_id)
-        return kept.entries, kept.languages
+        return kept.entries, kept.languages, kept.names
 
     return load
 

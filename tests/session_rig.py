@@ -31,6 +31,7 @@ class Recorder:
     states: list[tuple[SessionState, str]] = field(default_factory=list)
     interims: list[str] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
+    revised: list[Turn] = field(default_factory=list)
     translations: list[tuple[int, Translation]] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     errors: list[AppError] = field(default_factory=list)
@@ -53,6 +54,10 @@ class Recorder:
     def turn_finalized(self, turn: Turn) -> None:
         with self.lock:
             self.turns.append(turn)
+
+    def turn_revised(self, turn: Turn) -> None:
+        with self.lock:
+            self.revised.append(turn)
 
     def translation_updated(self, index: int, translation: Translation) -> None:
         with self.lock:

@@ -754,3 +754,33 @@ def test_queue_with_gateway_asks_once_per_turn_for_three_languages_and_falls_bac
     for language in (GERMAN, FRENCH, JAPANESE):
         got = updates.of(language.code)
         assert [u.translation.text for u in got] == [f"[{language.name}] sentence number {i}" for i in range(5)]
+
+
+def test_a_turn_already_in_a_target_language_is_that_cell_without_a_request_and_tells_the_rest(
+        make_queue: Callable[..., TranslationQueue]) -> None:
+    translator, updates = FakeBatchTranslator(), Updates()
+    queue = make_queue(translator, [SPANISH, GERMAN, FRENCH], updates, source=None)
+    slow = threading.Event()
+    translator.batch_behaviour = lambda request, n: slow.wait(WAIT) and ()
+    queue.submit(0, "Hello everyone.", spoken=resolve_language("en"))  # English: nothing to copy
+    queue.submit(1, "Buenos días a todos.", spoken=resolve_language("es"))
+    queue.submit(2, "Guten Morgen.", spoken=resolve_language("de"))
+    assert all(u.translation.status is PENDING for u in updates.all), "copies wait for the turns before them"
+    slow.set()
+    updates.wait_settled(3, 3)
+    cells = settled(updates.all)
+    assert (cells[(1, "es")].translation.text, cells[(1, "es")].translation.model) == ("Buenos días a todos.", "original")
+    assert (cells[(2, "de")].translation.text, cells[(2, "de")].translation.model) == ("Guten Morgen.", "original")
+    assert cells[(1, "de")].translation.text == "[German] Buenos días a todos."
+    asked = {(tuple(t.code for t in b.targets), b.source.code if b.source else None) for b in translator.batches}
+    assert asked == {(("es", "de", "fr"), "en"), (("de", "fr"), "es"), (("es", "fr"), "de")}
+    assert [u.index for u in updates.of("es") if u.translation.status is DONE] == [0, 1, 2], "still in turn order"
+
+
+def test_a_regional_target_is_still_translated_from_its_family() -> None:
+    from app.translate.queue import same_language
+
+    assert same_language(SPANISH, resolve_language("es"))
+    assert same_language(resolve_language("pt"), resolve_language("pt-BR"))
+    assert not same_language(resolve_language("pt-BR"), resolve_language("pt"))
+    assert not same_language(GERMAN, SPANISH)

@@ -112,6 +112,7 @@ class FakeSession:
     stop_deadlines: list[float | None] = field(default_factory=list)
     earlier: list[str] = field(default_factory=list)
     quit_calls: int = 0
+    names: list[object] = field(default_factory=list)  # every set_names(), in order (worker thread)
     audio_seconds: float = 12.0
     discarded: bool = False  # what the real session decides for no turn and under a second of audio
     _actions: queue.Queue[Action] = field(default_factory=queue.Queue)
@@ -177,6 +178,9 @@ class FakeSession:
     def translate_earlier_turns(self, language: object) -> int:
         self.earlier.append(getattr(language, "code", str(language)))
         return 1
+
+    def set_names(self, names: object) -> None:
+        self.names.append(names)
 
     def set_targets(self, targets: tuple[object, ...]) -> None:
         self.targets.append(tuple(getattr(t, "code", str(t)) for t in targets))

@@ -32,10 +32,16 @@ class SpeechModel:
     modes: bool = False  # mode = min_latency / balanced / max_accuracy
     format_turns: bool = True  # format_turns (the u3 family always formats: not applicable)
     live_words: bool = True  # partial words while the speaker talks (the u3 family: only in pauses)
+    speaker_labels: bool = False  # speaker_labels / max_speakers: who said each turn [protocol §1.4, §9.6]
 
     def hears(self, code: str) -> bool:
         base = code.split("-")[0].lower()
         return _SAME_LANGUAGE.get(base, base) in self.languages
+
+    @property
+    def multilingual(self) -> bool:
+        """It hears more than one language: each turn may say which (the window shows it)."""
+        return len(self.languages) > 1
 
     @property
     def label(self) -> str:
@@ -73,15 +79,15 @@ _SAME_LANGUAGE = {"fil": "tl"}  # the language table's Filipino is whisper's Tag
 # parameters, so it gets none.
 SPEECH_MODELS: tuple[SpeechModel, ...] = (
     SpeechModel("universal-streaming-english", "English", "live words, fastest", ("en",),
-                turn_threshold=True, turn_silences=True, keyterms=True),
+                turn_threshold=True, turn_silences=True, keyterms=True, speaker_labels=True),
     SpeechModel("universal-streaming-multilingual", "Multilingual", "live words", SIX_LANGUAGES,
-                turn_threshold=True, turn_silences=True, keyterms=True, language_detection=True),
+                turn_threshold=True, turn_silences=True, keyterms=True, language_detection=True, speaker_labels=True),
     SpeechModel("universal-3-5-pro", "Universal-3.5 Pro", "words in pauses, newest", U35_LANGUAGES,
                 turn_silences=True, keyterms=True, language_detection=True, language_codes=True, modes=True,
-                format_turns=False, live_words=False),
+                format_turns=False, live_words=False, speaker_labels=True),
     SpeechModel("u3-rt-pro", "Universal-3 Pro", "words in pauses", SIX_LANGUAGES,
                 turn_silences=True, keyterms=True, language_detection=True, language_codes=True,
-                format_turns=False, live_words=False),
+                format_turns=False, live_words=False, speaker_labels=True),
     SpeechModel("whisper-rt", "Whisper", "live words, detects the language", WHISPER_LANGUAGES,
                 language_detection=True),
 )
@@ -147,6 +153,7 @@ TURN_PRESET_LABELS: dict[str | None, str] = {
     "balanced": "Balanced",
     "conservative": "Patient: waits for longer pauses",
 }
+MAX_SPEAKERS = 10  # max_speakers takes 1-10 [protocol §1.4]
 MAX_KEYTERMS = 100
 MAX_KEYTERM_CHARS = 50
 

@@ -7,6 +7,12 @@ Subtitles stay watchable: a bilingual cue carries at most two languages, each li
 its language (``[en] Good morning.`` / ``[es] Buenos días.``); a bilingual subtitle export with
 several translations is one file per translation, each with the original (``export_files``).
 SRT, VTT and JSON always carry the times (``ALWAYS_TIMED``).
+
+Who said it (``app.core.who``) is in every format when the session has it (speakers, or turns from
+the system's audio), under the session's names (``metadata["names"]``): TXT and SRT a "Name: "
+before the text, VTT a voice span (``<v Name>…</v>``), Markdown a "Who" column, JSON each turn's
+``who``, ``speaker_name`` and ``side_name`` beside ``speaker`` and ``side``. A session without
+either carries nothing extra.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from app.core.catalog import SPEECH_MODEL_IDS, speech_model
 from app.core.kept import label_name
 from app.core.timefmt import clock
 from app.core.transcript import Gap, TranslationStatus, Turn
+from app.core.who import Names, Shown, names_of, who
 
 Entry = Turn | Gap
 FORMATS = ("txt", "srt", "vtt", "json", "md")
@@ -67,6 +74,17 @@ def _lines(entry: Entry, opts: ExportOptions) -> list[str]:
     return [entry.text, *(translation_text(entry, lang) for lang in opts.languages)]
 
 
+def _who(entries: Sequence[Entry], opts: ExportOptions) -> tuple[Names, Shown]:
+    """The session's names and what its "Who" shows, from the entries exported."""
+    return names_of(opts.metadata), Shown.of(e for e in entries if isinstance(e, Turn))
+
+
+def _said(entry: Entry, names: Names, shown: Shown) -> str:
+    """"Alice: " before a turn's first line (TXT, SRT), or "" when nobody is named."""
+    name = who(entry, names, shown) if isinstance(entry, Turn) else ""
+    return f"{name}: " if name else ""
+
+
 def _cue_times(entry: Entry) -> tuple[int, int]:
     start, end = entry.start_ms, entry.end_ms
     if end <= start:
@@ -76,6 +94,7 @@ def _cue_times(entry: Entry) -> tuple[int, int]:
 
 def to_txt(entries: Sequence[Entry], opts: ExportOptions) -> str:
     out: list[str] = []
+    names, shown = _who(entries, opts)
     for entry in entries:
         stamp = f"[{clock(entry.start_ms, sep='')}] " if opts.timestamps else ""
         if isinstance(entry, Gap):
@@ -83,7 +102,7 @@ def to_txt(entries: Sequence[Entry], opts: ExportOptions) -> str:
             out.append(f"{span}{GAP_TEXT}")
             continue
         lines = _lines(entry, opts)
-        out.append(stamp + lines[0])
+        out.append(stamp + _said(entry, names, shown) + lines[0])
         indent = " " * len(stamp)
         for lang, line in zip(opts.languages, lines[1:], strict=False):  # none for original-only
             out.append(f"{indent}[{lang}] {line}")
@@ -121,30 +140,45 @@ def _cue_lines(entry: Entry, opts: ExportOptions) -> list[str]:
     return [f"[{original_label(entry, opts)}] {lines[0]}", f"[{opts.languages[0]}] {lines[1]}"]
 
 
-def _subtitles(entries: Sequence[Entry], opts: ExportOptions, sep: str, numbered: bool) -> list[str]:
+def _vtt_text(text: str) -> str:
+    """Cue text as WebVTT reads it: ``&``, ``<`` and ``>`` are markup there."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _subtitles(entries: Sequence[Entry], opts: ExportOptions, sep: str, vtt: bool) -> list[str]:
     # "-->" inside cue text would end a WebVTT cue early; a blank line would end an SRT cue.
     out: list[str] = []
+    names, shown = _who(entries, opts)
     for n, entry in enumerate(entries, start=1):
         start, end = _cue_times(entry)
-        if numbered:
+        if not vtt:
             out.append(str(n))
         out.append(f"{clock(start, sep=sep)} --> {clock(end, sep=sep)}")
-        out.extend(line.replace("\n", " ").replace("-->", "->") or " " for line in _cue_lines(entry, opts))
+        lines = [line.replace("\n", " ").replace("-->", "->") for line in _cue_lines(entry, opts)]
+        name = who(entry, names, shown) if isinstance(entry, Turn) else ""
+        if vtt:
+            # A voice span on every line: players style (and colour) each speaker's lines alike.
+            voice = _vtt_text(name)
+            lines = [f"<v {voice}>{_vtt_text(line)}</v>" if name else _vtt_text(line) for line in lines]
+        elif name:
+            lines[0] = f"{name}: {lines[0]}"
+        out.extend(line or " " for line in lines)
         out.append("")
     return out
 
 
 def to_srt(entries: Sequence[Entry], opts: ExportOptions) -> str:
-    return "\n".join(_subtitles(entries, opts, ",", numbered=True))
+    return "\n".join(_subtitles(entries, opts, ",", vtt=False))
 
 
 def to_vtt(entries: Sequence[Entry], opts: ExportOptions) -> str:
-    return "WEBVTT\n\n" + "\n".join(_subtitles(entries, opts, ".", numbered=False))
+    return "WEBVTT\n\n" + "\n".join(_subtitles(entries, opts, ".", vtt=True))
 
 
 def to_json(entries: Sequence[Entry], opts: ExportOptions) -> str:
     turns: list[dict[str, Any]] = []
     gaps: list[dict[str, Any]] = []
+    names, shown = _who(entries, opts)
     for entry in entries:
         if isinstance(entry, Gap):
             gaps.append({"start_ms": entry.start_ms, "end_ms": entry.end_ms, "reason": entry.reason})
@@ -158,6 +192,8 @@ def to_json(entries: Sequence[Entry], opts: ExportOptions) -> str:
             "language_code": entry.language_code,
             "speaker": entry.speaker,
             "side": entry.side,
+            **({"who": who(entry, names, shown), "side_name": names.side(entry.side),
+                **({"speaker_name": names.speaker(entry.speaker)} if entry.speaker else {})} if shown else {}),
             "finalized_at": entry.finalized_at,
             "translations": {
                 lang: {
@@ -194,6 +230,9 @@ def to_markdown(entries: Sequence[Entry], opts: ExportOptions) -> str:
         columns = [label_name(opts.languages[0])]
     else:
         columns = ["Original", *(label_name(c) for c in opts.languages)]
+    names, shown = _who(entries, opts)
+    if shown:
+        columns.insert(0, "Who")
     if opts.timestamps:
         columns.insert(0, "Time")
     out.append("| " + " | ".join(columns) + " |")
@@ -201,7 +240,9 @@ def to_markdown(entries: Sequence[Entry], opts: ExportOptions) -> str:
     for entry in entries:
         cells = [_md_cell(line) for line in _lines(entry, opts)]
         if isinstance(entry, Gap):
-            cells = [f"*{GAP_TEXT}*"] + [""] * (len(columns) - 1 - (1 if opts.timestamps else 0))
+            cells = [f"*{GAP_TEXT}*"] + [""] * (len(columns) - 1 - (1 if opts.timestamps else 0) - (1 if shown else 0))
+        if shown:
+            cells.insert(0, _md_cell(who(entry, names, shown)) if isinstance(entry, Turn) else "")
         if opts.timestamps:
             stamp = clock(entry.start_ms, sep="")
             if isinstance(entry, Gap):

@@ -39,6 +39,8 @@ class Settings:
     sessions_dir: Path | None = None  # None = under the user's data dir
     font_size: int = DEFAULT_FONT_SIZE
     frame_ms: int = 100
+    speakers: bool = False  # label who said each turn (speaker_labels), on the models that can
+    max_speakers: int | None = None  # a hint to the service (1-10); None = let it decide
     speech_backend: str = "assemblyai"  # ``app.core.backends.SPEECH_BACKENDS``
     translation_backend: str = "assemblyai"  # ``app.core.backends.TRANSLATION_BACKENDS``
 

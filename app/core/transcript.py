@@ -20,6 +20,11 @@ MICROPHONE, SYSTEM_AUDIO = "microphone", "system"
 SIDES = (MICROPHONE, SYSTEM_AUDIO)
 
 
+# The model of a translation cell copied from its turn, which was already in that language: no
+# request was made (app.translate.queue); the window shows such a cell as the original, greyed.
+SAME_LANGUAGE = "original"
+
+
 class TranslationStatus(str, Enum):
     PENDING = "pending"
     DONE = "done"
@@ -100,6 +105,19 @@ class Transcript:
             turn = self._by_index[index]
             turn.translations[translation.language] = copy.copy(translation)
             return copy.deepcopy(turn)
+
+    def set_speaker(self, index: int, speaker: str) -> Turn:
+        """Turn ``index`` was said by ``speaker`` (a revision); returns a copy of the updated turn."""
+        with self._lock:
+            turn = self._by_index[index]
+            turn.speaker = speaker
+            return copy.deepcopy(turn)
+
+    def find(self, segment: int, turn_order: int) -> Turn | None:
+        """A copy of the turn with this connection key, if there is one."""
+        with self._lock:
+            found = next((t for t in self._turns if t.segment == segment and t.turn_order == turn_order), None)
+            return copy.deepcopy(found) if found is not None else None
 
     def add_gap(self, gap: Gap) -> None:
         with self._lock:

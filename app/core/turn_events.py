@@ -26,4 +26,13 @@ class TurnFinalized:
     turn: Turn
 
 
-AssemblerEvent = InterimChanged | TurnFinalized
+@dataclass(frozen=True)
+class SpeakerRevised:
+    """A turn already final was said by someone else: (segment, turn_order) of its connection."""
+
+    segment: int
+    turn_order: int
+    speaker: str
+
+
+AssemblerEvent = InterimChanged | TurnFinalized | SpeakerRevised

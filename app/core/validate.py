@@ -17,6 +17,7 @@ from app.core.backends import SpeechBackend, TranslationBackend, speech_backend,
 from app.core.catalog import (
     MAX_KEYTERM_CHARS,
     MAX_KEYTERMS,
+    MAX_SPEAKERS,
     MODES,
     TURN_PRESETS,
     LlmModel,
@@ -80,6 +81,7 @@ def validate(settings: Settings, *, explicit_model: bool = True) -> SessionPlan:
         raise ConfigError(_model_cannot_hear(model, source))
     check_turn_preset(settings.turn_preset)
     check_mode(settings.mode)
+    check_max_speakers(settings.max_speakers)
     keyterms = check_keyterms(settings.keyterms)
     place = region(settings.region)
     streaming = streaming_base_url(settings.streaming_url, place.id)
@@ -114,6 +116,8 @@ def _unused(settings: Settings, model: SpeechModel, spoken_target: Language | No
         notes.append(f"The turn-detection preset is not used: {model.id} decides turns itself.")
     elif settings.turn_preset and not model.turn_threshold:
         notes.append(f"{model.id} takes only the preset's pause lengths, not its confidence threshold.")
+    if settings.speakers and not model.speaker_labels:
+        notes.append(f"Speakers are not labelled: {model.id} does not tell speakers apart.")
     if settings.mode and not model.modes:
         notes.append(f"The accuracy mode applies to universal-3-5-pro only; {model.id} does not use it.")
     return tuple(notes)
@@ -144,6 +148,11 @@ def _model_cannot_hear(model: SpeechModel, source: Language) -> str:
 def check_turn_preset(preset: str | None) -> None:
     if preset is not None and preset not in TURN_PRESETS:
         raise ConfigError(f"Unknown turn-detection preset {preset!r}; use one of {', '.join(TURN_PRESETS)}.")
+
+
+def check_max_speakers(count: int | None) -> None:
+    if count is not None and not 1 <= count <= MAX_SPEAKERS:
+        raise ConfigError(f"The number of speakers must be between 1 and {MAX_SPEAKERS}, not {count}.")
 
 
 def check_mode(mode: str | None) -> None:

@@ -28,6 +28,7 @@ from app.core.exports import Content, ExportOptions, render, to_json, write_sess
 from app.core.kept import SetState, TranslationSet, parse_label
 from app.core.transcript import Gap, Transcript, Translation, TranslationStatus, Turn
 from app.core.transcript_file import TranscriptFile, read_transcript_json
+from app.core.who import Names, names_of
 from app.pipeline.bundles import TRANSCRIPT_JSON, unpack_bundle, write_bundle
 from app.pipeline.export_files import ExportJob, run_export
 from app.pipeline.folders import AUDIO_NAME
@@ -113,6 +114,11 @@ class ArchivedSession:
                 for label, cell in entry.translations.items() if cell.status is TranslationStatus.FAILED]
 
     @property
+    def names(self) -> Names:
+        """The names the user gave the session's speakers and sides (its meta's ``names``)."""
+        return names_of(self.record.meta)
+
+    @property
     def audio_there(self) -> bool:
         """False when the WAV was moved or deleted: the transcript still works."""
         return self.record.audio_path.is_file()
@@ -129,7 +135,8 @@ class ArchivedSession:
                 "speech_model": r.speech_model, "llm_model": r.llm_model, "targets": list(self.languages),
                 "audio": r.audio_path.name, "uid": r.uid, "id": r.short_id, "note": r.user_note,
                 "started_at": r.started_at, "duration_ms": r.duration_ms,
-                "translation_sets": [s.to_json() for s in self.sets if s.label in chosen]}
+                "translation_sets": [s.to_json() for s in self.sets if s.label in chosen],
+                **({"names": self.names.to_json()} if self.names else {})}
 
 
 @dataclass(frozen=True)
@@ -282,6 +289,15 @@ class Archive:
         self.check_editable(session_id)
         try:
             self.store.set_user_note(session_id, note.strip())
+        except KeyError:
+            raise _unknown(session_id) from None
+        self.write_folder(session_id)
+
+    def set_names(self, session_id: int, names: Names) -> None:
+        """The session's speakers and sides are called ``names`` (its meta, its folder's files)."""
+        self.check_editable(session_id)
+        try:
+            self.store.set_meta(session_id, names=names.to_json() if names else None)
         except KeyError:
             raise _unknown(session_id) from None
         self.write_folder(session_id)
@@ -464,6 +480,9 @@ class Archive:
         ends = [t.end_ms for t in file.turns] + [g.end_ms for g in file.gaps]
         duration = _int(meta.get("duration_ms")) or max(ends, default=0)
         self.store.finish_session(session_id, ended_at=started + duration / 1000, duration_ms=duration or None)
+        names = names_of(meta)
+        if names:
+            self.store.set_meta(session_id, names=names.to_json())
         record = self.record(session_id)
         return Imported(session_id, record.short_id, record.title or folder.name, folder, len(file.turns),
                         known is None, note)

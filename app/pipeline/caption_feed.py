@@ -66,6 +66,9 @@ class CaptionFeed:
     def translation_updated(self, index: int, translation: Translation) -> None:
         self._log.translation(index, translation, session=self._chapter())
 
+    def turn_revised(self, turn: Turn) -> None:
+        """A speaker relabelled: the caption page shows no speakers, so nothing it shows changes."""
+
     def gap_added(self, gap: Gap) -> None:
         self._log.gap(gap, session=self._chapter())
 

@@ -79,6 +79,7 @@ SESSION_EVENTS: tuple[SessionEvent, ...] = (
     SessionEvent("state_changed", "state_changed"),
     SessionEvent("interim_changed", "interim_text_changed"),
     SessionEvent("turn_finalized", "turn_finalized"),
+    SessionEvent("turn_revised", "turn_revised"),
     SessionEvent("translation_updated", "translation_updated", after_end=True),
     SessionEvent("gap_added", "gap_added"),
     SessionEvent("level_changed", "level_changed"),
@@ -94,6 +95,10 @@ class SessionListener(Protocol):
     def interim_changed(self, text: str) -> None: ...
 
     def turn_finalized(self, turn: Turn) -> None: ...
+
+    def turn_revised(self, turn: Turn) -> None:
+        """A final turn changed after the fact (today: its speaker, from a diarization revision)."""
+        ...
 
     def translation_updated(self, index: int, translation: Translation) -> None: ...
 

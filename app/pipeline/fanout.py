@@ -43,6 +43,9 @@ class FanOutListener:
     def translation_updated(self, index: int, translation: Translation) -> None:
         self._each(lambda listener: listener.translation_updated(index, translation))
 
+    def turn_revised(self, turn: Turn) -> None:
+        self._each(lambda listener: listener.turn_revised(turn))
+
     def gap_added(self, gap: Gap) -> None:
         self._each(lambda listener: listener.gap_added(gap))
 

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from app.core.errors import AppError, catch_all
-from app.core.languages import Language
+from app.core.languages import Language, find_language
 from app.core.transcript import Transcript, Translation, TranslationStatus
 from app.translate.base import Translator
 from app.translate.pacing import RateLimitPacer
@@ -64,7 +64,9 @@ class LateTranslations:
         with catch_all(log, f"Translating {len(cells)} cells again stopped", self._on_error):
             queue = TranslationQueue(self._translator, [], self._on_update, source=self._source, pacer=self._pacer)
             for index, language in cells:
-                queue.submit(index, self._transcript.turn(index).text, self._finalized_at.get(index),
-                             languages=(language,))
+                turn = self._transcript.turn(index)
+                spoken = find_language(turn.language_code) if turn.language_code else None
+                queue.submit(index, turn.text, self._finalized_at.get(index), languages=(language,),
+                             spoken=spoken or self._source)
             queue.close(timeout=None)
         self._on_done(len(cells))

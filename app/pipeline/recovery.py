@@ -95,7 +95,8 @@ def _recover(store: SessionStore, record: SessionRecord) -> RecoveredSession | N
             merged.add_gap(gap)
         try:
             metadata = {"title": record.title or folder.name, "started": folder.name, "recovered": True,
-                        "speech_model": record.speech_model, "llm_model": record.llm_model}
+                        "speech_model": record.speech_model, "llm_model": record.llm_model,
+                        **({"names": record.meta["names"]} if record.meta.get("names") else {})}  # renamed speakers
             write_session_exports(folder, merged.entries(), languages, metadata)
         except OSError as exc:
             problems.append(f"the transcript files could not be written ({exc})")

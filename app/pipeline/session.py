@@ -43,8 +43,9 @@ from app.core.languages import Language
 from app.core.level import rms_dbfs
 from app.core.settings import ReconnectPolicy
 from app.core.transcript import Gap, Transcript, Turn
-from app.core.turn_events import AssemblerEvent, InterimChanged, TurnFinalized
+from app.core.turn_events import AssemblerEvent, InterimChanged, SpeakerRevised, TurnFinalized
 from app.core.units import BYTES_PER_MS
+from app.core.who import Names
 from app.pipeline.ending import discard_folder, finishing_text, held_nothing, notice, rescue_deleted_folder, summarize
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
 from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, check_writable, new_session_folder
@@ -105,6 +106,7 @@ class LiveSession:
         self._fatal: AppError | None = None
         self._next_index = 0  # the session numbers turns, whichever lane they come from
         self._exports_lock = threading.Lock()
+        self._names = Names()  # the user's names of the session's speakers and sides (set_names)
         self.lane = StreamingLane(speech, self, reconnect=config.reconnect, stop=self._stop,
                                   capture_done=self._capture_done, quitting=self._quitting, rng=rng)
         self.translations = SessionTranslations(translator, config.targets, source=config.source_language,
@@ -202,6 +204,16 @@ class LiveSession:
         """Every language this session has translated into, in the order they were chosen."""
         return self.translations.targets
 
+    def set_names(self, names: Names) -> None:
+        """The user renamed a speaker or a side (blocking: SQLite, files; never on the GUI thread):
+        the archive's session meta keeps the names, and the exports use them, at the end or, when
+        the session has ended, now."""
+        with self._exports_lock:
+            self._names = names
+            self._journal(lambda store, sid: store.set_meta(sid, names=names.to_json() if names else None))
+            if self.ended.is_set() and self.folder is not None and self.folder.is_dir():
+                self._write_exports()
+
     def _late_batch_done(self, cells: int) -> None:
         """Late translations are in: bring the session folder's exports up to date."""
         try:
@@ -261,6 +273,8 @@ class LiveSession:
                 self.listener.interim_changed(event.text)
             elif isinstance(event, TurnFinalized):
                 self._on_turn(event.turn)
+            elif isinstance(event, SpeakerRevised):
+                self._on_speaker_revised(event)
 
     def lane_gap(self, gap: Gap) -> None:
         self._add_gap(gap)
@@ -287,7 +301,15 @@ class LiveSession:
         self.transcript.add_turn(turn)
         self._journal(lambda store, sid: store.add_turn(sid, turn))
         self.listener.turn_finalized(copy.deepcopy(turn))  # a copy: listeners never hold the live turn
-        self.translations.submit(turn.index, turn.text, finalized)
+        self.translations.submit(turn.index, turn.text, finalized, spoken=turn.language_code)
+
+    def _on_speaker_revised(self, event: SpeakerRevised) -> None:
+        found = self.transcript.find(event.segment, event.turn_order)
+        if found is None or found.speaker == event.speaker:
+            return
+        turn = self.transcript.set_speaker(found.index, event.speaker)
+        self._journal(lambda store, sid: store.set_speaker(sid, turn.index, event.speaker))
+        self.listener.turn_revised(turn)
 
     def _add_gap(self, gap: Gap) -> None:
         self.transcript.add_gap(gap)
@@ -409,6 +431,7 @@ class LiveSession:
             "id": short_id(self.uid),
             "started_at": self.started_at,
             "source_code": self.config.source_language.code if self.config.source_language else "",
+            **({"names": self._names.to_json()} if self._names else {}),
         }
 
     # --- convenience for the headless CLI and tests -------------------------------------------

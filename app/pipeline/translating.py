@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from app.core.languages import Language, resolve_language
+from app.core.languages import Language, find_language, resolve_language
 from app.core.transcript import Transcript, TranslationStatus
 from app.pipeline.events import SessionListener
 from app.pipeline.late_translations import LateTranslations
@@ -33,6 +33,7 @@ class SessionTranslations:
                  transcript: Transcript, listener: SessionListener, journal: Journal,
                  after_the_end: Callable[[int], None], pacer: RateLimitPacer | None = None) -> None:
         self._transcript = transcript
+        self._source = source
         self._listener = listener
         self._journal = journal
         # ``pacer`` is the translator's too: the queue waits on it, the translator feeds it headers.
@@ -56,11 +57,11 @@ class SessionTranslations:
 
     # --- during the session -------------------------------------------------------------------
 
-    def submit(self, index: int, text: str, finalized: float) -> None:
+    def submit(self, index: int, text: str, finalized: float, spoken: str | None = None) -> None:
         """A final turn; ``finalized`` is ``time.monotonic()`` when it became final (the queue
-        measures latency on that clock)."""
+        measures latency on that clock); ``spoken`` the language the service heard, if it said."""
         self._finalized_mono[index] = finalized
-        self.queue.submit(index, text, finalized)
+        self.queue.submit(index, text, finalized, spoken=spoken_language(spoken, self._source))
 
     def set_targets(self, targets: tuple[Language, ...]) -> None:
         """Later turns go into these. A language added is part of the session from then on."""
@@ -122,7 +123,8 @@ class SessionTranslations:
         turns = [t for t in self._transcript.turns() if language.code not in t.translations]
         if not self._ended:
             for turn in turns:
-                self.queue.submit(turn.index, turn.text, self._finalized_mono.get(turn.index), languages=(language,))
+                self.queue.submit(turn.index, turn.text, self._finalized_mono.get(turn.index), languages=(language,),
+                                  spoken=spoken_language(turn.language_code, self._source))
             return len(turns)
         return self.late.run([(t.index, language) for t in turns])
 
@@ -132,3 +134,8 @@ class SessionTranslations:
                 for t in self._transcript.turns() for code, tr in t.translations.items()
                 if tr.status is TranslationStatus.FAILED]
 
+
+def spoken_language(detected: str | None, chosen: Language | None) -> Language | None:
+    """What a turn is in: the language the service detected for it, else the one the user chose."""
+    found = find_language(detected) if detected else None
+    return found or chosen

@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from app.core.backends import SPEECH_BACKENDS, TRANSLATION_BACKENDS
-from app.core.catalog import MODES, REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
+from app.core.catalog import MAX_SPEAKERS, MODES, REGION_IDS, SPEECH_MODEL_IDS, TURN_PRESETS
 from app.core.devices import means_system_default
 from app.core.exports import FORMATS, Content
 from app.core.languages import find_language
@@ -38,6 +38,8 @@ class SettingsKey(str, Enum):
     TURN_PRESET = "session/turn_preset"  # "" = service default
     MODE = "session/mode"  # "" = service default; universal-3-5-pro only
     KEYTERMS = "session/keyterms"  # JSON list
+    SPEAKERS = "session/speakers"
+    MAX_SPEAKERS = "session/max_speakers"  # 0 = let the service decide
     REGION = "service/region"
     STREAMING_URL = "service/streaming_url"
     LLM_URL = "service/llm_url"
@@ -109,6 +111,9 @@ class QtSettingsStore:
         mode = text(SettingsKey.MODE, "")
         values["mode"] = mode if mode in MODES else None
         values["keyterms"] = self._keyterms()
+        values["speakers"] = self._bool(SettingsKey.SPEAKERS, defaults.speakers)
+        count = self._int(SettingsKey.MAX_SPEAKERS, 0)
+        values["max_speakers"] = count if 1 <= count <= MAX_SPEAKERS else None
         region = text(SettingsKey.REGION, defaults.region)
         values["region"] = region if region in REGION_IDS else defaults.region
         values["streaming_url"] = text(SettingsKey.STREAMING_URL, "") or None
@@ -136,6 +141,8 @@ class QtSettingsStore:
             SettingsKey.TURN_PRESET: settings.turn_preset or "",
             SettingsKey.MODE: settings.mode or "",
             SettingsKey.KEYTERMS: json.dumps(list(settings.keyterms), ensure_ascii=False) if settings.keyterms else "",
+            SettingsKey.SPEAKERS: settings.speakers,
+            SettingsKey.MAX_SPEAKERS: settings.max_speakers or 0,
             SettingsKey.REGION: settings.region,
             SettingsKey.STREAMING_URL: settings.streaming_url or "",
             SettingsKey.LLM_URL: settings.llm_url or "",

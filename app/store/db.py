@@ -320,6 +320,14 @@ class SessionStore:
             raise KeyError(f"no turn {turn_index} in session {session_id}")
         return int(row[0])
 
+    def set_speaker(self, session_id: int, turn_index: int, speaker: str) -> None:
+        """A speaker revision: the turn was said by ``speaker``; KeyError if there is no such turn."""
+        with self._writing("updated") as conn:
+            changed = conn.execute("UPDATE turns SET speaker = ? WHERE session_id = ? AND idx = ?",
+                                   (speaker, session_id, turn_index)).rowcount
+        if not changed:
+            raise KeyError(f"no turn {turn_index} in session {session_id}")
+
     def add_gap(self, session_id: int, gap: Gap) -> None:
         with self._writing("updated") as conn:
             try:

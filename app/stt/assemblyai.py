@@ -65,6 +65,8 @@ def streaming_params(plan: SessionPlan) -> StreamingParams:
         language_detection=plan.language_detection,
         language_codes=plan.language_codes,
         mode=plan.mode,
+        speaker_labels=settings.speakers and model.speaker_labels,
+        max_speakers=settings.max_speakers if settings.speakers and model.speaker_labels else None,
     )
 
 

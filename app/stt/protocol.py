@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from app.core.catalog import DEFAULT_SPEECH_MODEL, TURN_PRESETS, region
 from app.core.errors import ConfigError
 from app.core.units import SAMPLE_RATE
-from app.core.validate import check_keyterms, check_mode, check_turn_preset
+from app.core.validate import check_keyterms, check_max_speakers, check_mode, check_turn_preset
 
 DEFAULT_URL = region("default").streaming_url
 ENCODINGS = ("pcm_s16le", "pcm_mulaw")
@@ -47,6 +47,8 @@ class StreamingParams:
     language_codes: tuple[str, ...] = ()  # expected languages (u3 family), a JSON list on the wire
     mode: str | None = None  # min_latency / balanced / max_accuracy (universal-3-5-pro)
     inactivity_timeout: int | None = None
+    speaker_labels: bool = False
+    max_speakers: int | None = None  # only with speaker_labels
 
     def query(self) -> dict[str, str]:
         """The query string as an ordered dict of already-serialised values."""
@@ -99,6 +101,11 @@ class StreamingParams:
         check_mode(self.mode)
         if self.mode is not None:
             q["mode"] = self.mode
+        if self.speaker_labels:
+            q["speaker_labels"] = "true"
+            check_max_speakers(self.max_speakers)
+            if self.max_speakers is not None:
+                q["max_speakers"] = str(int(self.max_speakers))
         if self.inactivity_timeout is not None:
             if not 5 <= self.inactivity_timeout <= 3600:
                 raise ConfigError(f"inactivity_timeout must be 5-3600 seconds, not {self.inactivity_timeout}.")
@@ -158,6 +165,17 @@ class TurnMessage:
 
 
 @dataclass(frozen=True)
+class SpeakerRevision:
+    """Diarization changed its mind: earlier turns (of this connection) get other speakers, even
+    just before ``Termination`` [protocol §9.6]. The shape is not in the reference; it is read as
+    the public clients read it: ``{"type":"SpeakerRevision","revisions":[{"turn_order":3,
+    "speaker_label":"B","words":[...]}]}``, a revision without a usable turn order or label
+    skipped."""
+
+    revisions: tuple[tuple[int, str], ...]  # (turn_order, speaker_label)
+
+
+@dataclass(frozen=True)
 class Termination:
     audio_duration_seconds: float = 0.0
     session_duration_seconds: float = 0.0
@@ -181,13 +199,13 @@ class ServerWarning:
 
 @dataclass(frozen=True)
 class Ignored:
-    """A message this client does not use (unknown type, SpeechStarted, Heartbeat, SpeakerRevision, ...)."""
+    """A message this client does not use (unknown type, SpeechStarted, Heartbeat, ...)."""
 
     type: str
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
-ServerMessage = Begin | TurnMessage | Termination | ServerError | ServerWarning | Ignored
+ServerMessage = Begin | TurnMessage | SpeakerRevision | Termination | ServerError | ServerWarning | Ignored
 
 
 class MalformedMessage(ValueError):
@@ -222,6 +240,8 @@ def parse_message(text: str | bytes) -> ServerMessage:
         )
     if kind == "Error":
         return ServerError(message=str(data.get("error", "")), code=_int_or_none(data.get("error_code")))
+    if kind == "SpeakerRevision":
+        return _parse_revision(data)
     if kind == "Warning":
         return ServerWarning(message=str(data.get("warning", "")), code=_int_or_none(data.get("warning_code")))
     return Ignored(type=str(kind), raw=data)
@@ -273,6 +293,19 @@ def _parse_turn(data: dict[str, Any]) -> TurnMessage:
         language_code=lang if isinstance(lang, str) else None,
         speaker_label=speaker if isinstance(speaker, str) else None,
     )
+
+
+def _parse_revision(data: dict[str, Any]) -> SpeakerRevision:
+    raw = data.get("revisions")
+    items = raw if isinstance(raw, list) else [data]  # tolerate a single revision at the top level
+    revisions = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        order, label = item.get("turn_order"), item.get("speaker_label")
+        if isinstance(order, int) and not isinstance(order, bool) and order >= 0 and isinstance(label, str) and label:
+            revisions.append((order, label))
+    return SpeakerRevision(tuple(revisions))
 
 
 def _str(v: Any) -> str:

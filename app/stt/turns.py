@@ -36,8 +36,8 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from app.core.transcript import Turn, Word
-from app.core.turn_events import AssemblerEvent, InterimChanged, TurnFinalized
-from app.stt.protocol import Begin, ServerError, ServerWarning, Termination
+from app.core.turn_events import AssemblerEvent, InterimChanged, SpeakerRevised, TurnFinalized
+from app.stt.protocol import Begin, ServerError, ServerWarning, SpeakerRevision, Termination
 from app.stt.protocol import TurnMessage as WireTurn
 
 log = logging.getLogger("app.stt")
@@ -113,6 +113,7 @@ class TurnAssembler:
         self._held_since = 0.0
         self._last_end_ms = 0
         self._utterance: tuple[tuple[int, int], str] | None = None  # the turn in progress's last utterance
+        self._revised: dict[tuple[int, int], str] = {}  # labels revised before their turn was final
         self.duplicates_ignored = 0
         self.non_speech_ignored = 0
 
@@ -132,6 +133,8 @@ class TurnAssembler:
         ``Termination`` releases what is held, errors and warnings are logged."""
         if isinstance(message, WireTurn):
             return self.on_message(message)
+        if isinstance(message, SpeakerRevision):
+            return self.revise(message.revisions)
         if isinstance(message, Termination):
             return self.flush()
         if isinstance(message, ServerError):
@@ -163,6 +166,18 @@ class TurnAssembler:
             events.append(self._interim(msg))
             return events
         events += self._finalize(msg)
+        return events
+
+    def revise(self, revisions: Sequence[tuple[int, str]]) -> list[AssemblerEvent]:
+        """Speakers re-labelled by the service: a turn already final is said so (the session
+        relabels it); one not final yet takes the new label when it is."""
+        events: list[AssemblerEvent] = []
+        for order, label in revisions:
+            key = (self._segment, order)
+            if key in self._finalized:
+                events.append(SpeakerRevised(self._segment, order, label))
+            else:
+                self._revised[key] = label
         return events
 
     def tick(self) -> list[AssemblerEvent]:
@@ -218,7 +233,7 @@ class TurnAssembler:
             finalized_at=self._wall(),
             formatted=msg.turn_is_formatted,
             language_code=msg.language_code,
-            speaker=msg.speaker_label,
+            speaker=self._revised.pop(key, msg.speaker_label),
             words=words,
         )
         self._next_index += 1

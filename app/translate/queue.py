@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from app.core.backoff import TRANSLATION_BACKOFF, Backoff
 from app.core.errors import TranslationError
 from app.core.languages import Language
-from app.core.transcript import Translation, TranslationStatus
+from app.core.transcript import SAME_LANGUAGE, Translation, TranslationStatus
 from app.translate.base import BatchTranslator, Translator
 from app.translate.pacing import RateLimitPacer
 from app.translate.prompt import BatchRequest, TranslationRequest
@@ -83,6 +83,7 @@ class _Job:
     text: str
     context: tuple[str, ...]
     started_at: float  # on the queue's clock; latency is measured from here
+    spoken: Language | None = None  # the turn's own language, when the service detected it
     status: TranslationStatus = TranslationStatus.PENDING
     attempts: int = 0  # over the cell's whole life, manual retries included
     released: bool = False  # its language's in-order delivery has moved past it
@@ -161,11 +162,13 @@ class TranslationQueue:
     # --- public API (any thread) --------------------------------------------------------------
 
     def submit(self, index: int, text: str, finalized_at: float | None = None,
-               languages: Sequence[Language] | None = None) -> None:
+               languages: Sequence[Language] | None = None, spoken: Language | None = None) -> None:
         """Queue turn ``index`` for every current target (or for ``languages``: an earlier turn
         translated into a language added later). ``finalized_at`` is when the turn became final,
         read from this queue's ``clock`` (``time.monotonic()`` by default, NOT the wall-clock
-        ``Turn.finalized_at``); latency is measured from it, else from now."""
+        ``Turn.finalized_at``); latency is measured from it, else from now. ``spoken`` is the
+        turn's own language (detected by the service): it tells the prompt what it translates
+        from, and a target in that very language is the turn's text, with no request at all."""
         now = self._clock()
         started = now if finalized_at is None else finalized_at
         if started > now + 1.0:
@@ -183,6 +186,7 @@ class TranslationQueue:
             if self._context_turns and text.strip() and languages is None:
                 self._recent.append(text.strip())
             keys = []
+            copied = False
             for language in _dedupe(languages) if languages is not None else self._targets:
                 key = (index, language.code)
                 if key in self._jobs:
@@ -195,11 +199,18 @@ class TranslationQueue:
                     )
                 lane.last_index = index
                 lane.waiting.append(index)
-                self._jobs[key] = _Job(index, language, text, context, started)
+                job = _Job(index, language, text, context, started, spoken=spoken)
+                self._jobs[key] = job
                 self._pending += 1
+                if spoken is not None and same_language(language, spoken):
+                    self._settle_locked(job, TranslationStatus.DONE, text=text, model=SAME_LANGUAGE)
+                    copied = True
+                    continue
                 keys.append(key)
             if keys:
                 self._schedule_locked(keys)
+        if copied:
+            self._deliver()
 
     def set_targets(self, targets: Sequence[Language]) -> None:
         """Languages for turns submitted from now on; turns already queued keep theirs."""
@@ -398,13 +409,13 @@ class TranslationQueue:
         """One request for ``jobs`` (one turn): ``({language code: text}, model)``."""
         first = jobs[0]
         if len(jobs) == 1:
-            request = TranslationRequest(first.text, first.language, self._source, first.context, self._glossary,
-                                         self._instructions)
+            request = TranslationRequest(first.text, first.language, first.spoken or self._source, first.context,
+                                         self._glossary, self._instructions)
             result = self._translator.translate(request)
             return {first.language.code: result.text}, result.model
         assert self._batcher is not None
-        batch = BatchRequest(first.text, tuple(job.language for job in jobs), self._source, first.context,
-                             self._glossary, self._instructions)
+        batch = BatchRequest(first.text, tuple(job.language for job in jobs), first.spoken or self._source,
+                             first.context, self._glossary, self._instructions)
         several = self._batcher.translate_all(batch)
         return several.texts, several.model
 
@@ -513,3 +524,11 @@ def _dedupe(targets: Sequence[Language]) -> tuple[Language, ...]:
     for language in targets:
         seen.setdefault(language.code, language)
     return tuple(seen.values())
+
+
+def same_language(target: Language, spoken: Language) -> bool:
+    """Whether a turn in ``spoken`` needs no translation into ``target``: the same code, or a
+    target without a region in the spoken language's family ("es" for a turn in "es-MX"); a
+    regional target ("pt-BR" for a turn in "pt") is still translated."""
+    t, s = target.code.lower(), spoken.code.lower()
+    return t == s or ("-" not in t and t == s.split("-")[0])

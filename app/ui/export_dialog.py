@@ -39,6 +39,8 @@ from PySide6.QtWidgets import (
 from app.core.errors import AppError
 from app.core.exports import ALWAYS_TIMED, Content, Entry, ExportOptions, export_files
 from app.core.languages import language_name
+from app.core.transcript import Turn
+from app.core.who import SEPARATOR, Shown, names_of, who
 from app.pipeline.export_files import ExportJob, planned_files, run_export
 from app.settings.qt_store import ExportChoices
 from app.ui.look import Tone, tone
@@ -57,6 +59,17 @@ def documents_folder() -> Path:
 
 def start_folder(choices: ExportChoices) -> Path:
     return choices.folder if choices.folder is not None and choices.folder.is_dir() else documents_folder()
+
+
+def who_note(entries: Sequence[Entry], metadata: dict[str, object]) -> str:
+    """", each with who said it (You, Them, Ana, B)" when the session has speakers or two sides."""
+    turns = [e for e in entries if isinstance(e, Turn)]
+    shown, names = Shown.of(turns), names_of(metadata)
+    said = list(dict.fromkeys(part for t in turns for part in who(t, names, shown).split(SEPARATOR) if part))
+    if not said:
+        return ""
+    listed = ", ".join(said[:6]) + (", …" if len(said) > 6 else "")
+    return f", each with who said it ({listed})"
 
 
 class ExportDialog(QDialog):
@@ -146,7 +159,9 @@ class ExportDialog(QDialog):
         form.addRow("", audio_row)
         layout = QVBoxLayout(self)
         turns = sum(1 for e in self._entries if hasattr(e, "text"))
-        layout.addWidget(QLabel(f"{turns} turn{'s' if turns != 1 else ''} to export."))
+        self.summary = QLabel(f"{turns} turn{'s' if turns != 1 else ''} to export{who_note(self._entries, metadata)}.")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
         layout.addLayout(form)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)

@@ -51,7 +51,9 @@ and transcript) is saved; the status bar links to its folder.</li>
 <li><b>Export</b> (<i>Ctrl+E</i>): TXT, SRT, VTT, JSON or Markdown, original, one translation or both,
 and the recording as WAV.</li>
 </ol>
-<p>A cell that reads <i>not translated — retry</i>: click it. Right-click a row to copy it. Without a
+<p>A cell that reads <i>not translated — retry</i>: click it. Right-click a row to copy it. Who
+speaks (Settings → Speakers, on the models that label them) shows in a <i>Who</i> column: right-click
+or double-click a name to rename it for the session. Without a
 window: <code>live-translate --headless --to es</code> (<code>--help</code> lists the options).</p>
 """
 

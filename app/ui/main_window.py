@@ -14,11 +14,13 @@ from PySide6.QtCore import QEvent, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
+from app.core.catalog import SPEECH_MODEL_IDS, speech_model
 from app.core.errors import AppError, ConfigError, StreamingError
 from app.core.languages import language_name
 from app.core.settings import DEFAULT_FONT_SIZE, Settings, clamp_font_size
 from app.core.transcript import Turn
 from app.core.validate import effective_targets, resolve_targets, validate
+from app.core.who import Shown
 from app.pipeline.archive import Archive
 from app.pipeline.events import SessionState, SessionSummary, nothing_kept_text
 from app.settings.keystore import KeyStatus, KeyStore
@@ -33,6 +35,7 @@ from app.ui.help import WIDGET_KEYS, HelpMenu, Place, shortcut_rows
 from app.ui.history_flow import HistoryFlow
 from app.ui.look import Tone
 from app.ui.recovery_offer import LoadedSession, RecoveredLike, RecoveryLoader, RecoveryOffer
+from app.ui.session_names import SessionNames
 from app.ui.settings_dialog import KeyChecker, SettingsDialog
 from app.ui.settings_flow import DEFAULT_TIMEOUT, SettingsFlow
 from app.ui.status import ERROR, IDLE, NOT_READY, StatusPanel, cause_of, fixes, saved_text
@@ -85,6 +88,7 @@ class MainWindow(QMainWindow):
         self.model = TranscriptModel(effective_targets(settings.targets, settings.source))
         self.view = TranscriptView(self.model)
         self.view.set_text_size(settings.font_size)
+        self.session_names = SessionNames(self)  # renamed speakers and sides, kept with their session
         self.key_banner = Banner(NO_KEY_TEXT, closable=False)
         self.key_banner.add_button("Open Settings", self.open_settings, default=True)
         self.recovery_banner = Banner("", kind=Tone.WARNING)
@@ -189,6 +193,9 @@ class MainWindow(QMainWindow):
         self.status.quit_button.clicked.connect(self.quit_now)
         c.interim_text_changed.connect(self.model.set_interim)
         c.turn_finalized.connect(self._on_turn)
+        c.turn_revised.connect(self.model.revise_turn)
+        self.model.names_changed.connect(self.session_names.keep)
+        self.session_names.message.connect(self.status.show_message)
         c.translation_updated.connect(self.model.set_translation)
         c.gap_added.connect(self.model.add_gap)
         c.level_changed.connect(controls.meter.set_level)
@@ -227,8 +234,11 @@ class MainWindow(QMainWindow):
         except ConfigError as exc:
             self._on_start_failed(exc)
             return
-        self.model.clear()
         self.model.set_languages(settings.targets)
+        model = speech_model(settings.speech_model) if settings.speech_model in SPEECH_MODEL_IDS else None
+        self.model.start_session(shown=Shown(speakers=bool(settings.speakers and model and model.speaker_labels)),
+                                 language_tags=bool(model and model.multilingual))
+        self.session_names.follow(None)
         self.recovery.withdraw()  # a new recording: the offer of an old one is no longer the news
         self.error_dialogs.new_session()
         self.audio_path = self.session_folder = None
@@ -236,7 +246,9 @@ class MainWindow(QMainWindow):
         self.status.clear_standing()  # the last session's "Saved … open folder" goes with it
         self._error_cause = None
         secrets = {self.key_status.service: self.key_status.key} if self.key_status.key else {}
-        self.controller.start(settings, secrets, self.sessions_dir, self._next_input or self._input_file)
+        if self.controller.start(settings, secrets, self.sessions_dir, self._next_input or self._input_file):
+            session = self.controller.session
+            self.session_names.follow(session.set_names if session is not None else None)
 
     def transcribe_recording(self, path: Path) -> None:
         """Run ``path`` as a session now, as ``--input`` does (File ▸ Transcribe a recording…)."""
@@ -509,6 +521,8 @@ class MainWindow(QMainWindow):
         metadata: dict[str, object] = {"title": name, "started": name, "targets": list(self.model.languages),
                                        "source_code": self.settings.source or "",
                                        "speech_model": self.settings.speech_model}
+        if self.model.names:
+            metadata["names"] = self.model.names.to_json()
         dialog = ExportDialog(entries, self.model.languages, metadata=metadata, base_name=f"{name}-transcript",
                               audio_path=self.audio_path, choices=self._store.export_choices(), parent=self)
         dialog.exported.connect(self._exported)
@@ -537,7 +551,11 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _show_loaded(self, session: LoadedSession) -> None:
         """A recovered session's transcript, on screen as a live one would be."""
-        self.model.load(session.entries, session.languages)
+        self.model.load(session.entries, session.languages, who_names=session.names)
+        archive, session_id = self.history_flow.archive, session.session_id
+        # Renamed here, kept in the archive (and the folder's files) when the archive has the session.
+        self.session_names.follow((lambda names: archive.set_names(session_id, names))
+                                  if archive is not None and session_id is not None else None)
         self.audio_path, self.session_folder = session.audio_path, session.folder
         self.status.set_turns(self.model.turn_count())
         self.status.show_message(f"Showing the recovered session {session.folder.name}.")

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.core.errors import AppError
 from app.core.transcript import Gap, Turn
+from app.core.who import NO_NAMES, Names
 from app.ui.banner import Banner
 from app.workers.tasks import BackgroundTask
 
@@ -42,8 +43,10 @@ class RecoveredLike(Protocol):
     def restored(self) -> str: ...
 
 
-# Off the GUI thread: the recovered session's entries and its target languages.
-RecoveryLoader = Callable[[RecoveredLike], tuple[list[Turn | Gap], tuple[str, ...]]]
+# Off the GUI thread: the recovered session's entries and its target languages, and (when the
+# archive has them) the names given to its speakers and sides.
+Loaded = tuple[list[Turn | Gap], tuple[str, ...]] | tuple[list[Turn | Gap], tuple[str, ...], Names]
+RecoveryLoader = Callable[[RecoveredLike], Loaded]
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class LoadedSession:
     languages: tuple[str, ...]
     folder: Path
     audio_path: Path
+    names: Names = NO_NAMES
+    session_id: int | None = None  # its archive entry
 
 
 class RecoveryOffer(QObject):
@@ -102,13 +107,16 @@ class RecoveryOffer(QObject):
                               name="recovery-load")
 
     @Slot(object)
-    def _loaded(self, loaded: tuple[list[Turn | Gap], tuple[str, ...]]) -> None:
+    def _loaded(self, loaded: tuple[object, ...]) -> None:
         session = self._recovered
         if session is None or self._busy():
             return
-        entries, languages = loaded
+        entries, languages = loaded[0], loaded[1]
+        names = loaded[2] if len(loaded) > 2 and isinstance(loaded[2], Names) else NO_NAMES
+        assert isinstance(entries, list) and isinstance(languages, tuple)
         self.withdraw()
-        self.loaded.emit(LoadedSession(list(entries), tuple(languages), session.folder, session.audio_path))
+        self.loaded.emit(LoadedSession(list(entries), tuple(languages), session.folder, session.audio_path, names,
+                                       session.session_id))
 
     @Slot(object)
     def _failed(self, error: AppError) -> None:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.catalog import SPEECH_MODEL_IDS, speech_model
 from app.core.errors import AppError
 from app.core.settings import Settings
 from app.core.timefmt import time_label
@@ -45,6 +46,7 @@ from app.ui.export_dialog import ExportDialog
 from app.ui.history_dialogs import TranslateAgainDialog, deletion_box
 from app.ui.history_model import languages_text, when
 from app.ui.look import Tone, muted
+from app.ui.session_names import SessionNames
 from app.ui.transcript_model import TranscriptModel
 from app.ui.transcript_view import TranscriptView
 from app.workers.jobs import JobThread
@@ -121,6 +123,10 @@ class SessionPane(QWidget):
         self.view.retry_requested.connect(self.retry_cell)
         self.view.retry_all_requested.connect(self.retry_failed)
         self.view.copied.connect(self.message)
+        self.names = SessionNames(self)  # a speaker or side renamed here is kept in the archive and the folder
+        self.model.names_changed.connect(self.names.keep)
+        self.names.message.connect(self.message)
+        self.names.saved.connect(self._names_saved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 0)
         layout.addWidget(self.heading)
@@ -134,12 +140,21 @@ class SessionPane(QWidget):
 
     def show_session(self, session: ArchivedSession, at_turn: int | None = None) -> None:
         self.session, self._gone = session, False
-        self.model.load(session.entries_with(), session.columns, session.column_names())
+        self.model.load(session.entries_with(), session.columns, session.column_names(), who_names=session.names,
+                        language_tags=_multilingual(session.record.speech_model))
+        session_id = session.record.id
+        editable = session.record.status is not SessionStatus.RECORDING
+        self.names.follow((lambda names: self.archive.set_names(session_id, names)) if editable else None)
         row = self.model.row_of(at_turn) if at_turn is not None else None
         if self.model.rowCount():
             self.view.reveal_row(row if row is not None else 0)
         self._show_heading()
         self._refresh_actions()
+
+    @Slot(object)
+    def _names_saved(self, _names: object) -> None:
+        if self.session is not None:
+            self.changed.emit(self.session.record.id)
 
     def mark_gone(self) -> None:
         """The session was deleted elsewhere: say so; what is shown stays readable and exportable."""
@@ -150,6 +165,7 @@ class SessionPane(QWidget):
 
     def clear(self) -> None:
         self.session = None
+        self.names.follow(None)
         self.model.load([], ())
         self.heading.setText("")
         self.warning.hide()
@@ -350,7 +366,8 @@ class SessionPane(QWidget):
         if session is None:
             return None
         folder = session.record.folder
-        dialog = ExportDialog(session.entries_with(), session.columns, metadata=session.metadata(),
+        metadata = {**session.metadata(), "names": self.model.names.to_json()}  # renamed here: not reloaded yet
+        dialog = ExportDialog(session.entries_with(), session.columns, metadata=metadata,
                               choices=ExportChoices(folder=folder if folder.is_dir() else self.services.sessions_dir()),
                               base_name=f"{folder.name}-transcript", audio_path=session.record.audio_path,
                               names=session.column_names(), parent=self)
@@ -462,3 +479,7 @@ class SessionPane(QWidget):
     @property
     def busy(self) -> bool:
         return self.job is not None
+
+
+def _multilingual(model_id: str) -> bool:
+    return model_id in SPEECH_MODEL_IDS and speech_model(model_id).multilingual

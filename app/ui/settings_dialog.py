@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.backends import secret, speech_backend, translation_backend
-from app.core.catalog import region
+from app.core.catalog import MAX_SPEAKERS, region
 from app.core.errors import AppError, ConfigError
 from app.core.settings import FONT_SIZE_MAX, FONT_SIZE_MIN, Settings
 from app.core.validate import check_llm_model, llm_base_url, streaming_base_url
@@ -164,6 +164,21 @@ class SettingsDialog(QDialog):
         self.mode.setToolTip("Universal-3.5 Pro only: trade how soon the text comes against how accurate it is")
         self._update_mode_enabled()
         self.speech_model.currentIndexChanged.connect(self._update_mode_enabled)
+        # Who speaks: only the models that label speakers are asked (the catalog's flag).
+        self.speakers = QCheckBox("Label who speaks (A, B, …)")
+        self.speakers.setChecked(settings.speakers)
+        self.max_speakers = QSpinBox()
+        self.max_speakers.setRange(0, MAX_SPEAKERS)
+        self.max_speakers.setSpecialValueText("any number")
+        self.max_speakers.setValue(settings.max_speakers or 0)
+        self.max_speakers_label = QLabel("Up to")
+        self.max_speakers_label.setBuddy(self.max_speakers)
+        self.max_speakers.setToolTip(f"At most this many speakers (1–{MAX_SPEAKERS}): a hint that helps the service "
+                                     "tell similar voices apart")
+        self.speakers_note = WrappingLabel()
+        self._update_speakers_enabled()
+        self.speech_model.currentIndexChanged.connect(self._update_speakers_enabled)
+        self.speakers.toggled.connect(self._update_speakers_enabled)
         self.turn_preset = QComboBox()
         fill_combo(self.turn_preset, preset_choices(self._speech), settings.turn_preset)
         self.format_turns = QCheckBox("Punctuate and capitalise finished turns")
@@ -216,6 +231,14 @@ class SettingsDialog(QDialog):
         speech.addRow("Accuracy mode", self.mode)
         speech.addRow("Turn detection", self.turn_preset)
         speech.addRow("", self.format_turns)
+        speakers_row = QHBoxLayout()
+        speakers_row.addWidget(self.speakers)
+        speakers_row.addSpacing(12)
+        speakers_row.addWidget(self.max_speakers_label)
+        speakers_row.addWidget(self.max_speakers)
+        speakers_row.addStretch(1)
+        speech.addRow("Speakers", speakers_row)
+        speech.addRow("", self.speakers_note)
         speech.addRow("Key terms", self.keyterms)
         translation = QFormLayout()
         translation.addRow("LLM model", self.llm_model)
@@ -272,6 +295,8 @@ class SettingsDialog(QDialog):
             turn_preset=self.turn_preset.currentData(),
             mode=self.mode.currentData(),
             format_turns=self.format_turns.isChecked(),
+            speakers=self.speakers.isChecked(),
+            max_speakers=self.max_speakers.value() or None,
             keyterms=tuple(t.strip() for t in self.keyterms.toPlainText().splitlines() if t.strip()),
             llm_model=model,
             region=place,
@@ -377,6 +402,25 @@ class SettingsDialog(QDialog):
     def _update_mode_enabled(self) -> None:
         # The choice is kept either way; it is only sent to a model that honours it.
         self.mode.setEnabled(backend_model(str(self.speech_model.currentData()), self._speech).modes)
+
+    def speakers_reason(self) -> str:
+        """Why speakers cannot be labelled with the model chosen ("" when they can)."""
+        model = backend_model(str(self.speech_model.currentData()), self._speech)
+        if model.speaker_labels:
+            return ""
+        return f"{model.title} ({model.id}) does not tell speakers apart: choose another speech model to label them."
+
+    @Slot()
+    def _update_speakers_enabled(self) -> None:
+        # Like the mode, the choice is kept either way; only a model that labels speakers is asked.
+        reason = self.speakers_reason()
+        self.speakers.setEnabled(not reason)
+        self.max_speakers.setEnabled(not reason and self.speakers.isChecked())
+        self.max_speakers_label.setEnabled(self.max_speakers.isEnabled())
+        self.speakers.setToolTip(reason or "Each turn shows its speaker; rename them for a session (right-click a "
+                                 "turn). Exports carry the names.")
+        self.speakers_note.setText(reason)
+        self.speakers_note.setVisible(bool(reason))
 
     @Slot()
     def _update_placeholders(self) -> None:

@@ -4,7 +4,8 @@ GUI thread. Word-wrapped cells and rows that grow to fit; follows the newest row
 has scrolled up (and follows again once they scroll back to the bottom); a click on a
 "not translated — retry" cell asks for a retry. Copying renders through ``app.core.exports`` (plain
 text with times), so what is copied reads like an export. Styling of the states (interim, waiting,
-failed, gap) is derived from the palette, so it works in light and dark themes.
+failed, gap) is derived from the palette, so it works in light and dark themes. A turn's "Who"
+(speaker, side) is renamed from its context menu or by double-clicking it (``RenameDialog``).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QTextCharFormat,
     QTextLayout,
     QTextOption,
     QWheelEvent,
@@ -38,18 +40,23 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.exports import Content, ExportOptions, render
+from app.core.who import Kind
 from app.ui.look import Tone, italic, muted, scaled, tone
-from app.ui.transcript_model import ORIGINAL_COLUMN, TIME_COLUMN, CellState, Role, TranscriptModel
+from app.ui.rename_dialog import RenameDialog, rename_title
+from app.ui.transcript_model import TIME_COLUMN, CellState, Role, TranscriptModel
 
 FOLLOW_SLACK_PX = 4
 EMPTY_HINT = "Press Record (Ctrl+R) and start speaking.\nEach turn appears here, with its translations beside it."
 
 
-def text_layout(text: str, font: QFont, width: float, alignment: Qt.AlignmentFlag) -> tuple[QTextLayout, float]:
+def text_layout(text: str, font: QFont, width: float, alignment: Qt.AlignmentFlag,
+                formats: list[QTextLayout.FormatRange] | None = None) -> tuple[QTextLayout, float]:
     """The cell's text laid out in ``width``: wrapped between words, and inside a word only when the
     word alone is wider than the cell, so no word is ever cut off with "…". Returns the layout and
-    its height."""
+    its height. ``formats`` style parts of the text (a language tag in a muted colour)."""
     layout = QTextLayout(text, font)
+    if formats:
+        layout.setFormats(formats)
     option = QTextOption(alignment)
     option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
     layout.setTextOption(option)
@@ -77,11 +84,16 @@ class TranscriptDelegate(QStyledItemDelegate):
         state = index.data(Role.CELL_STATE)
         palette = option.palette
         role = palette.ColorRole.Text
+        tag = index.data(Role.LANGUAGE_TAG)
+        if tag:
+            option.text = f"{_tag(tag)}{option.text}"
         if state in (CellState.PENDING, CellState.TRANSLATING, CellState.GAP):
             option.font = italic(option.font)
             palette.setColor(role, muted(palette))
-        elif state == CellState.SECONDARY:
+        elif state in (CellState.SECONDARY, CellState.COPIED):
             palette.setColor(role, muted(palette))
+        elif state == CellState.WHO:
+            option.font = scaled(option.font, 1.0, bold=True)
         elif state == CellState.FAILED:
             palette.setColor(role, tone(palette, Tone.BAD))
             underlined = QFont(option.font)
@@ -105,7 +117,9 @@ class TranscriptDelegate(QStyledItemDelegate):
             return
         inner = option.rect.adjusted(self.PAD_X, self.PAD_Y, -self.PAD_X, -self.PAD_Y)
         horizontal = full.displayAlignment & Qt.AlignmentFlag.AlignHorizontal_Mask
-        layout, _height = text_layout(text, full.font, inner.width(), Qt.AlignmentFlag(horizontal))
+        tag = index.data(Role.LANGUAGE_TAG)
+        formats = [_muted_range(len(_tag(tag)), full.palette)] if tag else None
+        layout, _height = text_layout(text, full.font, inner.width(), Qt.AlignmentFlag(horizontal), formats)
         if not full.state & QStyle.StateFlag.State_Enabled:
             group = QPalette.ColorGroup.Disabled
         elif full.state & QStyle.StateFlag.State_Active:
@@ -131,7 +145,21 @@ class TranscriptDelegate(QStyledItemDelegate):
             _layout, height = text_layout(full.text, full.font, width, Qt.AlignmentFlag.AlignLeft)
         else:
             height = metrics.height() * len(lines)
-        return QSize(math.ceil(natural) + 2 * self.PAD_X, math.ceil(height) + 2 * self.PAD_Y)
+        # +2: a line laid out in exactly its natural width may still break (shaping and hinting round)
+        return QSize(math.ceil(natural) + 2 * self.PAD_X + 2, math.ceil(height) + 2 * self.PAD_Y)
+
+
+def _tag(code: str) -> str:
+    """The detected language before an original: "(de) "."""
+    return f"({code}) "
+
+
+def _muted_range(length: int, palette: QPalette) -> QTextLayout.FormatRange:
+    fmt = QTextCharFormat()
+    fmt.setForeground(muted(palette))
+    part = QTextLayout.FormatRange()
+    part.start, part.length, part.format = 0, length, fmt
+    return part
 
 
 class TranscriptView(QTableView):
@@ -147,6 +175,8 @@ class TranscriptView(QTableView):
         self._follow = True
         self._revealed: int | None = None  # a row kept in view (reveal_row) until the user scrolls
         self._revealing = False
+        self.rename_dialog: RenameDialog | None = None
+        self._columns_due = False
         self.setModel(model)
         self.setItemDelegate(TranscriptDelegate(self))
         self.setWordWrap(True)
@@ -175,10 +205,12 @@ class TranscriptView(QTableView):
         model.rowsInserted.connect(self._on_rows_inserted)
         model.dataChanged.connect(self._on_data_changed)
         model.modelReset.connect(self._on_reset)
+        model.columnsInserted.connect(self._on_columns_inserted)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range_changed)
         self.clicked.connect(self._on_clicked)
+        self.doubleClicked.connect(self._on_double_clicked)
         self.customContextMenuRequested.connect(self._show_menu)
         self._add_shortcuts()
         self._apply_column_modes()
@@ -188,7 +220,7 @@ class TranscriptView(QTableView):
     def _apply_column_modes(self) -> None:
         header = self.horizontalHeader()
         for col in range(self._model.columnCount()):
-            if col in (TIME_COLUMN, self._model.delay_column):
+            if col in (TIME_COLUMN, self._model.who_column, self._model.delay_column):
                 header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
             else:
                 header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
@@ -196,10 +228,11 @@ class TranscriptView(QTableView):
 
     def _update_spans(self) -> None:
         self.clearSpans()
-        last = self._model.columnCount() - 1
+        first = self._model.original_column
+        span = self._model.columnCount() - first
         for row in range(self._model.rowCount()):
             if self._model.is_gap_row(row):
-                self.setSpan(row, ORIGINAL_COLUMN, 1, last)
+                self.setSpan(row, first, 1, span)
 
     def _style_header(self) -> None:
         # Padding lines the titles up with the cell text. palette() in a style sheet is resolved
@@ -225,9 +258,10 @@ class TranscriptView(QTableView):
 
     def relayout(self) -> None:
         """Columns first (sized to contents), then rows (their heights depend on the widths)."""
+        self._columns_due = False
         header = self.horizontalHeader()
-        for col in (TIME_COLUMN, self._model.delay_column):
-            if col < self._model.columnCount():
+        for col in (TIME_COLUMN, self._model.who_column, self._model.delay_column):
+            if col is not None and col < self._model.columnCount():
                 # A section resized to contents is only measured again when its size is asked for
                 # anew: set it from the new font's size hint now, then let the header keep it so.
                 header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
@@ -247,6 +281,9 @@ class TranscriptView(QTableView):
 
     @Slot()
     def _resize_all_rows(self) -> None:
+        if self._columns_due:  # a name in the Who column changed: it may need more room
+            self.relayout()
+            return
         self.resizeRowsToContents()
         if self._revealed is not None:  # heights changed: the row asked for moved
             self._scroll_to_revealed()
@@ -271,13 +308,24 @@ class TranscriptView(QTableView):
     def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
         for row in range(first, last + 1):
             if self._model.is_gap_row(row):
-                self.setSpan(row, ORIGINAL_COLUMN, 1, self._model.columnCount() - 1)
+                first = self._model.original_column
+                self.setSpan(row, first, 1, self._model.columnCount() - first)
             self.resizeRowToContents(row)
 
     @Slot(QModelIndex, QModelIndex, list)
     def _on_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: list[int]) -> None:
+        who = self._model.who_column
+        if who is not None and top_left.column() <= who <= bottom_right.column():
+            self._columns_due = True  # renamed or relabelled: size the column to its names again
+            self._schedule_relayout()
+            return
         for row in range(top_left.row(), bottom_right.row() + 1):
             self.resizeRowToContents(row)
+
+    @Slot()
+    def _on_columns_inserted(self) -> None:
+        self._apply_column_modes()
+        self._schedule_relayout()
 
     @Slot()
     def _on_reset(self) -> None:
@@ -324,6 +372,32 @@ class TranscriptView(QTableView):
     def _retry_all(self) -> None:
         self.retry_all_requested.emit()
 
+    # --- who said it --------------------------------------------------------------------------
+
+    @Slot(QModelIndex)
+    def _on_double_clicked(self, index: QModelIndex) -> None:
+        if index.column() != self._model.who_column:
+            return
+        parts = index.data(Role.WHO_PARTS) or []
+        if parts:
+            self.rename(*parts[-1])  # the speaker when there is one: the side is in the menu
+
+    def rename(self, kind: Kind, key: str) -> RenameDialog:
+        """Ask for a new name of a speaker or a side (not modal: a live session goes on)."""
+        if self.rename_dialog is not None:
+            self.rename_dialog.close()
+        dialog = RenameDialog(kind, key, self._model.names, self)
+        dialog.renamed.connect(self._renamed)
+        self.rename_dialog = dialog
+        dialog.open()
+        return dialog
+
+    @Slot(object, str, str)
+    def _renamed(self, kind: Kind, key: str, name: str) -> None:
+        self._model.rename(kind, key, name)
+        self.copied.emit(f"{Kind(kind).value.capitalize()} {key} is “{self._model.names.name(kind, key)}” "
+                         "in this session")
+
     # --- copying ------------------------------------------------------------------------------
 
     def _add_shortcuts(self) -> None:
@@ -345,7 +419,8 @@ class TranscriptView(QTableView):
         languages = (language,) if content is Content.TRANSLATION and language else self._model.languages
         if content is Content.TRANSLATION and not languages:
             return ""
-        return render("txt", entries, ExportOptions(content, tuple(languages), timestamps=True))
+        return render("txt", entries, ExportOptions(content, tuple(languages), timestamps=True,
+                                                    metadata={"names": self._model.names.to_json()}))
 
     def _copy(self, rows: list[int] | None, content: Content, language: str | None = None) -> None:
         text = self.transcript_text(rows, content, language)
@@ -381,6 +456,10 @@ class TranscriptView(QTableView):
             menu.addAction(f"Retry the {names[code]} translation", partial(self.retry_requested.emit, turn, code))
         if self._model.failed_count():
             menu.addAction("Retry all failed translations", self._retry_all)
+        who_index = self._model.index(index.row(), self._model.who_column) if (
+            index.isValid() and self._model.who_column is not None) else None
+        for kind, key in (who_index.data(Role.WHO_PARTS) or []) if who_index is not None else []:
+            menu.addAction(rename_title(kind, key, self._model.names), partial(self.rename, kind, key))
         if not menu.isEmpty():
             menu.addSeparator()
         has_rows = bool(rows)

@@ -77,6 +77,9 @@ class SessionEvents:
     def turn_finalized(self, turn: Turn) -> None:
         self._put(_SIGNAL["turn_finalized"], copy.deepcopy(turn))
 
+    def turn_revised(self, turn: Turn) -> None:
+        self._put(_SIGNAL["turn_revised"], copy.deepcopy(turn))
+
     def translation_updated(self, index: int, translation: Translation) -> None:
         self._put(_SIGNAL["translation_updated"], index, copy.copy(translation))
 

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.core.errors import AppError, catch_all
 from app.core.languages import Language
 from app.core.settings import Settings
+from app.core.who import Names
 from app.pipeline.events import SESSION_EVENTS, SessionListener, SessionState, SessionSummary
 from app.pipeline.factory import SessionRequest
 from app.store.db import SessionStore
@@ -48,6 +49,8 @@ class ControlledSession(RunnableSession, Protocol):
     def set_targets(self, targets: tuple[Language, ...]) -> None: ...
 
     def translate_earlier_turns(self, language: Language) -> int: ...
+
+    def set_names(self, names: Names) -> None: ...
 
 
 SessionFactory = Callable[[SessionRequest, SessionListener], ControlledSession]

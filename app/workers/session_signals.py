@@ -17,6 +17,7 @@ class SessionSignals(QObject):
     state_changed = Signal(str, str)  # SessionState value, detail ("reconnecting (2)")
     interim_text_changed = Signal(str)  # live text of the turn in progress; "" clears it
     turn_finalized = Signal(object)  # Turn
+    turn_revised = Signal(object)  # Turn: the same index, changed (its speaker)
     translation_updated = Signal(int, object)  # turn index, Translation
     gap_added = Signal(object)  # Gap
     level_changed = Signal(float)  # dBFS, the loudest block since the last drain
