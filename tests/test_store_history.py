@@ -85,9 +85,9 @@ def test_short_ids_come_from_the_uid_so_another_archive_gives_the_same_one(tmp_p
 
 
 def test_two_uids_with_the_same_short_id_get_different_ones(store: SessionStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.store import db
+    from app.store import whole
 
-    monkeypatch.setattr(db, "short_id", lambda uid, length=7: "abcdefghjkmnp"[:length])
+    monkeypatch.setattr(whole, "short_id", lambda uid, length=7: "abcdefghjkmnp"[:length])
     monkeypatch.setattr(migrations, "short_id", lambda uid, length=7: "abcdefghjkmnp"[:length])
     one, two = session(store, uid="u1"), session(store, uid="u2")
     ids = [store.get_session(i).short_id for i in (one, two)]  # type: ignore[union-attr]

@@ -46,19 +46,25 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from app.core.errors import OutputError
-from app.core.kept import MAX_SHORT_ID_LENGTH, SHORT_ID_LENGTH, SetState, TranslationSet, short_id
-from app.core.transcript import Gap, Transcript, Translation, TranslationStatus, Turn, Word
+from app.core.kept import SetState, TranslationSet
+from app.core.transcript import Gap, Translation, Turn
 from app.store import migrations, sets
 from app.store.locks import SessionLock
 from app.store.opening import BUSY_TIMEOUT_MS, connect, io_error, is_corruption, move_aside, open_error
-from app.store.search import SearchHit, find_hits, register_functions, search_terms
+from app.store.reads import ArchiveReads
+from app.store.rows import INSERT_TURN, SESSION_COLUMNS, session_from_row, turn_values
+from app.store.rows import BulkSession as BulkSession
+from app.store.rows import NewSession as NewSession
+from app.store.rows import SessionOverview as SessionOverview
+from app.store.rows import SessionRecord as SessionRecord
+from app.store.rows import SessionStatus as SessionStatus
+from app.store.search import register_functions
+from app.store.whole import give_short_id, insert_finished, turn_id_of, write_whole
 
 log = logging.getLogger(__name__)
 
@@ -69,82 +75,7 @@ ARCHIVE_BUSY_TIMEOUT_MS = 3000  # the history's writes: "a few seconds", then th
 REBUILD_FACT = "rebuild_from_folders"  # set when a damaged archive was replaced by a new one
 
 
-class SessionStatus(str, Enum):
-    RECORDING = "recording"
-    FINISHED = "finished"
-    RECOVERED = "recovered"  # found unfinished after a crash and restored
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    id: int  # this archive's row id (not stable across archives: ``short_id`` is)
-    uid: str
-    started_at: float  # unix time
-    ended_at: float | None
-    status: SessionStatus
-    folder: Path
-    audio_path: Path
-    source_language: str | None
-    speech_model: str
-    target_languages: tuple[str, ...]
-    llm_model: str
-    title: str
-    duration_ms: int | None
-    note: str  # what the app had to say (recovery); the user's own note is ``user_note``
-    short_id: str = ""
-    user_note: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)  # facts later features keep per session
-
-
-@dataclass(frozen=True)
-class SessionOverview:
-    """One row of the history list: the record and what the list shows of its transcript."""
-
-    record: SessionRecord
-    turns: int
-    gaps: int
-    first_words: str
-    sets: tuple[TranslationSet, ...]
-
-
-@dataclass(frozen=True)
-class NewSession:
-    """What the journal needs to know to create (or re-create) a session's row."""
-
-    uid: str
-    folder: Path
-    audio_path: Path
-    source_language: str | None
-    speech_model: str
-    target_languages: tuple[str, ...]
-    llm_model: str
-    started_at: float
-    title: str = ""
-    user_note: str = ""
-
-
-@dataclass(frozen=True)
-class BulkSession:
-    """A whole finished session for ``bulk_add``: the row, its turns (with their own translations) and gaps."""
-
-    fields: NewSession
-    turns: Sequence[Turn]
-    gaps: Sequence[Gap] = ()
-    duration_ms: int | None = None
-
-
-_SESSION_COLUMNS = (
-    "id, uid, started_at, ended_at, status, folder, audio_path, source_language, speech_model, "
-    "target_languages, llm_model, title, duration_ms, note, short_id, user_note, meta"
-)
-_INSERT_TURN = (
-    "INSERT INTO turns (session_id, idx, segment, turn_order, text, start_ms, end_ms, finalized_at, formatted,"
-    " language_code, speaker, words, side) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-
-
-class SessionStore:
+class SessionStore(ArchiveReads):
     """The session archive in one SQLite file. Safe to call from any thread."""
 
     def __init__(self, path: Path) -> None:
@@ -248,20 +179,12 @@ class SessionStore:
                     values,
                 )
                 session_id = int(cursor.lastrowid or 0)
-                self._give_short_id(conn, session_id, uid)
-                row = conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+                give_short_id(conn, session_id, uid)
+                row = conn.execute(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
         except BaseException:
             self._disown(uid, lock)
             raise
-        return _session_from_row(row)
-
-    @staticmethod
-    def _give_short_id(conn: sqlite3.Connection, session_id: int, uid: str) -> None:
-        candidates = [short_id(uid, n) for n in range(SHORT_ID_LENGTH, MAX_SHORT_ID_LENGTH + 1)]
-        taken = {row[0] for row in conn.execute(
-            f"SELECT short_id FROM sessions WHERE short_id IN ({','.join('?' * len(candidates))})", candidates)}
-        conn.execute("UPDATE sessions SET short_id = ? WHERE id = ?",
-                     (migrations.free_short_id(uid, taken), session_id))
+        return session_from_row(row)
 
     def _own(self, uid: str) -> SessionLock:
         with self._held_guard:
@@ -293,7 +216,7 @@ class SessionStore:
         """
         with self._writing("updated") as conn:
             try:
-                cursor = conn.execute(_INSERT_TURN, _turn_values(session_id, turn))
+                cursor = conn.execute(INSERT_TURN, turn_values(session_id, turn))
             except sqlite3.IntegrityError as exc:
                 if "UNIQUE" in str(exc):
                     raise ValueError(f"turn {turn.index} of session {session_id} is already stored") from exc
@@ -308,17 +231,10 @@ class SessionStore:
         """Insert or replace the turn's cell for ``translation.language`` in the session's own set
         of that language, or in set ``set_id``; durable on return."""
         with self._writing("updated", patient=set_id is not None) as conn:
-            turn_id = self._turn_id(conn, session_id, turn_index)
+            turn_id = turn_id_of(conn, session_id, turn_index)
             if set_id is None:
                 set_id = sets.own_set_id(conn, session_id, translation.language, translation.model)
             sets.put_cell(conn, turn_id, set_id, translation)
-
-    @staticmethod
-    def _turn_id(conn: sqlite3.Connection, session_id: int, turn_index: int) -> int:
-        row = conn.execute("SELECT id FROM turns WHERE session_id = ? AND idx = ?", (session_id, turn_index)).fetchone()
-        if row is None:
-            raise KeyError(f"no turn {turn_index} in session {session_id}")
-        return int(row[0])
 
     def set_speaker(self, session_id: int, turn_index: int, speaker: str) -> None:
         """A speaker revision: the turn was said by ``speaker``; KeyError if there is no such turn."""
@@ -392,32 +308,7 @@ class SessionStore:
         else:
             session_id = int(row[0])
         with self._writing("updated", patient=imported) as conn:
-            conn.execute("UPDATE sessions SET folder = ?, audio_path = ?, target_languages = ? WHERE id = ?",
-                         (str(fields.folder), str(fields.audio_path), json.dumps(list(fields.target_languages)),
-                          session_id))
-            if imported:
-                conn.execute("UPDATE sessions SET title = ?, user_note = ? WHERE id = ?",
-                             (fields.title, fields.user_note, session_id))
-            turn_ids: dict[int, int] = {}
-            for turn in turns:
-                conn.execute(
-                    _INSERT_TURN + " ON CONFLICT (session_id, idx) DO UPDATE SET text = excluded.text,"
-                    " start_ms = excluded.start_ms, end_ms = excluded.end_ms, language_code = excluded.language_code,"
-                    " speaker = excluded.speaker, side = excluded.side", _turn_values(session_id, turn))
-                turn_id = self._turn_id(conn, session_id, turn.index)
-                turn_ids[turn.index] = turn_id
-                for translation in turn.translations.values():
-                    sets.put_cell(conn, turn_id, sets.own_set_id(conn, session_id, translation.language,
-                                                                 translation.model), translation)
-            for wanted, cells in extra_sets:
-                set_id = sets.upsert_set(conn, session_id, wanted)
-                for index, translation in cells.items():
-                    if index in turn_ids:
-                        sets.put_cell(conn, turn_ids[index], set_id, translation)
-            conn.execute("DELETE FROM gaps WHERE session_id = ?", (session_id,))
-            for gap in gaps:
-                conn.execute("INSERT INTO gaps (session_id, start_ms, end_ms, reason) VALUES (?,?,?,?)",
-                             (session_id, gap.start_ms, gap.end_ms, gap.reason))
+            write_whole(conn, session_id, fields, turns, gaps, extra_sets=extra_sets, imported=imported)
         return session_id
 
     def bulk_add(self, sessions: Iterable[BulkSession], *, per_transaction: int = 20) -> list[int]:
@@ -436,35 +327,8 @@ class SessionStore:
         return ids
 
     def _bulk_batch(self, batch: Sequence[BulkSession]) -> list[int]:
-        ids = []
         with self._writing("updated", patient=True) as conn:
-            for item in batch:
-                f = item.fields
-                duration = item.duration_ms if item.duration_ms is not None else max(
-                    (t.end_ms for t in item.turns), default=0)
-                cursor = conn.execute(
-                    "INSERT INTO sessions (uid, started_at, ended_at, status, folder, audio_path, source_language,"
-                    " speech_model, target_languages, llm_model, title, user_note, duration_ms)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (f.uid, f.started_at, f.started_at + duration / 1000, SessionStatus.FINISHED.value, str(f.folder),
-                     str(f.audio_path), f.source_language, f.speech_model, json.dumps(list(f.target_languages)),
-                     f.llm_model, f.title, f.user_note, duration))
-                session_id = int(cursor.lastrowid or 0)
-                self._give_short_id(conn, session_id, f.uid)
-                conn.executemany(_INSERT_TURN, [_turn_values(session_id, t) for t in item.turns])
-                turn_ids = dict(conn.execute("SELECT idx, id FROM turns WHERE session_id = ?", (session_id,)))
-                set_ids: dict[str, int] = {}
-                cells = []
-                for turn in item.turns:
-                    for tr in turn.translations.values():
-                        if tr.language not in set_ids:
-                            set_ids[tr.language] = sets.own_set_id(conn, session_id, tr.language, tr.model)
-                        cells.append(sets.cell_values(turn_ids[turn.index], set_ids[tr.language], tr))
-                sets.put_cells(conn, cells)
-                conn.executemany("INSERT INTO gaps (session_id, start_ms, end_ms, reason) VALUES (?,?,?,?)",
-                                 [(session_id, g.start_ms, g.end_ms, g.reason) for g in item.gaps])
-                ids.append(session_id)
-        return ids
+            return [insert_finished(conn, item) for item in batch]
 
     def set_target_languages(self, session_id: int, codes: Sequence[str]) -> None:
         """A language was added during the session: it is one of the session's languages now."""
@@ -509,7 +373,7 @@ class SessionStore:
             if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
                 raise KeyError(f"no session {session_id}")
             for turn in turns:
-                turn_id = int(conn.execute(_INSERT_TURN, _turn_values(session_id, turn)).lastrowid or 0)
+                turn_id = int(conn.execute(INSERT_TURN, turn_values(session_id, turn)).lastrowid or 0)
                 for tr in turn.translations.values():
                     sets.put_cell(conn, turn_id, sets.own_set_id(conn, session_id, tr.language, tr.model), tr)
             conn.execute("DELETE FROM gaps WHERE session_id = ?", (session_id,))
@@ -541,66 +405,7 @@ class SessionStore:
             if conn.execute(sql, params).rowcount == 0:
                 raise KeyError(f"no session {params[-1]}")
 
-    # -- reads: GUI / CLI thread ---------------------------------------------------------------
-
-    def get_session(self, session_id: int) -> SessionRecord | None:
-        with self._reading() as conn:
-            row = conn.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
-        return None if row is None else _session_from_row(row)
-
-    def find_session(self, ref: str) -> int | None:
-        """The id of the session whose short ID (any case) or uid is ``ref``."""
-        with self._reading() as conn:
-            row = conn.execute("SELECT id FROM sessions WHERE short_id = ? OR uid = ?",
-                               (ref.strip().lower(), ref.strip())).fetchone()
-        return None if row is None else int(row[0])
-
-    def find_by_folder(self, folder: Path) -> int | None:
-        """The newest session kept in ``folder``."""
-        with self._reading() as conn:
-            row = conn.execute("SELECT id FROM sessions WHERE folder = ? ORDER BY started_at DESC LIMIT 1",
-                               (str(folder),)).fetchone()
-        return None if row is None else int(row[0])
-
-    def list_sessions(self, limit: int = 50, offset: int = 0) -> list[SessionRecord]:
-        """Newest first."""
-        with self._reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions ORDER BY started_at DESC, id DESC"
-                " LIMIT ? OFFSET ?",
-                (limit, offset),
-            ).fetchall()
-        return [_session_from_row(row) for row in rows]
-
-    def overview(self, limit: int = 50, offset: int = 0) -> list[SessionOverview]:
-        """The history list, newest first: each session with its turn and gap counts, first words
-        and translation sets. Index lookups only, so a page costs the same in a large archive."""
-        with self._reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_SESSION_COLUMNS},"
-                " (SELECT COUNT(*) FROM turns WHERE session_id = s.id),"
-                " (SELECT COUNT(*) FROM gaps WHERE session_id = s.id),"
-                " (SELECT text FROM turns WHERE session_id = s.id ORDER BY idx LIMIT 1)"
-                " FROM sessions s ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset)).fetchall()
-            by_session = sets.sets_of(conn, [row[0] for row in rows])
-        n = len(_SESSION_COLUMNS.split(","))
-        return [SessionOverview(_session_from_row(row[:n]), row[n], row[n + 1], row[n + 2] or "",
-                                tuple(by_session[row[0]])) for row in rows]
-
-    def count_sessions(self) -> int:
-        with self._reading() as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
-
-    def known_folders(self) -> set[str]:
-        with self._reading() as conn:
-            return {row[0] for row in conn.execute("SELECT folder FROM sessions")}
-
-    def fact(self, key: str) -> str | None:
-        with self._reading() as conn:
-            row = conn.execute("SELECT value FROM archive_facts WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+    # -- reads (``ArchiveReads``, app/store/reads.py), and recovery's: GUI / CLI thread ---------------
 
     def unfinished_sessions(self) -> list[SessionRecord]:
         """Sessions still 'recording' whose process is gone (a crash, kill -9, a power cut): the
@@ -609,13 +414,13 @@ class SessionStore:
         read is set aside (marked failed, named in ``set_aside``), never a traceback at each start."""
         with self._reading() as conn:
             rows = conn.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE status = ? ORDER BY started_at, id",
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE status = ? ORDER BY started_at, id",
                 (SessionStatus.RECORDING.value,),
             ).fetchall()
         found: list[SessionRecord] = []
         for row in rows:
             try:
-                record = _session_from_row(row)
+                record = session_from_row(row)
             except (TypeError, ValueError, KeyError) as exc:
                 self._set_aside(row, exc)
                 continue
@@ -638,79 +443,6 @@ class SessionStore:
         with contextlib.suppress(sqlite3.Error, OutputError, KeyError):
             self._update_session("UPDATE sessions SET status = 'failed', note = ? WHERE id = ?",
                                  (f"set aside: unreadable journal entry ({exc})", row_id))
-
-    def load_transcript(self, session_id: int) -> Transcript:
-        """Rebuild the session's Transcript (turns, words, the session's own translations, gaps);
-        KeyError if unknown. Sets made later come from ``load_translation_sets``."""
-        with self._reading() as conn:  # one read transaction: a consistent snapshot
-            if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-                raise KeyError(f"no session {session_id}")
-            turn_rows = conn.execute(
-                "SELECT id, idx, segment, turn_order, text, start_ms, end_ms, finalized_at,"
-                " formatted, language_code, speaker, words, side FROM turns WHERE session_id = ?"
-                " ORDER BY idx",
-                (session_id,),
-            ).fetchall()
-            translation_rows = conn.execute(
-                "SELECT tr.turn_id, tr.language, tr.text, tr.status, tr.model, tr.latency_ms,"
-                " tr.error, tr.attempts FROM translations tr JOIN turns t ON t.id = tr.turn_id"
-                " JOIN translation_sets s ON s.id = tr.set_id WHERE t.session_id = ? AND s.ordinal = 1"
-                " ORDER BY tr.id",
-                (session_id,),
-            ).fetchall()
-            gap_rows = conn.execute(
-                "SELECT start_ms, end_ms, reason FROM gaps WHERE session_id = ? ORDER BY start_ms, id",
-                (session_id,),
-            ).fetchall()
-        turns: dict[int, Turn] = {}
-        for (turn_id, idx, segment, turn_order, text, start_ms, end_ms, finalized_at, formatted,
-             language_code, speaker, words, side) in turn_rows:
-            turns[turn_id] = Turn(
-                index=idx, segment=segment, turn_order=turn_order, text=text, start_ms=start_ms,
-                end_ms=end_ms, finalized_at=finalized_at, formatted=bool(formatted),
-                language_code=language_code, speaker=speaker,
-                words=[Word(**word) for word in json.loads(words)], side=side,
-            )
-        for turn_id, language, text, status, model, latency_ms, error, attempts in translation_rows:
-            turns[turn_id].translations[language] = Translation(
-                language=language, text=text, status=TranslationStatus(status), model=model,
-                latency_ms=latency_ms, error=error, attempts=attempts,
-            )
-        transcript = Transcript()
-        for turn in turns.values():
-            transcript.add_turn(turn)
-        for start_ms, end_ms, reason in gap_rows:
-            transcript.add_gap(Gap(start_ms=start_ms, end_ms=end_ms, reason=reason))
-        return transcript
-
-    def translation_sets(self, session_id: int) -> list[TranslationSet]:
-        """Every set of the session: its own (by language), then those made later, oldest first."""
-        with self._reading() as conn:
-            return sets.sets_of(conn, [session_id])[session_id]
-
-    def load_translation_sets(self, session_id: int) -> list[tuple[TranslationSet, dict[int, Translation]]]:
-        """The sets made after the session's own (ordinal 2 and up, or a language added later),
-        with their cells by turn index."""
-        with self._reading() as conn:
-            found = sets.sets_of(conn, [session_id])[session_id]
-            return [(s, sets.cells_of_set(conn, s.id)) for s in found
-                    if s.id is not None and not s.own]
-
-    def search(
-        self, text: str, limit: int = 50, *, mark: tuple[str, str] = ("[", "]")
-    ) -> list[SearchHit]:
-        """Turns whose original or translated text (every translation set) contains every word of
-        ``text``, newest first.
-
-        Words match as prefixes, ignoring case and accents ("manana" finds "Mañana"). Words in
-        scripts written without spaces (Chinese, Japanese, Thai...) match anywhere in the text
-        (the trigram index; a substring test for words under three characters).
-        """
-        terms = search_terms(text)
-        if not terms or limit <= 0:
-            return []
-        with self._reading() as conn:
-            return find_hits(conn, terms, limit, mark, fts=self._fts, trigram=self._trigram)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -810,21 +542,3 @@ class SessionStore:
         if self._closed:
             raise RuntimeError("the session store is closed")
         return conn
-
-
-def _session_from_row(row: Sequence[Any]) -> SessionRecord:
-    (id_, uid, started_at, ended_at, status, folder, audio_path, source_language, speech_model,
-     target_languages, llm_model, title, duration_ms, note, short_id, user_note, meta) = row
-    return SessionRecord(
-        id=id_, uid=uid, started_at=started_at, ended_at=ended_at, status=SessionStatus(status),
-        folder=Path(folder), audio_path=Path(audio_path), source_language=source_language,
-        speech_model=speech_model, target_languages=tuple(json.loads(target_languages)),
-        llm_model=llm_model, title=title, duration_ms=duration_ms, note=note, short_id=short_id or "",
-        user_note=user_note, meta=json.loads(meta or "{}"),
-    )
-
-
-def _turn_values(session_id: int, turn: Turn) -> tuple[Any, ...]:
-    words = json.dumps([asdict(word) for word in turn.words], ensure_ascii=False)
-    return (session_id, turn.index, turn.segment, turn.turn_order, turn.text, turn.start_ms, turn.end_ms,
-            turn.finalized_at, int(turn.formatted), turn.language_code, turn.speaker, words, turn.side)
