@@ -22,9 +22,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.core.catalog import REGION_IDS
+from app.core.catalog import REGION_IDS, heard_language
 from app.core.errors import AppError, ConfigError, TranslationError
 from app.core.exports import FORMATS, Content
+from app.core.languages import language_name
 from app.core.settings import Paths, Settings
 from app.core.timefmt import clock, time_label
 from app.core.transcript import Turn
@@ -220,7 +221,7 @@ def _list_text(rows: list[ListedSession], total: int) -> str:
     for row in rows:
         r = row.record
         labels = [s.label for s in row.overview.sets] or list(r.target_languages)
-        langs = f"{r.source_language or 'auto'} → {', '.join(labels) or '—'}"
+        langs = f"{heard_language(r.source_language, r.speech_model) or 'auto'} → {', '.join(labels) or '—'}"
         gaps = row.overview.gaps
         marks = [m for m, on in (("recording", r.status.value == "recording"),
                                  ("recording missing", not row.audio_there),
@@ -247,8 +248,11 @@ def cmd_show(args: argparse.Namespace, archive: Archive, paths: Paths, term: Ter
 def _show_text(archive: Archive, session: ArchivedSession) -> str:
     r = session.record
     turns = session.transcript.turns()
-    facts = (f"{_local(r.started_at, seconds=True)} · {time_label(r.duration_ms or 0)} · {len(turns)} turns · "
-             f"{r.speech_model or 'unknown model'} · {r.source_language or 'language detected'}")
+    heard = heard_language(r.source_language, r.speech_model)
+    spoken = language_name(heard) if heard else "language detected"
+    count = f"{len(turns)} turn{'' if len(turns) == 1 else 's'}"
+    facts = (f"{_local(r.started_at, seconds=True)} · {time_label(r.duration_ms or 0)} · {count} · "
+             f"{r.speech_model or 'unknown model'} · {spoken}")
     missing = "" if session.audio_there else f"  (the recording {r.audio_path.name} is missing; the transcript is kept)"
     lines = [f"{session.title}  [{r.short_id}]", f"Started    {facts}", f"Folder     {r.folder}{missing}"]
     if r.user_note:

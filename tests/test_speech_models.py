@@ -98,3 +98,12 @@ def test_a_model_the_service_did_not_apply_is_noticed_in_the_log(caplog: pytest.
             client.abort()
     assert (begin.model, begin.mode, begin.api_version) == ("u3-rt-pro", "balanced", "2025-05-12")
     assert "asked for speech model universal-3-5-pro, the service applied u3-rt-pro" in caplog.text
+
+
+def test_the_spoken_language_is_the_chosen_one_else_the_only_one_the_model_hears() -> None:
+    from app.core.catalog import heard_language
+
+    assert heard_language("fr", "universal-streaming-multilingual") == "fr"
+    assert heard_language(None, "universal-streaming-english") == "en"
+    assert heard_language(None, "universal-streaming-multilingual") is None
+    assert heard_language(None, "a-model-from-a-later-version") is None and heard_language(None, None) is None

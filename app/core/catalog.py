@@ -109,6 +109,15 @@ MODE_LABELS: dict[str | None, str] = {
 }
 
 
+def heard_language(source: str | None, model_id: str | None) -> str | None:
+    """The language a session was spoken in as far as its settings tell: the one chosen, else the
+    only one its model hears (``en`` for universal-streaming-english); None when the model detected it."""
+    if source:
+        return source
+    model = _MODELS.get(model_id or "")
+    return model.languages[0] if model is not None and len(model.languages) == 1 else None
+
+
 def speech_model(model_id: str) -> SpeechModel:
     try:
         return _MODELS[model_id]

@@ -16,7 +16,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from app.core.catalog import SPEECH_MODELS
+from app.core.catalog import heard_language
 from app.core.languages import language_name
 from app.core.timefmt import time_label
 from app.pipeline.archive import FoundTurn, ListedSession, SessionStatus
@@ -41,13 +41,9 @@ def when(unix: float) -> str:
 
 def languages_text(source: str | None, labels: list[str], speech_model: str | None = None) -> str:
     """"English → es, de": the spoken language as chosen, else the one the model hears, else detected."""
-    hears = _MODELS_BY_ID[speech_model].languages if speech_model in _MODELS_BY_ID else ()
-    heard = (language_name(source) if source else language_name(hears[0]) if len(hears) == 1
-             else "detected language")
+    code = heard_language(source, speech_model)
+    heard = language_name(code) if code else "detected language"
     return f"{heard} → {', '.join(labels)}" if labels else heard
-
-
-_MODELS_BY_ID = {m.id: m for m in SPEECH_MODELS}
 
 
 class SessionListModel(QAbstractListModel):
