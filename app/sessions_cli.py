@@ -29,6 +29,7 @@ from app.core.languages import language_name
 from app.core.settings import Paths, Settings
 from app.core.timefmt import clock, time_label
 from app.core.transcript import Turn
+from app.core.wording import counted
 from app.pipeline.archive import Archive, ArchivedSession, Imported, ListedSession, UnknownSession
 from app.pipeline.jobs import JobProgress
 
@@ -250,7 +251,7 @@ def _show_text(archive: Archive, session: ArchivedSession) -> str:
     turns = session.transcript.turns()
     heard = heard_language(r.source_language, r.speech_model)
     spoken = language_name(heard) if heard else "language detected"
-    count = f"{len(turns)} turn{'' if len(turns) == 1 else 's'}"
+    count = counted(len(turns), "turn")
     facts = (f"{_local(r.started_at, seconds=True)} · {time_label(r.duration_ms or 0)} · {count} · "
              f"{r.speech_model or 'unknown model'} · {spoken}")
     missing = "" if session.audio_there else f"  (the recording {r.audio_path.name} is missing; the transcript is kept)"
@@ -269,7 +270,7 @@ def _show_text(archive: Archive, session: ArchivedSession) -> str:
         model = f", {kept.model}" if kept is not None and kept.model else ""
         wish = f", “{kept.instructions}”" if kept is not None and kept.instructions else ""
         lines.append(f"{'Translated' if label == session.columns[0] else '':<10} {label:<6} {names[label]}{model}"
-                     f"{made}{state}{wish}: {done} of {len(turns)} turns")
+                     f"{made}{state}{wish}: {done} of {counted(len(turns), 'turn')}")
     gaps = session.transcript.gaps()
     if gaps:
         lines.append(f"Gaps       {len(gaps)} without transcript ("
@@ -418,7 +419,7 @@ def _imported_json(i: Imported) -> dict[str, Any]:
 def _imported_text(i: Imported) -> str:
     how = "Imported" if i.new else "Already in the history, brought up to date:"
     note = f" Note: {i.note}." if i.note else ""
-    return f"{how} {i.short_id} “{i.title}” ({i.turns} turns) in {i.folder}.{note}"
+    return f"{how} {i.short_id} “{i.title}” ({counted(i.turns, 'turn')}) in {i.folder}.{note}"
 
 
 def cmd_bundle(args: argparse.Namespace, archive: Archive, paths: Paths, term: Terminal) -> int:
@@ -462,7 +463,7 @@ def cmd_delete(args: argparse.Namespace, archive: Archive, paths: Paths, term: T
             return 0
     removed = archive.delete(session_id, files=not args.keep_files)
     term.result({"id": record.short_id, "removed": [str(p) for p in removed]},
-                f"Deleted {record.short_id} “{plan.title}”" + (f" and {len(removed)} item(s) from the disk."
+                f"Deleted {record.short_id} “{plan.title}”" + (f" and {counted(len(removed), 'item')} from the disk."
                                                               if removed else "."))
     return 0
 

@@ -179,7 +179,7 @@ def test_a_damaged_archive_is_set_aside_and_the_history_rebuilt_with_the_same_id
     db.write_bytes(b"\x00garbage" * 512)
     result = run(home, "list", "--json")
     assert result.returncode == 0, result.stderr
-    assert "was damaged" in result.stderr and "rebuilt from the session folders: 1 sessions" in result.stderr
+    assert "was damaged" in result.stderr and "rebuilt from the session folders: 1 session." in result.stderr
     [row] = data(result)  # type: ignore[misc]
     assert row["id"] == ID and row["title"] == "Kept title"
     assert list(db.parent.glob("sessions.db.corrupt-*"))

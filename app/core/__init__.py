@@ -5,5 +5,5 @@ validation, errors, exports. Pure and stdlib-only (an import-linter contract); e
 __all__ = [
     "backends", "backoff", "captions", "catalog", "credits", "devices", "errors", "event_log", "exports", "kept",
     "languages", "level", "resources", "settings", "timefmt", "transcript", "transcript_file", "turn_events",
-    "units", "validate", "who",
+    "units", "validate", "who", "wording",
 ]

@@ -29,6 +29,7 @@ from app.core.kept import SetState, TranslationSet, parse_label
 from app.core.transcript import Gap, Transcript, Translation, TranslationStatus, Turn
 from app.core.transcript_file import TranscriptFile, read_transcript_json
 from app.core.who import Names, names_of
+from app.core.wording import counted
 from app.pipeline.bundles import TRANSCRIPT_JSON, unpack_bundle, write_bundle
 from app.pipeline.export_files import ExportJob, run_export
 from app.pipeline.folders import AUDIO_NAME
@@ -211,7 +212,7 @@ class RebuildReport:
 
     def describe(self) -> str:
         failed = f"; {len(self.failed)} could not be read ({self.failed[0][1]})" if self.failed else ""
-        return f"The history was rebuilt from the session folders: {len(self.imported)} sessions{failed}."
+        return f"The history was rebuilt from the session folders: {counted(len(self.imported), 'session')}{failed}."
 
 
 class Archive:

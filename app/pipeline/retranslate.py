@@ -24,6 +24,7 @@ from app.core.languages import Language, find_language, language_name, resolve_l
 from app.core.settings import Settings
 from app.core.transcript import Translation, TranslationStatus
 from app.core.validate import validate
+from app.core.wording import counted
 from app.pipeline.archive import Archive, ArchivedSession, ArchiveError
 from app.pipeline.factory import SessionRequest, build_translator
 from app.pipeline.jobs import JobProgress, Progress
@@ -61,7 +62,7 @@ class RetranslationResult:
             return "Nothing to translate: every cell is already translated."
         failed = f", {self.failed} not translated (retry them)" if self.failed else ""
         cancelled = " Cancelled; what was translated is kept." if self.cancelled else ""
-        return f"Translated {self.translated} of {self.asked} cells into {where}{failed}.{cancelled}"
+        return f"Translated {self.translated} of {counted(self.asked, 'cell')} into {where}{failed}.{cancelled}"
 
 
 def translators_from(settings: Settings, secrets: Mapping[str, str]) -> Translators:

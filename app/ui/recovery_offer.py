@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.core.errors import AppError
 from app.core.transcript import Gap, Turn
 from app.core.who import NO_NAMES, Names
+from app.core.wording import counted
 from app.ui.banner import Banner
 from app.workers.tasks import BackgroundTask
 
@@ -85,7 +86,8 @@ class RecoveryOffer(QObject):
                     f"{html.escape(latest.folder.name)}: {html.escape(latest.restored)}.{problem}{more}")
         else:
             text = (f"<b>An unfinished session's folder is gone</b> ({html.escape(str(latest.folder))}); "
-                    f"{latest.turns} turns are kept in the session archive.{more}")
+                    f"{counted(latest.turns, 'turn')} {'is' if latest.turns == 1 else 'are'} kept in the session "
+                    f"archive.{more}")
         banner = self._banner
         banner.set_text(text)
         if not banner.buttons:

@@ -36,6 +36,7 @@ from app.core.catalog import SPEECH_MODEL_IDS, speech_model
 from app.core.errors import AppError
 from app.core.settings import Settings
 from app.core.timefmt import time_label
+from app.core.wording import counted
 from app.pipeline.archive import Archive, ArchivedSession, DeletionPlan, SessionStatus, UnknownSession
 from app.pipeline.gap_filling import GapFilling, GapFillResult
 from app.pipeline.jobs import JobProgress, Progress
@@ -177,7 +178,7 @@ class SessionPane(QWidget):
         r = session.record
         soft = muted(self.palette()).name()
         turns = len(session.transcript)
-        facts = [when(r.started_at), time_label(r.duration_ms or 0), f"{turns} turn{'' if turns == 1 else 's'}",
+        facts = [when(r.started_at), time_label(r.duration_ms or 0), counted(turns, "turn"),
                  languages_text(r.source_language, list(session.columns), r.speech_model)]
         models = " · ".join(m for m in (r.speech_model, r.llm_model) if m)
         note = f"<br>Note: {html.escape(r.user_note)}" if r.user_note else ""
