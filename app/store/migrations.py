@@ -177,21 +177,20 @@ _SEARCH_TRIGGERS = {**_UNICODE_TRIGGERS, **_TRIGRAM_TRIGGERS}
 
 def fts5_available(conn: sqlite3.Connection) -> bool:
     """True if this SQLite has the FTS5 module (probed in the temp schema; the file is untouched)."""
-    try:
-        conn.execute("CREATE VIRTUAL TABLE temp.live_translate_fts5_probe USING fts5 (x)")
-    except sqlite3.OperationalError:
-        return False
-    conn.execute("DROP TABLE temp.live_translate_fts5_probe")
-    return True
+    return _probe(conn, "fts5 (x)")
 
 
 def trigram_available(conn: sqlite3.Connection) -> bool:
     """True if this SQLite's FTS5 has the trigram tokenizer (SQLite 3.34 and later)."""
+    return _probe(conn, "fts5 (x, tokenize='trigram')")
+
+
+def _probe(conn: sqlite3.Connection, module: str) -> bool:
     try:
-        conn.execute("CREATE VIRTUAL TABLE temp.live_translate_trigram_probe USING fts5 (x, tokenize='trigram')")
+        conn.execute(f"CREATE VIRTUAL TABLE temp.live_translate_probe USING {module}")
     except sqlite3.OperationalError:
         return False
-    conn.execute("DROP TABLE temp.live_translate_trigram_probe")
+    conn.execute("DROP TABLE temp.live_translate_probe")
     return True
 
 
