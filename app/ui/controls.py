@@ -1,6 +1,8 @@
-"""SessionControls: the strip above the transcript (Record + level, microphone, languages, model).
+"""SessionControls: the strip above the transcript (Record + level, audio source, languages, model).
 
-GUI thread; widgets only. The microphone is chosen and remembered by NAME (indices shift when
+GUI thread; widgets only. The audio source is a microphone or, under the System audio heading,
+what the computer plays (an output's monitor: "Built-in speakers — what you hear"; "System audio"
+follows the default output). It is chosen and remembered by NAME (indices shift when
 devices are plugged in), the sound server's name for it ("Built-in Audio Analog Stereo"); a name
 an earlier version saved (PortAudio's) is found again through the device's aliases and replaced; a
 remembered device that is not connected stays in the list, marked, so the choice is not silently
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QPaintEvent, QPalette, QResizeEvent
+from PySide6.QtGui import QPaintEvent, QPalette, QResizeEvent, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -30,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.catalog import DEFAULT_SPEECH_MODEL, model_for_source
-from app.core.devices import SYSTEM_DEFAULT, DeviceKind, InputDevice, means_system_default
+from app.core.devices import SYSTEM_AUDIO, SYSTEM_DEFAULT, DeviceKind, InputDevice, means_system_default
 from app.ui.choices import add_model_tooltips, fill_combo, source_choices, speech_model_choices
 from app.ui.language_picker import TargetLanguageButton
 from app.ui.level_meter import LevelMeter
@@ -74,6 +76,8 @@ class Field(QWidget):
 
 
 MARGIN_X, SPACING = 12, 12
+SYSTEM_AUDIO_HEADING = "System audio — what the computer plays"
+HEADING = "\x00heading"  # the data of a heading item: never a device name
 PICKER_MIN_W = 130  # in one row, each picker gets at least this much; below it the strip takes two rows
 
 
@@ -101,7 +105,8 @@ class SessionControls(QWidget):
         self.meter.setFixedSize(120, 8)
         self.device = ElidingComboBox()
         self.device.addItem(SYSTEM_DEFAULT, None)
-        self.device.setToolTip("The microphone to record from (remembered by name)")
+        self.device.setToolTip("What to record: a microphone, or what the computer plays (system audio); "
+                               "remembered by name")
         self.source = ElidingComboBox()
         fill_combo(self.source, source_choices(), None)
         self.source.setToolTip("The language being spoken")
@@ -134,7 +139,7 @@ class SessionControls(QWidget):
         record_layout.addWidget(self.record_button)
         record_layout.addWidget(self.meter)
         self.record_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.fields = [Field("Microphone", self.device), Field("Spoken language", self.source),
+        self.fields = [Field("Audio from", self.device), Field("Spoken language", self.source),
                        Field("Speech model", self.model), Field("Translate to", self.targets)]
         self.actions_box = QWidget()
         actions = QHBoxLayout(self.actions_box)
@@ -258,18 +263,52 @@ class SessionControls(QWidget):
             if device.kind is DeviceKind.MICROPHONE and self.device.findData(device.name) < 0:
                 self.device.addItem(device.name, device.name)
                 self.device.setItemData(self.device.count() - 1, device.name, Qt.ItemDataRole.ToolTipRole)
+        monitors = [d for d in devices if d.kind is DeviceKind.MONITOR]
+        if monitors:
+            self._add_heading(SYSTEM_AUDIO_HEADING)
+            playing = next((d.name for d in monitors if d.is_default), monitors[0].name)
+            self.device.addItem(f"{SYSTEM_AUDIO} (what the computer plays)", SYSTEM_AUDIO)
+            self.device.setItemData(self.device.count() - 1, f"Follows the default output; now: {playing}",
+                                    Qt.ItemDataRole.ToolTipRole)
+            for device in monitors:
+                if self.device.findData(device.name) < 0:
+                    self.device.addItem(device.name, device.name)
+                    self.device.setItemData(self.device.count() - 1, f"{device.name}: what this output plays",
+                                            Qt.ItemDataRole.ToolTipRole)
         self.device.blockSignals(False)
         self._select_device(chosen)
         self.devices_listed.emit()
 
+    def _add_heading(self, text: str) -> None:
+        """A section title in the list: shown, never chosen (no data, not enabled)."""
+        self.device.insertSeparator(self.device.count())
+        self.device.addItem(text, HEADING)
+        model = self.device.model()
+        if isinstance(model, QStandardItemModel):
+            item = model.item(self.device.count() - 1)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled & ~Qt.ItemFlag.ItemIsSelectable)
+
+    def _names(self, kind: DeviceKind) -> list[str]:
+        known = {d.name for d in self._devices if d.kind is kind}
+        return [str(data) for i in range(1, self.device.count())
+                if isinstance(data := self.device.itemData(i), str) and data in known]
+
     def device_names(self) -> list[str]:
-        return [str(self.device.itemData(i)) for i in range(1, self.device.count())]
+        """The microphones offered (not the system-audio sources)."""
+        known = {d.name for d in self._devices if d.kind is DeviceKind.MONITOR}
+        return [str(data) for i in range(1, self.device.count())
+                if isinstance(data := self.device.itemData(i), str) and data not in known
+                and data not in (HEADING, SYSTEM_AUDIO)]
+
+    def system_audio_names(self) -> list[str]:
+        """The system-audio sources offered, under their heading (after "System audio")."""
+        return self._names(DeviceKind.MONITOR)
 
     def _select_device(self, name: str | None) -> None:
         if means_system_default(name):
             name = None
         renamed = next((d.name for d in self._devices if name is not None and name in d.aliases
-                        and d.kind is DeviceKind.MICROPHONE), None)
+                        and d.kind in (DeviceKind.MICROPHONE, DeviceKind.MONITOR)), None)
         self.device.blockSignals(True)
         if renamed is not None and self.device.findData(name) < 0:
             # A name an earlier version saved (PortAudio's): the device, under the name people see.
@@ -288,6 +327,8 @@ class SessionControls(QWidget):
 
     @Slot(int)
     def _on_device(self, _index: int) -> None:
+        if self.device.currentData() == HEADING:
+            return  # a heading is never a choice (Qt does not offer it; a script might)
         self.device_changed.emit(self.device.currentData())
 
     @Slot(int)
