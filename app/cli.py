@@ -40,6 +40,7 @@ from app.core.languages import LANGUAGES
 from app.core.settings import Paths, Settings
 from app.core.validate import validate
 from app.pipeline.events import SIGNAL_FINISH_S
+from app.pipeline.two_way import COST_TEXT, SIDE_NAMES, plan_two_way
 from app.terminal import OutputStream, TerminalListener, list_devices, summary_line  # noqa: F401 - re-exported
 
 EXIT_NOT_TRANSCRIBED = 9
@@ -95,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--system-audio", action="store_true",
                    help="record what the computer plays (the default output) instead of the microphone; "
                         "Linux: PulseAudio or PipeWire")
+    p.add_argument("--two-way", action="store_true",
+                   help="a conversation: the microphone (you, --from) and the system audio (the other side, "
+                        "--other-language) at once, each translated into the other's language. Two streaming "
+                        "sessions: it costs twice")
+    p.add_argument("--other-language", metavar="LANG", help="--two-way: the language the other side speaks")
+    p.add_argument("--other-device", metavar="NAME",
+                   help="--two-way: the system-audio source the other side is heard from (default: what the "
+                        "default output plays)")
     p.add_argument("--list-devices", action="store_true",
                    help="list the microphones and the system-audio sources and exit")
     p.add_argument("--list-languages", action="store_true",
@@ -143,6 +152,15 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
         changes["source"] = args.source
     if args.speech_model:
         changes["speech_model"] = args.speech_model
+    if args.two_way:
+        if args.system_audio:
+            raise ConfigError("--two-way records the system audio anyway; leave out --system-audio (--other-device "
+                              "chooses which output, --device the microphone).")
+        changes.update(two_way=True, other_language=args.other_language, system_device=args.other_device)
+        if not args.to:
+            changes["targets"] = ()  # each side's target is the other side's language; --to adds more
+    elif args.other_language or args.other_device:
+        raise ConfigError("--other-language and --other-device belong to a two-way conversation: add --two-way.")
     if args.system_audio:
         if args.device is not None or args.input is not None:
             raise ConfigError("--system-audio records what the computer plays; leave out --device and --input "
@@ -169,7 +187,12 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
         changes["sessions_dir"] = Path(args.out).expanduser()
     # The same rules as the window's: names become codes, and a spoken language without a model
     # picks the model that hears it (an explicit model that cannot hear it is refused).
-    return validate(replace(base, **changes), explicit_model=args.speech_model is not None).settings
+    settings = replace(base, **changes)
+    if settings.two_way:
+        two = plan_two_way(settings)  # refuses the same language on both sides, or a missing one
+        return replace(settings, source=two.you.language.code, other_language=two.them.language.code,
+                       targets=tuple(t.code for t in two.targets[2:]))
+    return validate(settings, explicit_model=args.speech_model is not None).settings
 
 
 # --- the headless session ---------------------------------------------------------------------
@@ -232,8 +255,10 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
         if session is not None:
             session.stop(deadline_s=deadline_s)
 
-    listener = TerminalListener(settings.targets, jsonl=args.jsonl, out=out, err=err,
-                                on_output_closed=stop_gracefully)
+    two = plan_two_way(settings) if settings.two_way else None
+    targets = tuple(t.code for t in two.targets) if two is not None else settings.targets
+    listener = TerminalListener(targets, jsonl=args.jsonl, out=out, err=err, on_output_closed=stop_gracefully,
+                                sides=SIDE_NAMES if two is not None else None)
 
     def on_signal(signum: int, frame: object) -> None:
         # Runs on the main thread between two of its bytecodes (it only waits for the session).
@@ -258,20 +283,26 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
             listener.say(describe(rec))
         for note in store.set_aside:
             listener.say(f"warning: {note}")
-        for note in validate(settings).unused:
-            listener.say(f"note: {note}")
+        for plan in ((two.you.plan, two.them.plan) if two is not None else (validate(settings),)):
+            for note in plan.unused:
+                listener.say(f"note: {note}")
         request = SessionRequest(settings=settings, secrets=secrets, sessions_dir=paths.sessions_dir,
                                  input_file=args.input, realtime=not args.no_realtime)
         built = build_session(request, listener, store=store)
         folder = built.prepare()
         session = built
         heard = source_text(session.source, args.input)
+        if two is not None and session.other is not None:
+            heard = (f"{heard} ({two.you.name}, {two.you.language.name}) and "
+                     f"{source_text(session.other.source, None)} ({two.them.name}, {two.them.language.name})")
         if args.jsonl:
-            listener._emit("session_started", folder=str(folder), targets=list(settings.targets),
-                           speech_model=settings.speech_model, input=source_kind(session.source, args.input),
-                           source=heard)
+            listener._emit("session_started", folder=str(folder), targets=list(targets),
+                           speech_model=session.config.speech_model, input=source_kind(session.source, args.input),
+                           source=heard, **({"two_way": True, "streams": 2, "cost": COST_TEXT} if two else {}))
         else:
             listener.say(f"Recording from {heard} into {folder}. Press Ctrl+C to stop.")
+            if two is not None:
+                listener.say(f"note: {COST_TEXT}")
         session.start_threads()
         while not session.ended.wait(0.2):
             if signals >= 2:

@@ -12,13 +12,14 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from app.core.errors import AppError
 from app.core.timefmt import clock
 from app.core.transcript import Gap, Translation, TranslationStatus, Turn
 from app.pipeline.events import SessionState, SessionSummary, nothing_kept_text, rate_limit_text
+from app.translate.queue import SAME_LANGUAGE as ORIGINAL_MODEL
 
 FINISHING_REPEAT_S = 3.0
 
@@ -89,8 +90,9 @@ class TerminalListener:
     """Prints the session. Called from several threads; everything goes through one lock."""
 
     def __init__(self, targets: Sequence[str], *, jsonl: bool, out: TextIO, err: TextIO,
-                 on_output_closed: Callable[[], None] | None = None) -> None:
+                 on_output_closed: Callable[[], None] | None = None, sides: Mapping[str, str] | None = None) -> None:
         self.targets = list(targets)
+        self.sides = dict(sides) if sides else None  # two-way: each side's name ("You", "Them")
         self.jsonl = jsonl
         self.out = OutputStream(out, on_closed=on_output_closed)
         self.err = OutputStream(err)
@@ -152,7 +154,8 @@ class TerminalListener:
             if self.jsonl:
                 self._emit("turn", turn=turn.index, segment=turn.segment, turn_order=turn.turn_order, text=turn.text,
                            start_ms=turn.start_ms, end_ms=turn.end_ms, language=turn.language_code,
-                           speaker=turn.speaker)
+                           speaker=turn.speaker, side=turn.side,
+                           **({"echo_of": turn.echo_of} if turn.echo_of is not None else {}))
             self._print_ready()
 
     def turn_revised(self, turn: Turn) -> None:
@@ -183,7 +186,8 @@ class TerminalListener:
         if self.jsonl:
             return
         while (turn := self._turns.get(self._next_to_print)) is not None:
-            settled = all(
+            echo = turn.echo_of is not None
+            settled = echo or all(
                 (tr := turn.translations.get(lang)) is not None and tr.status is not TranslationStatus.PENDING
                 for lang in self.targets
             )
@@ -192,10 +196,16 @@ class TerminalListener:
             self._clear_interim()
             stamp = clock(turn.start_ms, sep="")
             heard = f"({turn.language_code}) " if turn.language_code else ""
+            side = f"{self.sides.get(turn.side, turn.side)}: " if self.sides else ""
             who = f"{turn.speaker}: " if turn.speaker else ""
-            self.out.write(f"[{stamp}] {heard}{who}{turn.text}\n")
-            for lang in self.targets:
+            self.out.write(f"[{stamp}] {side}{heard}{who}{turn.text}\n")
+            if echo:
+                self.out.write(f"      (echo of turn {turn.echo_of}: the microphone heard the speakers; "
+                               "not translated again)\n")
+            for lang in () if echo else self.targets:
                 tr = turn.translations[lang]
+                if self.sides and tr.model == ORIGINAL_MODEL:
+                    continue  # two-way: the turn's own language is its text
                 text = tr.text if tr.status is TranslationStatus.DONE else f"(not translated: {tr.error})"
                 self.out.write(f"      {lang}: {text}\n")
             self._next_to_print += 1
