@@ -163,7 +163,7 @@ def test_the_same_words_on_both_sides_are_marked_echo_translated_once_and_headph
 @pytest.mark.realtime
 @pytest.mark.timeout(90)
 def test_a_long_silence_on_both_sides_says_the_session_is_idle_and_still_billed(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(session_module, "IDLE_NOTICE_MS", 1500)
+    monkeypatch.setattr(session_module, "IDLE_NOTICE_MS", 1500)  # the session's watch reads it when made
     silence = make_speech_wav(tmp_path / "quiet.wav", ["Hi."], lead_s=2.5)  # a word after 2.5 s of silence
     with FakeStreamingServer(api_key=RIG_KEY, script=["Hi."], model_scripts={MULTILINGUAL: ["Hallo."]}) as stt, \
             FakeLlmGateway(api_key=RIG_KEY) as llm:

@@ -5,9 +5,9 @@ session tells its listener.
 Public modules: ``session``, ``factory``, ``speech`` (the seam), ``events``, ``two_way`` (a
 conversation's two sides), ``archive``, ``recovery``, ``export_files``, ``recordings``, and the
 archive's jobs: ``jobs`` (progress), ``retranslate``, ``gap_filling``. Internal: ``lane`` (one
-source's connection loop), ``sides`` (a two-way session's second side), ``echo`` (the microphone
-hearing the speakers), ``translating``, ``late_translations``, ``journal``, ``ending``,
-``folders``, ``bundles``.
+source's connection loop), ``sides`` and ``session_sides`` (a two-way session's second side),
+``echo`` (the microphone hearing the speakers), ``idle``, ``translating``, ``late_translations``,
+``journal``, ``ending``, ``folders``, ``bundles``.
 """
 
 __all__ = ["archive", "events", "export_files", "factory", "gap_filling", "jobs", "recordings", "recovery",

@@ -43,14 +43,16 @@ from app.core.languages import Language
 from app.core.level import rms_dbfs
 from app.core.settings import ReconnectPolicy
 from app.core.transcript import MICROPHONE, Gap, Transcript, Turn
-from app.core.turn_events import AssemblerEvent, InterimChanged, SpeakerRevised, TurnFinalized
+from app.core.turn_events import AssemblerEvent, SpeakerRevised
 from app.core.units import BYTES_PER_MS
 from app.pipeline.echo import EchoGuard
 from app.pipeline.ending import discard_folder, finishing_text, held_nothing, notice, rescue_deleted_folder, summarize
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
 from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, SYSTEM_AUDIO_NAME, check_writable, new_session_folder
+from app.pipeline.idle import IDLE_NOTICE_MS, IdleWatch
 from app.pipeline.journal import SessionJournal
 from app.pipeline.lane import StreamingLane
+from app.pipeline.session_sides import SideEvents
 from app.pipeline.sides import OtherSide, SideSpec
 from app.pipeline.speech import SpeechService
 from app.pipeline.translating import SessionTranslations
@@ -64,7 +66,6 @@ __all__ = ["CAPTURE_STOP_TIMEOUT_S", "LiveSession", "SessionConfig"]
 
 CAPTURE_STOP_TIMEOUT_S = 5.0
 QUIT_CAPTURE_WAIT_S = 0.3  # after quit_now(): the capture loop notices the stop within one block
-IDLE_NOTICE_MS = 120_000  # nothing said for this long (on any side): say the session is idle, once per stretch
 ECHO_TEXT = ("The microphone hears the other side through the speakers (the same words on both sides). Those "
              "turns are marked as echo and not translated twice; headphones avoid it.")
 
@@ -85,7 +86,7 @@ class SessionConfig:
     other_language: Language | None = None  # two-way: what the other side speaks
 
 
-class LiveSession:
+class LiveSession(SideEvents):
     def __init__(
         self,
         config: SessionConfig,
@@ -121,7 +122,7 @@ class LiveSession:
             stop=self._stop, quitting=self._quitting, rng=rng)
         self._other_model = other.speech_model if other is not None else ""
         self._echo = EchoGuard()
-        self._said_idle = False
+        self._idle = IdleWatch(two_way=other is not None, after_ms=IDLE_NOTICE_MS)
         self._live_sides: set[str] = set()
         self.translations = SessionTranslations(translator, config.targets, source=config.source_language,
                                                 transcript=self.transcript, listener=listener,
@@ -310,75 +311,10 @@ class LiveSession:
 
     # --- what each side says (``app.pipeline.sides.SideSession``; its threads) -----------------
 
-    def _named(self, side: str, text: str) -> str:
-        name = self.config.side_names.get(side)
-        return f"{name}: {text}" if name and text else text
-
-    def side_state(self, side: str, state: SessionState, detail: str) -> None:
-        if self.other is None:
-            self.listener.state_changed(state, detail)
-            return
-        # Two lanes: "live" when both are; a side's trouble is said with its name.
-        if state is SessionState.LIVE:
-            self._live_sides.add(side)
-            if len(self._live_sides) == 2:
-                self.listener.state_changed(state, detail)
-            return
-        self._live_sides.discard(side)
-        if state is SessionState.CONNECTING and side != MICROPHONE:
-            return
-        self.listener.state_changed(state, self._named(side, detail) if side != MICROPHONE else detail)
-
-    def side_events(self, side: str, events: list[AssemblerEvent]) -> None:
-        for event in events:
-            if isinstance(event, InterimChanged):
-                self.listener.interim_changed(self._named(side, event.text))
-            elif isinstance(event, TurnFinalized):
-                self._on_turn(event.turn, side)
-            elif isinstance(event, SpeakerRevised):
-                self._on_speaker_revised(event, side)
-
-    def side_gap(self, side: str, gap: Gap) -> None:
-        if self.other is None:
-            self._add_gap(gap)
-            return
-        name = self.config.side_names.get(side, side)
-        self._add_gap(dataclasses.replace(gap, reason=f"{name}: {gap.reason}" if gap.reason else name))
-
-    def side_error(self, side: str, error: AppError) -> None:
-        self.listener.error_occurred(error)
-
-    def side_failed(self, side: str, error: AppError) -> None:
-        self._fail(error)
-
-    def side_ended(self, side: str, error: AppError) -> None:
-        """The system audio's capture stopped (its output vanished): the microphone goes on."""
-        self.listener.error_occurred(notice(f"{error.message} The microphone goes on; what the system audio "
-                                            "recorded until now is kept."))
-
-    def side_reconnected(self, side: str) -> None:
-        self.lane_reconnected()
-
-    def side_last_turn_end_ms(self, side: str, segment: int) -> int | None:
-        return max((t.end_ms for t in self.transcript.turns() if t.segment == segment and t.side == side),
-                   default=None)
-
     def _check_idle(self) -> None:
-        """Nothing said on any side for minutes: the service bills a session while it is open,
-        even when idle [protocol §4.2], so say so once per quiet stretch."""
-        heard = max((t.end_ms for t in self.transcript.turns()), default=0)
-        quiet_ms = self.lane.position_ms - heard
-        if quiet_ms < IDLE_NOTICE_MS:
-            self._said_idle = False
-            return
-        if not self._said_idle:
-            self._said_idle = True
-            quiet = f"{quiet_ms // 60_000} minutes" if quiet_ms >= 60_000 else f"{quiet_ms // 1000} s"
-            sides = "either side" if self.other is not None else "the recording"
-            self.listener.error_occurred(notice(
-                f"The session is idle: nothing said on {sides} for {quiet}. The streaming service "
-                f"bills {'both connections' if self.other is not None else 'the connection'} while it is open, "
-                "even in silence; press Stop (Ctrl+C) to end it."))
+        text = self._idle.check(self.lane.position_ms)
+        if text is not None:
+            self.listener.error_occurred(notice(text))
 
     # --- events -------------------------------------------------------------------------------
 
@@ -391,6 +327,7 @@ class LiveSession:
         if echo is not None:
             turn = dataclasses.replace(turn, echo_of=echo.index)
         self.transcript.add_turn(turn)
+        self._idle.heard(turn.end_ms)
         self._journal(lambda store, sid: store.add_turn(sid, turn))
         self.listener.turn_finalized(copy.deepcopy(turn))  # a copy: listeners never hold the live turn
         if echo is not None:
