@@ -20,6 +20,7 @@ from session_rig import KEY as RIG_KEY
 from session_rig import cli_env, make_session, run_to_end
 from support.pulse import SINK_NAME, VirtualMicrophone
 from support.speech import make_speech_wav
+from ui_support import qt_hygiene  # noqa: F401 - autouse fixture
 
 import app.pipeline.session as session_module
 from app.audio.wav_source import WavFileSource
@@ -285,3 +286,28 @@ def test_two_way_without_a_sound_server_names_pulseaudio_or_pipewire(tmp_path) -
         stdin=subprocess.DEVNULL, env=cli_env(tmp_path / "home", KEY, env))
     assert done.returncode == 4, done.stderr
     assert "microphone" in done.stderr.lower() or "pactl info" in done.stderr
+
+
+# --- the window's switch ------------------------------------------------------------------------------
+
+
+def test_the_windows_two_way_switch_says_the_cost_asks_for_their_language_and_is_remembered(qtbot, tmp_path) -> None:
+    from ui_support import build_window
+
+    parts = build_window(qtbot, tmp_path, settings=Settings(source="en"))
+    window, controls = parts.window, parts.window.controls
+    assert not controls.two_way.isChecked() and controls.other_language.isHidden()
+    controls.two_way.setChecked(True)
+    assert not controls.other_language.isHidden() and not controls.two_way_cost.isHidden()
+    assert "twice" in controls.two_way_cost.toolTip() and "twice" in window.status.message_label.text()
+    assert controls.fields[0].caption.text() == "Your microphone"
+    assert "needs both languages" in window.not_ready_reason()
+    controls.other_language.setCurrentIndex(controls.other_language.findData("en"))
+    assert "both speak English" in window.not_ready_reason()
+    controls.other_language.setCurrentIndex(controls.other_language.findData("de"))
+    assert window.not_ready_reason() == "" or "key" in window.not_ready_reason()
+    saved = parts.settings_store.load()
+    assert (saved.two_way, saved.other_language) == (True, "de")
+    again = build_window(qtbot, tmp_path, settings=saved)
+    assert again.window.controls.two_way.isChecked()
+    assert again.window.controls.other_language.currentData() == "de"

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QPaintEvent, QPalette, QResizeEvent, QStandardItemModel
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
@@ -78,6 +79,8 @@ class Field(QWidget):
 MARGIN_X, SPACING = 12, 12
 SYSTEM_AUDIO_HEADING = "System audio — what the computer plays"
 HEADING = "\x00heading"  # the data of a heading item: never a device name
+TWO_WAY_COST = ("Two-way streams two sessions at once (your microphone and the system audio), so the streaming "
+                "time costs twice as much.")
 PICKER_MIN_W = 130  # in one row, each picker gets at least this much; below it the strip takes two rows
 
 
@@ -92,6 +95,8 @@ class SessionControls(QWidget):
     speech_model_changed = Signal(str)
     targets_changed = Signal(tuple)  # tuple[str, ...]
     devices_listed = Signal()  # the device list was filled again (a device came or went)
+    two_way_changed = Signal(bool)  # a conversation: the microphone and the system audio at once
+    other_language_changed = Signal(object)  # str | None: what the other side speaks
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,6 +129,21 @@ class SessionControls(QWidget):
             widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             widget.setMinimumWidth(90)
             widget.setMaximumWidth(320)
+        # Two-way: a switch, the other side's language, and what it costs (shown where it is switched on).
+        self.two_way = QCheckBox("Two-way")
+        self.two_way.setToolTip("A conversation: your microphone and the system audio (the other side of a call) "
+                                "at once, each translated into the other's language. " + TWO_WAY_COST)
+        self.other_language = ElidingComboBox()
+        fill_combo(self.other_language, [c for c in source_choices() if c[1] is not None], None)
+        self.other_language.insertItem(0, "They speak…", None)
+        self.other_language.setCurrentIndex(0)
+        self.other_language.setToolTip("The language the other side speaks")
+        self.two_way_cost = QLabel("Costs twice")
+        self.two_way_cost.setToolTip(TWO_WAY_COST)
+        self.two_way_cost.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.other_language.setFixedWidth(120)
+        self.other_language.setVisible(False)
+        self.two_way_cost.setVisible(False)
         self.export_button = QToolButton()
         self.export_button.setText("Export…")
         self.settings_button = QToolButton()
@@ -138,6 +158,10 @@ class SessionControls(QWidget):
         record_layout.setSpacing(5)
         record_layout.addWidget(self.record_button)
         record_layout.addWidget(self.meter)
+        # Under Record: the two-way switch, and when it is on, the other side's language and the cost.
+        record_layout.addWidget(self.two_way)
+        record_layout.addWidget(self.other_language)
+        record_layout.addWidget(self.two_way_cost)
         self.record_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.fields = [Field("Audio from", self.device), Field("Spoken language", self.source),
                        Field("Speech model", self.model), Field("Translate to", self.targets)]
@@ -159,6 +183,8 @@ class SessionControls(QWidget):
         self.source.currentIndexChanged.connect(self._on_source)
         self.model.currentIndexChanged.connect(self._on_model)
         self.targets.picker.selection_changed.connect(self.targets_changed)
+        self.two_way.toggled.connect(self._on_two_way)
+        self.other_language.currentIndexChanged.connect(self._on_other_language)
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -330,6 +356,31 @@ class SessionControls(QWidget):
         if self.device.currentData() == HEADING:
             return  # a heading is never a choice (Qt does not offer it; a script might)
         self.device_changed.emit(self.device.currentData())
+
+    def set_two_way(self, on: bool, other_language: str | None) -> None:
+        """The saved choice (no signals)."""
+        for widget in (self.two_way, self.other_language):
+            widget.blockSignals(True)
+        self.two_way.setChecked(on)
+        index = self.other_language.findData(other_language) if other_language else 0
+        self.other_language.setCurrentIndex(max(0, index))
+        for widget in (self.two_way, self.other_language):
+            widget.blockSignals(False)
+        self._show_two_way(on)
+
+    def _show_two_way(self, on: bool) -> None:
+        self.other_language.setVisible(on)
+        self.two_way_cost.setVisible(on)
+        self.fields[0].caption.setText("Your microphone" if on else "Audio from")
+
+    @Slot(bool)
+    def _on_two_way(self, on: bool) -> None:
+        self._show_two_way(on)
+        self.two_way_changed.emit(on)
+
+    @Slot(int)
+    def _on_other_language(self, _index: int) -> None:
+        self.other_language_changed.emit(self.other_language.currentData())
 
     @Slot(int)
     def _on_source(self, _index: int) -> None:

@@ -21,11 +21,12 @@ from app.core.transcript import Turn
 from app.core.validate import effective_targets, resolve_targets, validate
 from app.pipeline.archive import Archive
 from app.pipeline.events import SessionState, SessionSummary, nothing_kept_text
+from app.pipeline.two_way import plan_two_way
 from app.settings.keystore import KeyStatus, KeyStore
 from app.settings.qt_store import QtSettingsStore, SettingsKey
 from app.ui.about_dialog import AboutDialog
 from app.ui.banner import Banner
-from app.ui.controls import SessionControls
+from app.ui.controls import TWO_WAY_COST, SessionControls
 from app.ui.errors import SessionErrorDialogs
 from app.ui.export_dialog import ExportDialog
 from app.ui.help import WIDGET_KEYS, HelpMenu, Place, shortcut_rows
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.controls.set_choices(device=settings.device, source=settings.source,
                                   speech_model=settings.speech_model, targets=settings.targets)
+        self.controls.set_two_way(settings.two_way, settings.other_language)
         self.refresh()
         self._restore_geometry()
 
@@ -180,6 +182,8 @@ class MainWindow(QMainWindow):
         controls.source_changed.connect(self._on_source_changed)
         controls.speech_model_changed.connect(self._on_speech_model_changed)
         controls.targets_changed.connect(self._on_targets_changed)
+        controls.two_way_changed.connect(self._on_two_way_changed)
+        controls.other_language_changed.connect(self._on_other_language_changed)
         c.running_changed.connect(self._on_running_changed)
         c.session_started.connect(self._on_session_started)
         c.start_failed.connect(self._on_start_failed)
@@ -221,12 +225,12 @@ class MainWindow(QMainWindow):
             return
         try:
             # The same rules, in the same words, as the command line's (app.core.validate).
-            settings = validate(self.settings).settings
+            settings, columns = self._session_settings()
         except ConfigError as exc:
             self._on_start_failed(exc)
             return
         self.model.clear()
-        self.model.set_languages(settings.targets)
+        self.model.set_languages(columns)
         self.recovery.withdraw()  # a new recording: the offer of an old one is no longer the news
         self.error_dialogs.new_session()
         self.audio_path = self.session_folder = None
@@ -361,10 +365,31 @@ class MainWindow(QMainWindow):
         if not self.has_key:
             return "no API key (Settings, Ctrl+,)"
         try:
-            validate(self.settings)
+            self._session_settings()
         except ConfigError as exc:
             return exc.message
         return ""
+
+    def _session_settings(self) -> tuple[Settings, tuple[str, ...]]:
+        """The settings a session starts with and its columns, or the ``ConfigError`` that stops
+        it. Two-way: your language, theirs, then the ticked extras (``app.pipeline.two_way``)."""
+        if not self.settings.two_way:
+            settings = validate(self.settings).settings
+            return settings, settings.targets
+        two = plan_two_way(self.settings)
+        return self.settings, tuple(t.code for t in two.targets)
+
+    @Slot(bool)
+    def _on_two_way_changed(self, on: bool) -> None:
+        self._change_settings(two_way=on)
+        if on:
+            self.status.show_message(TWO_WAY_COST)
+        self.refresh()
+
+    @Slot(object)
+    def _on_other_language_changed(self, code: str | None) -> None:
+        self._change_settings(other_language=code)
+        self.refresh()
 
     def refresh(self) -> None:
         """Bring buttons, actions, banners and the state in line with the key and the session."""
