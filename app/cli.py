@@ -34,7 +34,7 @@ from app.core.catalog import (
     model_for_language,
     models_hearing,
 )
-from app.core.devices import SYSTEM_AUDIO
+from app.core.devices import SYSTEM_AUDIO, SYSTEM_DEFAULT, means_system_default
 from app.core.errors import AppError, ConfigError
 from app.core.languages import LANGUAGES
 from app.core.settings import Paths, Settings
@@ -333,6 +333,7 @@ def source_text(source: object, input_file: Path | None) -> str:
     if input_file is not None:
         return str(input_file)
     kind, _, name = str(getattr(source, "description", "Microphone")).partition(": ")
+    name = SYSTEM_DEFAULT if means_system_default(name) and name else name
     return f"{'system audio' if kind == 'System audio' else 'the microphone'}{f' ({name})' if name else ''}"
 
 

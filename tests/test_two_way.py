@@ -311,3 +311,20 @@ def test_the_windows_two_way_switch_says_the_cost_asks_for_their_language_and_is
     again = build_window(qtbot, tmp_path, settings=saved)
     assert again.window.controls.two_way.isChecked()
     assert again.window.controls.other_language.currentData() == "de"
+
+
+def test_with_two_way_on_nothing_overlaps_narrow_or_wide(qtbot, tmp_path) -> None:
+    from test_ui_small_window import overlaps_and_cuts, settled
+    from ui_support import build_window, save_screenshot
+
+    parts = build_window(qtbot, tmp_path, settings=Settings(source="en", two_way=True, other_language="de",
+                                                            targets=("fr",)))
+    w = parts.window
+    w.show()
+    qtbot.waitExposed(w)
+    for width in (640, 1180):
+        w.resize(width, 720)
+        qtbot.waitUntil(lambda: settled(w), timeout=3000)
+        assert overlaps_and_cuts(w) == [], width
+        assert not w.controls.other_language.isHidden() and w.controls.other_language.currentText() == "German"
+        save_screenshot(w, f"window-two-way-{width}.png")

@@ -16,6 +16,7 @@ from app.core.errors import AppError, OutputError
 from app.core.transcript import Transcript, TranslationStatus
 from app.pipeline.events import SessionSummary
 from app.pipeline.folders import AUDIO_NAME, SYSTEM_AUDIO_NAME
+from app.translate.queue import SAME_LANGUAGE
 
 log = logging.getLogger("app.pipeline")
 
@@ -83,7 +84,8 @@ def summarize(transcript: Transcript, *, folder: Path, wav: WavWriter, exports: 
               reconnects: int, overflows: int, dropped_audio_ms: int, transcribed: bool,
               quit: bool, discarded: bool = False) -> SessionSummary:
     turns = transcript.turns()
-    cells = [tr.status for t in turns for tr in t.translations.values()]
+    # A cell copied from a turn already in its language is no translation (no request was made).
+    cells = [tr.status for t in turns for tr in t.translations.values() if tr.model != SAME_LANGUAGE]
     return SessionSummary(
         folder=folder,
         audio_path=folder / AUDIO_NAME,
