@@ -328,3 +328,51 @@ def test_with_two_way_on_nothing_overlaps_narrow_or_wide(qtbot, tmp_path) -> Non
         assert overlaps_and_cuts(w) == [], width
         assert not w.controls.other_language.isHidden() and w.controls.other_language.currentText() == "German"
         save_screenshot(w, f"window-two-way-{width}.png")
+
+
+@pytest.mark.realtime
+@pytest.mark.e2e
+@pytest.mark.microphone
+@pytest.mark.timeout(90)
+def test_the_window_picks_system_audio_and_runs_a_two_way_session_on_the_real_pipeline(
+        qtbot, tmp_path, virtual_mic) -> None:
+    from test_ui_pipeline import cells
+    from ui_support import build_window
+
+    from app.workers.controller import pipeline_session_factory
+    from app.workers.threads import DeviceMonitor
+
+    monitor = DeviceMonitor(interval_s=0.5)  # the real PyAudio listing
+    try:
+        with FakeStreamingServer(api_key=KEY, script=MINE, model_scripts={MULTILINGUAL: THEIRS}) as stt, \
+                FakeLlmGateway(api_key=KEY) as llm:
+            settings = Settings(targets=("fr",), source="en", streaming_url=stt.url, llm_url=llm.base_url,
+                                sessions_dir=tmp_path / "sessions")
+            parts = build_window(qtbot, tmp_path, key=KEY, settings=settings,
+                                 factory=pipeline_session_factory(None), input_file=None)
+            w = parts.window
+            monitor.devices_changed.connect(w.controls.set_devices)
+            with qtbot.waitSignal(monitor.devices_changed, timeout=20000):
+                monitor.start()
+            assert "Virtual Speakers — what you hear" in w.controls.system_audio_names()
+            monitor.pause(True)
+            w.controls.two_way.setChecked(True)
+            w.controls.other_language.setCurrentIndex(w.controls.other_language.findData("de"))
+            assert w.model.languages == ("en", "de", "fr"), "your language, theirs, the extra"
+            w.resize(1180, 720)
+            w.show()
+            with qtbot.waitSignal(parts.controller.session_started, timeout=20000):
+                w.toggle_recording()
+            virtual_mic.play(make_speech_wav(tmp_path / "me.wav", MINE[:1]))
+            virtual_mic.play_system(make_speech_wav(tmp_path / "them.wav", THEIRS[:1], voice="de"))
+            qtbot.waitUntil(lambda: w.model.turn_count() == 2, timeout=20000)
+            with qtbot.waitSignal(parts.controller.session_ended, timeout=30000) as ended:
+                w.toggle_recording()
+    finally:
+        monitor.stop()
+        monitor.wait(5000)
+    summary = ended.args[0]
+    assert summary.error is None and summary.turns == 2
+    assert cells(w, 1) == [MINE[0], THEIRS[0]]
+    assert cells(w, 3) == [f"[German] {MINE[0]}", THEIRS[0]]
+    assert (summary.folder / "audio-system.wav").is_file()

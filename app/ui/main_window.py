@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
         self._key_store = key_store
 
         self.controls = SessionControls()
-        self.model = TranscriptModel(effective_targets(settings.targets, settings.source))
+        self.model = TranscriptModel(columns_for(settings))
         self.view = TranscriptView(self.model)
         self.view.set_text_size(settings.font_size)
         self.key_banner = Banner(NO_KEY_TEXT, closable=False)
@@ -382,6 +382,8 @@ class MainWindow(QMainWindow):
     @Slot(bool)
     def _on_two_way_changed(self, on: bool) -> None:
         self._change_settings(two_way=on)
+        if not self.controller.running:
+            self.model.set_languages(columns_for(self.settings))
         if on:
             self.status.show_message(TWO_WAY_COST)
         self.refresh()
@@ -389,6 +391,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_other_language_changed(self, code: str | None) -> None:
         self._change_settings(other_language=code)
+        if not self.controller.running:
+            self.model.set_languages(columns_for(self.settings))
         self.refresh()
 
     def refresh(self) -> None:
@@ -449,7 +453,7 @@ class MainWindow(QMainWindow):
     def _on_source_changed(self, code: str | None) -> None:
         self._change_settings(source=code)
         if not self.controller.running:  # the spoken language is never a column of its own
-            self.model.set_languages(effective_targets(self.settings.targets, code))
+            self.model.set_languages(columns_for(self.settings))
 
     @Slot(str)
     def _on_speech_model_changed(self, model: str) -> None:
@@ -458,7 +462,7 @@ class MainWindow(QMainWindow):
     @Slot(tuple)
     def _on_targets_changed(self, ticked: tuple[str, ...]) -> None:
         self._change_settings(targets=ticked)
-        codes = effective_targets(ticked, self.settings.source)
+        codes = columns_for(self.settings)  # two-way: your language and theirs stay, with the extras
         added = [c for c in codes if c not in self.model.languages]
         self.model.set_languages(codes)
         if self.controller.running:
@@ -658,3 +662,14 @@ class MainWindow(QMainWindow):
         self._store.set_window_bytes(SettingsKey.WINDOW_STATE, self.saveState())
         self.save_settings()
         event.accept()
+
+
+def columns_for(settings: Settings) -> tuple[str, ...]:
+    """The transcript's columns: the targets without the spoken language; two-way, your language
+    and the other side's first, then the extras (while the two-way choice is incomplete, the targets)."""
+    if settings.two_way:
+        try:
+            return tuple(t.code for t in plan_two_way(settings).targets)
+        except ConfigError:
+            pass
+    return effective_targets(settings.targets, settings.source)
