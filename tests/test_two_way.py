@@ -376,3 +376,31 @@ def test_the_window_picks_system_audio_and_runs_a_two_way_session_on_the_real_pi
     assert cells(w, 1) == [MINE[0], THEIRS[0]]
     assert cells(w, 3) == [f"[German] {MINE[0]}", THEIRS[0]]
     assert (summary.folder / "audio-system.wav").is_file()
+
+
+@pytest.mark.realtime
+@pytest.mark.microphone
+@pytest.mark.e2e
+@pytest.mark.timeout(120, method="thread")
+def test_kill_9_mid_two_way_session_is_recovered_with_each_turns_side_and_both_recordings(
+        virtual_mic, tmp_path) -> None:
+    from app.pipeline.recovery import recover_unfinished
+    from app.store.db import SessionStore
+
+    with FakeStreamingServer(api_key=KEY, script=MINE, model_scripts={MULTILINGUAL: THEIRS}) as stt, \
+            FakeLlmGateway(api_key=KEY) as llm, start_two_way(virtual_mic, tmp_path, stt.url, llm.base_url) as proc:
+        events = read_until(proc, lambda e: e.get("state") == "live")
+        virtual_mic.play(make_speech_wav(tmp_path / "me.wav", MINE[:1]))
+        virtual_mic.play_system(make_speech_wav(tmp_path / "them.wav", THEIRS[:1], voice="de"))
+        events += read_until(proc, lambda e: e["event"] == "translation" and e["language"] == "en"
+                             and e["text"].startswith("[English]"))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    folder = Path(next(e["folder"] for e in events if e["event"] == "session_started"))
+    with SessionStore(tmp_path / "home" / "data" / "live-translate" / "sessions.db") as store:
+        [recovered] = recover_unfinished(store)
+        turns = store.load_transcript(recovered.session_id).turns()
+    assert [(t.side, t.text) for t in turns] == [(MICROPHONE, MINE[0]), (SYSTEM_AUDIO, THEIRS[0])]
+    for name in ("audio.wav", "audio-system.wav"):  # both headers repaired: playable
+        with wave.open(str(folder / name)) as w:
+            assert w.getnframes() / w.getframerate() > 2.0, name
