@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from fakes.llm_server import FakeLlmGateway
-from fakes.streaming_server import FakeStreamingServer
+from fakes.streaming_server import FakeStreamingServer, Fault
 from session_rig import KEY as RIG_KEY
 from session_rig import cli_env, make_session, run_to_end
 from support.pulse import SINK_NAME, VirtualMicrophone
@@ -174,6 +174,29 @@ def test_a_long_silence_on_both_sides_says_the_session_is_idle_and_still_billed(
     assert len(idle) == 2, "once per quiet stretch: 2.5 s before the word and 2.5 s after it"
     assert "either side for 1 s" in idle[0] and "both connections" in idle[0]
     assert all(not e.fatal for e in recorder.errors)
+
+
+@pytest.mark.realtime
+@pytest.mark.timeout(90)
+def test_a_dropped_connection_reconnects_that_side_and_its_gap_says_whose_it_is(tmp_path) -> None:
+    mine = make_speech_wav(tmp_path / "mine.wav", MINE, lead_s=0.5, pause_s=2.0)
+    theirs = make_speech_wav(tmp_path / "theirs.wav", THEIRS, lead_s=0.5, pause_s=2.0, voice="de")
+    # The first connection to open (either side's) drops, without a close frame, after 1.5 s of audio.
+    with FakeStreamingServer(api_key=RIG_KEY, script=MINE, model_scripts={MULTILINGUAL: THEIRS},
+                             faults=[Fault(drop_after_s=1.5)]) as stt, FakeLlmGateway(api_key=RIG_KEY) as llm:
+        session, recorder = two_way_session(tmp_path, stt, llm, mine, theirs)
+        summary = run_to_end(session, recorder)
+        dropped = stt.connections[0].query["speech_model"]
+        models = [c.query["speech_model"] for c in stt.connections]
+    assert models.count(dropped) == 2 and len(models) == 3, "only the side that dropped connected again"
+    assert summary.reconnects == 1 and summary.error is None
+    side = SYSTEM_AUDIO if dropped == MULTILINGUAL else MICROPHONE
+    name = {MICROPHONE: "You", SYSTEM_AUDIO: "Them"}[side]
+    assert all(g.reason.startswith(f"{name}: ") for g in session.transcript.gaps()), session.transcript.gaps()
+    other = MICROPHONE if side == SYSTEM_AUDIO else SYSTEM_AUDIO
+    texts = {s: [t.text for t in session.transcript.turns() if t.side == s] for s in (MICROPHONE, SYSTEM_AUDIO)}
+    assert texts[other] == (MINE if other == MICROPHONE else THEIRS), "the other side was never interrupted"
+    assert texts[side], "the side that dropped goes on after its reconnect"
 
 
 # --- end to end: the terminal, the rig's microphone and speakers ------------------------------------

@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.audio.source import AudioSource
 from app.audio.wav_writer import WavWriter
@@ -406,15 +407,22 @@ class LiveSession(SideEvents):
             self._fail(OutputError(f"Could not write the transcript files in {self.folder} ({exc}). "
                                    "The audio is saved; the session archive has the transcript."))
         summary = summarize(self.transcript, folder=self.folder, wav=self.wav, exports=exports, error=self._fatal,
-                            reconnects=self.lane.reconnects, overflows=self.source.overflows,
-                            dropped_audio_ms=self.lane.dropped_bytes // BYTES_PER_MS,
-                            transcribed=self.lane.connected_once, quit=self._quitting.is_set())
+                            quit=self._quitting.is_set(), **self._lane_counts())
         self.journal.finish(status="failed" if self._fatal else "finished",
                             duration_ms=int(self.wav.duration_s * 1000))
         self.summary = summary
         self.listener.state_changed(SessionState.FAILED if self._fatal else SessionState.ENDED, "")
         self.listener.session_ended(summary)
         self.ended.set()
+
+    def _lane_counts(self) -> dict[str, Any]:
+        """The summary's counts over every side's lane and source."""
+        lanes = [self.lane, *((self.other.lane,) if self.other is not None else ())]
+        sources = [self.source, *((self.other.source,) if self.other is not None else ())]
+        return {"reconnects": sum(lane.reconnects for lane in lanes),
+                "overflows": sum(source.overflows for source in sources),
+                "dropped_audio_ms": sum(lane.dropped_bytes for lane in lanes) // BYTES_PER_MS,
+                "transcribed": any(lane.connected_once for lane in lanes)}
 
     def _discard(self) -> None:
         """No turn and under a second of audio (a key refused at once, an immediate Stop): nothing
@@ -429,9 +437,7 @@ class LiveSession(SideEvents):
         self.journal.discard()
         log.info("session %s held nothing (%.2f s of audio); not kept", self.folder.name, self.wav.duration_s)
         summary = summarize(self.transcript, folder=self.folder, wav=self.wav, exports=[], error=self._fatal,
-                            reconnects=self.lane.reconnects, overflows=self.source.overflows,
-                            dropped_audio_ms=self.lane.dropped_bytes // BYTES_PER_MS,
-                            transcribed=self.lane.connected_once, quit=self._quitting.is_set(), discarded=True)
+                            quit=self._quitting.is_set(), discarded=True, **self._lane_counts())
         self.summary = summary
         self.listener.state_changed(SessionState.FAILED if self._fatal else SessionState.ENDED, "")
         self.listener.session_ended(summary)
