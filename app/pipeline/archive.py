@@ -30,7 +30,7 @@ from app.core.transcript import Gap, Transcript, Translation, TranslationStatus,
 from app.core.transcript_file import TranscriptFile, read_transcript_json
 from app.pipeline.bundles import TRANSCRIPT_JSON, unpack_bundle, write_bundle
 from app.pipeline.export_files import ExportJob, run_export
-from app.pipeline.folders import AUDIO_NAME
+from app.pipeline.folders import AUDIO_NAME, SYSTEM_AUDIO_NAME
 from app.store.db import REBUILD_FACT, NewSession, SessionOverview, SessionRecord, SessionStatus, SessionStore
 from app.store.search import SearchHit
 
@@ -312,7 +312,7 @@ class Archive:
         kept: list[str] = []
         if folder.is_dir():
             for path in sorted(folder.iterdir()):
-                ours = path == record.audio_path or path.name == AUDIO_NAME or (
+                ours = path == record.audio_path or path.name in (AUDIO_NAME, SYSTEM_AUDIO_NAME) or (
                     path.name.startswith("transcript.") and path.is_file())
                 (files.append(path) if ours and path.is_file() else kept.append(path.name))
         audio = record.audio_path if record.audio_path in files else None
@@ -431,7 +431,8 @@ class Archive:
         try:
             target.mkdir(parents=True, exist_ok=True)
             for item in folder.iterdir():
-                if item.is_file() and (item.name == AUDIO_NAME or item.name.startswith("transcript.")):
+                if item.is_file() and (item.name in (AUDIO_NAME, SYSTEM_AUDIO_NAME)
+                                       or item.name.startswith("transcript.")):
                     shutil.copyfile(item, target / item.name)
         except OSError as exc:
             raise OutputError(f"Could not copy {folder} into {into} ({exc.strerror or exc}). Check the free "
