@@ -50,7 +50,7 @@ EXIT_CODES = f"""exit codes:
   1  unexpected error (see the log file)
   2  bad option or setting (no API key, unknown language, bad URL ...)
   3  the --input file cannot be used (missing, empty, not WAV, compressed)
-  4  microphone problem (no microphone, unknown device, device unplugged)
+  4  microphone or system-audio problem (none found, unknown device, device unplugged, no sound server)
   5  the sessions folder cannot be written, or the disk is full
   6  the API key was rejected (HTTP 401, or a 1008 close twice in a row)
   7  the streaming service ended the session with an error
