@@ -12,15 +12,9 @@ off, and text the stream cannot encode is escaped.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import os
-import shutil
 import signal
 import sys
-import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,13 +34,14 @@ from app.core.catalog import (
     model_for_language,
     models_hearing,
 )
+from app.core.devices import SYSTEM_AUDIO, SYSTEM_DEFAULT, means_system_default
 from app.core.errors import AppError, ConfigError
 from app.core.languages import LANGUAGES
 from app.core.settings import Paths, Settings
-from app.core.timefmt import clock
-from app.core.transcript import Gap, Translation, TranslationStatus, Turn
 from app.core.validate import validate
-from app.pipeline.events import SIGNAL_FINISH_S, SessionState, SessionSummary, nothing_kept_text, rate_limit_text
+from app.pipeline.events import SIGNAL_FINISH_S
+from app.pipeline.two_way import COST_TEXT, SIDE_NAMES, plan_two_way
+from app.terminal import OutputStream, TerminalListener, list_devices, summary_line  # noqa: F401 - re-exported
 from app.terminal_captions import add_caption_options, start_caption_server
 
 EXIT_NOT_TRANSCRIBED = 9
@@ -56,7 +51,7 @@ EXIT_CODES = f"""exit codes:
   1  unexpected error (see the log file)
   2  bad option or setting (no API key, unknown language, bad URL ...)
   3  the --input file cannot be used (missing, empty, not WAV, compressed)
-  4  microphone problem (no microphone, unknown device, device unplugged)
+  4  microphone or system-audio problem (none found, unknown device, device unplugged, no sound server)
   5  the sessions folder cannot be written, or the disk is full
   6  the API key was rejected (HTTP 401, or a 1008 close twice in a row)
   7  the streaming service ended the session with an error
@@ -96,8 +91,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="run a session in the terminal, without the window")
     p.add_argument("--input", metavar="FILE.wav", type=Path,
                    help="transcribe a WAV recording instead of the microphone")
-    p.add_argument("--device", metavar="NAME|INDEX", help="input device by name (or part of it) or index")
-    p.add_argument("--list-devices", action="store_true", help="list input devices and exit")
+    p.add_argument("--device", metavar="NAME|INDEX",
+                   help="input device by name (or part of it) or index: a microphone, or a system-audio source "
+                        "from --list-devices")
+    p.add_argument("--system-audio", action="store_true",
+                   help="record what the computer plays (the default output) instead of the microphone; "
+                        "Linux: PulseAudio or PipeWire")
+    p.add_argument("--two-way", action="store_true",
+                   help="a conversation: the microphone (you, --from) and the system audio (the other side, "
+                        "--other-language) at once, each translated into the other's language. Two streaming "
+                        "sessions: it costs twice")
+    p.add_argument("--other-language", metavar="LANG", help="--two-way: the language the other side speaks")
+    p.add_argument("--other-device", metavar="NAME",
+                   help="--two-way: the system-audio source the other side is heard from (default: what the "
+                        "default output plays)")
+    p.add_argument("--list-devices", action="store_true",
+                   help="list the microphones and the system-audio sources and exit")
     p.add_argument("--list-languages", action="store_true",
                    help="list the languages (targets, and which model hears each spoken one) and exit")
     p.add_argument("--list-models", action="store_true",
@@ -145,7 +154,21 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
         changes["source"] = args.source
     if args.speech_model:
         changes["speech_model"] = args.speech_model
-    if args.device is not None:
+    if args.two_way:
+        if args.system_audio:
+            raise ConfigError("--two-way records the system audio anyway; leave out --system-audio (--other-device "
+                              "chooses which output, --device the microphone).")
+        changes.update(two_way=True, other_language=args.other_language, system_device=args.other_device)
+        if not args.to:
+            changes["targets"] = ()  # each side's target is the other side's language; --to adds more
+    elif args.other_language or args.other_device:
+        raise ConfigError("--other-language and --other-device belong to a two-way conversation: add --two-way.")
+    if args.system_audio:
+        if args.device is not None or args.input is not None:
+            raise ConfigError("--system-audio records what the computer plays; leave out --device and --input "
+                              "(or use --device with a name from --list-devices).")
+        changes["device"] = SYSTEM_AUDIO
+    elif args.device is not None:
         changes["device"] = args.device
     for name in ("region", "streaming_url", "llm_url", "llm_model", "format_turns"):
         value = getattr(args, name)
@@ -166,256 +189,17 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
         changes["sessions_dir"] = Path(args.out).expanduser()
     # The same rules as the window's: names become codes, and a spoken language without a model
     # picks the model that hears it (an explicit model that cannot hear it is refused).
-    return validate(replace(base, **changes), explicit_model=args.speech_model is not None).settings
+    settings = replace(base, **changes)
+    if settings.two_way:
+        two = plan_two_way(settings)  # refuses the same language on both sides, or a missing one
+        return replace(settings, source=two.you.language.code, other_language=two.them.language.code,
+                       targets=tuple(t.code for t in two.targets[2:]))
+    return validate(settings, explicit_model=args.speech_model is not None).settings
 
 
 # --- the headless session ---------------------------------------------------------------------
 
 
-FINISHING_REPEAT_S = 3.0
-
-
-def summary_line(summary: SessionSummary) -> str:
-    """The last line of a terminal session: where it is and what it holds, with true counts."""
-    if summary.discarded:
-        return nothing_kept_text(summary)
-    where = f"Session saved in {summary.folder} ({summary.audio_seconds:.1f} s of audio"
-    if not summary.transcribed:
-        return (f"{where}). Nothing was transcribed: the streaming service could not be reached. "
-                "Transcribe it when the service can be reached: live-translate sessions transcribe last "
-                "(or the History window's Transcribe gaps).")
-    not_done = (f", {summary.translations_failed} not translated (see the transcript)"
-                if summary.translations_failed else "")
-    gaps = f", {len(summary.gaps)} gaps without transcript" if summary.gaps else ""
-    turns = f"{summary.turns} turn{'s' if summary.turns != 1 else ''}"
-    done = f"{summary.translations_done} translation{'s' if summary.translations_done != 1 else ''}"
-    return f"{where}, {turns}, {done}{not_done}{gaps})."
-
-
-class OutputStream:
-    """One of the terminal's streams. Writing never raises: a stream that fails is turned off (and
-    its file descriptor pointed at /dev/null, so the interpreter's last flush stays quiet); a closed
-    pipe also calls ``on_closed`` once; text the stream cannot encode is written escaped."""
-
-    def __init__(self, stream: TextIO, on_closed: Callable[[], None] | None = None) -> None:
-        self._stream = stream
-        self._on_closed = on_closed
-        self.off = False
-        try:
-            self.tty = stream.isatty()
-        except (OSError, ValueError):
-            self.tty = False
-
-    def write(self, text: str) -> None:
-        if self.off:
-            return
-        try:
-            try:
-                self._stream.write(text)
-            except UnicodeEncodeError:
-                # A file name with bytes that are not UTF-8 (kept as surrogates), or a narrow
-                # terminal encoding: write it escaped rather than lose the line.
-                encoding = getattr(self._stream, "encoding", None) or "utf-8"
-                self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
-            self._stream.flush()
-        except BrokenPipeError:
-            self._turn_off()
-            if self._on_closed is not None:
-                self._on_closed()
-        except (OSError, ValueError):  # ENOSPC (/dev/full), EIO (terminal gone), a closed file
-            self._turn_off()
-
-    def _turn_off(self) -> None:
-        self.off = True
-        try:
-            fd = self._stream.fileno()
-        except (OSError, ValueError, AttributeError):
-            return  # not a real file (tests pass StringIO): nothing will flush it at exit
-        with contextlib.suppress(OSError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, fd)
-            os.close(devnull)
-
-
-class TerminalListener:
-    """Prints the session. Called from several threads; everything goes through one lock."""
-
-    def __init__(self, targets: Sequence[str], *, jsonl: bool, out: TextIO, err: TextIO,
-                 on_output_closed: Callable[[], None] | None = None) -> None:
-        self.targets = list(targets)
-        self.jsonl = jsonl
-        self.out = OutputStream(out, on_closed=on_output_closed)
-        self.err = OutputStream(err)
-        self.tty = self.out.tty and not jsonl
-        self._lock = threading.Lock()
-        self._turns: dict[int, Turn] = {}
-        self._next_to_print = 0
-        self._interim_shown = False
-        self._finishing_said_at = 0.0
-        self._rate_limit_said_at = 0.0
-        self.errors: list[AppError] = []
-
-    def _emit(self, event: str, **fields: Any) -> None:
-        line = json.dumps({"event": event, "time": round(time.time(), 3), **fields}, ensure_ascii=False)
-        # A file name whose bytes are not UTF-8 carries lone surrogates: as JSON escapes
-        # ("\udce9") the line stays valid UTF-8 and valid JSON.
-        self.out.write(line.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
-
-    def say(self, text: str) -> None:
-        """A line for the person at the terminal (stderr), from any thread."""
-        with self._lock:
-            self._clear_interim()
-            self.err.write(text + "\n")
-
-    def _clear_interim(self) -> None:
-        if self._interim_shown:
-            self.out.write("\r\033[K")
-            self._interim_shown = False
-
-    def state_changed(self, state: SessionState, detail: str) -> None:
-        with self._lock:
-            if self.jsonl:
-                self._emit("state", state=state.value, detail=detail)
-                return
-            if state is SessionState.FINISHING and detail:
-                # "finishing 48 translations…" counts down: say it at most every few seconds.
-                now = time.monotonic()
-                if now - self._finishing_said_at < FINISHING_REPEAT_S:
-                    return
-                self._finishing_said_at = now
-            if state in (SessionState.CONNECTING, SessionState.OFFLINE, SessionState.RECONNECTING,
-                         SessionState.LIVE, SessionState.FINISHING):
-                self._clear_interim()
-                self.err.write(f"[{detail or state.value}]\n")
-
-    def interim_changed(self, text: str) -> None:
-        with self._lock:
-            if self.jsonl:
-                self._emit("interim", text=text)
-            elif self.tty:
-                width = max(20, shutil.get_terminal_size().columns - 1)
-                shown = text if len(text) <= width else "…" + text[-(width - 1):]
-                self.out.write("\r\033[K" + shown)
-                self._interim_shown = bool(text)
-
-    def turn_finalized(self, turn: Turn) -> None:
-        with self._lock:
-            self._turns[turn.index] = turn
-            if self.jsonl:
-                self._emit("turn", turn=turn.index, segment=turn.segment, turn_order=turn.turn_order, text=turn.text,
-                           start_ms=turn.start_ms, end_ms=turn.end_ms, language=turn.language_code,
-                           speaker=turn.speaker)
-            self._print_ready()
-
-    def turn_revised(self, turn: Turn) -> None:
-        with self._lock:
-            known = self._turns.get(turn.index)
-            if known is not None:
-                turn.translations = known.translations  # the copy carries what arrived since
-            self._turns[turn.index] = turn
-            if self.jsonl:
-                self._emit("speaker", turn=turn.index, speaker=turn.speaker)
-            elif turn.index < self._next_to_print:  # already printed: say what changed
-                self._clear_interim()
-                self.out.write(f"[{clock(turn.start_ms, sep='')}] (said by {turn.speaker})\n")
-
-    def translation_updated(self, index: int, translation: Translation) -> None:
-        with self._lock:
-            turn = self._turns.get(index)
-            if turn is not None:
-                turn.translations[translation.language] = translation
-            if self.jsonl and translation.status is not TranslationStatus.PENDING:
-                self._emit("translation", turn=index, language=translation.language, text=translation.text,
-                           status=translation.status.value, latency_ms=translation.latency_ms,
-                           **({"error": translation.error} if translation.error else {}))
-            self._print_ready()
-
-    def _print_ready(self) -> None:
-        """Human output: each turn with all its translations, in turn order, once settled."""
-        if self.jsonl:
-            return
-        while (turn := self._turns.get(self._next_to_print)) is not None:
-            settled = all(
-                (tr := turn.translations.get(lang)) is not None and tr.status is not TranslationStatus.PENDING
-                for lang in self.targets
-            )
-            if not settled:
-                return
-            self._clear_interim()
-            stamp = clock(turn.start_ms, sep="")
-            heard = f"({turn.language_code}) " if turn.language_code else ""
-            who = f"{turn.speaker}: " if turn.speaker else ""
-            self.out.write(f"[{stamp}] {heard}{who}{turn.text}\n")
-            for lang in self.targets:
-                tr = turn.translations[lang]
-                text = tr.text if tr.status is TranslationStatus.DONE else f"(not translated: {tr.error})"
-                self.out.write(f"      {lang}: {text}\n")
-            self._next_to_print += 1
-
-    def gap_added(self, gap: Gap) -> None:
-        with self._lock:
-            if self.jsonl:
-                self._emit("gap", start_ms=gap.start_ms, end_ms=gap.end_ms, reason=gap.reason)
-            else:
-                self._clear_interim()
-                a, b = clock(gap.start_ms, sep=""), clock(gap.end_ms, sep="")
-                self.out.write(f"[{a}–{b}] no transcript ({gap.reason}), audio kept\n")
-
-    def level_changed(self, dbfs: float) -> None:
-        pass
-
-    def error_occurred(self, error: AppError) -> None:
-        with self._lock:
-            self.errors.append(error)
-            if self.jsonl:
-                self._emit("error", message=error.message, fatal=error.fatal, kind=type(error).__name__)
-            else:
-                self._clear_interim()
-                self.err.write(("error: " if error.fatal else "warning: ") + error.message + "\n")
-
-    def rate_limit_changed(self, waiting: int, resume_in_s: float) -> None:
-        with self._lock:
-            if self.jsonl:
-                self._emit("rate_limit", waiting=waiting, resume_in_s=round(resume_in_s, 1))
-                return
-            now = time.monotonic()
-            if not waiting or now - self._rate_limit_said_at < FINISHING_REPEAT_S:
-                return  # said when it starts binding (again), at most every few seconds
-            self._rate_limit_said_at = now
-            self._clear_interim()
-            self.err.write(f"[{rate_limit_text(waiting, resume_in_s)}]\n")
-
-    def session_ended(self, summary: SessionSummary) -> None:
-        with self._lock:
-            if self.jsonl:
-                self._emit("session_ended", folder=str(summary.folder), audio=str(summary.audio_path),
-                           audio_seconds=round(summary.audio_seconds, 3), turns=summary.turns,
-                           translations_done=summary.translations_done,
-                           translations_failed=summary.translations_failed, reconnects=summary.reconnects,
-                           gaps=len(summary.gaps), transcribed=summary.transcribed, quit=summary.quit,
-                           discarded=summary.discarded,
-                           error=summary.error.message if summary.error else None)
-            else:
-                self._clear_interim()
-                self.err.write(summary_line(summary) + "\n")
-
-
-def list_devices(out: OutputStream) -> int:
-    from app.audio.portaudio import PORTAUDIO
-    from app.core.devices import SYSTEM_DEFAULT, DeviceKind
-
-    devices = PORTAUDIO.devices()
-    microphones = [d for d in devices if d.kind is DeviceKind.MICROPHONE]
-    if not microphones and not any(d.kind is DeviceKind.SYSTEM for d in devices):
-        out.write("No input devices found. Connect a microphone, or use --input FILE.wav.\n")
-        return 4
-    now = next((d.name for d in devices if d.is_default and d.kind is not DeviceKind.SYSTEM), "")
-    out.write("Microphones (--device takes the name, or a part of it):\n")
-    out.write(f"  {SYSTEM_DEFAULT}{f' (now {now})' if now else ''}\n")
-    for d in microphones:  # the sound server's own (no number), or PortAudio's (with its number and format)
-        out.write(f"  {d.name}\n" if d.server_name else
-                  f"  {d.name}  (number {d.index}; {d.max_input_channels} ch, {d.default_sample_rate} Hz)\n")
-    return 0
 
 
 def list_languages(out: OutputStream) -> None:
@@ -473,8 +257,10 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
         if session is not None:
             session.stop(deadline_s=deadline_s)
 
-    listener = TerminalListener(settings.targets, jsonl=args.jsonl, out=out, err=err,
-                                on_output_closed=stop_gracefully)
+    two = plan_two_way(settings) if settings.two_way else None
+    targets = tuple(t.code for t in two.targets) if two is not None else settings.targets
+    listener = TerminalListener(targets, jsonl=args.jsonl, out=out, err=err, on_output_closed=stop_gracefully,
+                                sides=SIDE_NAMES if two is not None else None)
 
     def on_signal(signum: int, frame: object) -> None:
         # Runs on the main thread between two of its bytecodes (it only waits for the session).
@@ -500,21 +286,29 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
             listener.say(describe(rec))
         for note in store.set_aside:
             listener.say(f"warning: {note}")
-        for note in validate(settings).unused:
-            listener.say(f"note: {note}")
+        for plan in ((two.you.plan, two.them.plan) if two is not None else (validate(settings),)):
+            for note in plan.unused:
+                listener.say(f"note: {note}")
         request = SessionRequest(settings=settings, secrets=secrets, sessions_dir=paths.sessions_dir,
                                  input_file=args.input, realtime=not args.no_realtime)
-        built = build_session(request, captions.listener(listener, settings) if captions else listener, store=store)
+        printer = captions.listener(listener, targets, None if two else settings.source) if captions else listener
+        built = build_session(request, printer, store=store)
         folder = built.prepare()
         session = built
+        heard = source_text(session.source, args.input)
+        if two is not None and session.other is not None:
+            heard = (f"{heard} ({two.you.name}, {two.you.language.name}) and "
+                     f"{source_text(session.other.source, None)} ({two.them.name}, {two.them.language.name})")
         if args.jsonl:
             shared = {"captions_url": captions.server.url} if captions else {}
-            listener._emit("session_started", folder=str(folder), targets=list(settings.targets),
-                           speech_model=settings.speech_model, input=str(args.input) if args.input else "microphone",
+            listener._emit("session_started", folder=str(folder), targets=list(targets),
+                           speech_model=session.config.speech_model, input=source_kind(session.source, args.input),
+                           source=heard, **({"two_way": True, "streams": 2, "cost": COST_TEXT} if two else {}),
                            **shared)
         else:
-            listener.say(f"Recording {'from ' + str(args.input) if args.input else 'from the microphone'} into "
-                         f"{folder}. Press Ctrl+C to stop.")
+            listener.say(f"Recording from {heard} into {folder}. Press Ctrl+C to stop.")
+            if two is not None:
+                listener.say(f"note: {COST_TEXT}")
         if captions:
             listener.say(captions.announcement())
             if captions.on_network and listener.err.tty:
@@ -537,6 +331,22 @@ def run_headless(args: argparse.Namespace, settings: Settings, paths: Paths, sec
         store.close()
         if captions:
             captions.stop()
+
+
+def source_kind(source: object, input_file: Path | None) -> str:
+    """The session_started event's ``input``: the file, "microphone" or "system_audio"."""
+    if input_file is not None:
+        return str(input_file)
+    return "system_audio" if str(getattr(source, "description", "")).startswith("System audio") else "microphone"
+
+
+def source_text(source: object, input_file: Path | None) -> str:
+    """ "the microphone (Virtual Microphone)", "system audio (Built-in speakers — what you hear)"."""
+    if input_file is not None:
+        return str(input_file)
+    kind, _, name = str(getattr(source, "description", "Microphone")).partition(": ")
+    name = SYSTEM_DEFAULT if means_system_default(name) and name else name
+    return f"{'system audio' if kind == 'System audio' else 'the microphone'}{f' ({name})' if name else ''}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

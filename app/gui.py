@@ -92,6 +92,9 @@ class _Startup:
     def __init__(self, window: MainWindow, monitor: DeviceMonitor) -> None:
         self.window = window
         self.monitor = monitor
+        # The window is gone (run_window deletes it at the end): a late answer (the recovery scan
+        # finishing after a quick close, on a busy machine) must not touch it, or the process dies.
+        self.ended = False
 
     @Slot(bool)
     def running_changed(self, running: bool) -> None:
@@ -99,6 +102,8 @@ class _Startup:
 
     @Slot(object)
     def recovered(self, found: tuple[list[RecoveredSession], list[str]]) -> None:
+        if self.ended:
+            return
         sessions, set_aside = found
         self.window.hold_recording("")
         self.window.offer_recovered(sessions)
@@ -107,12 +112,15 @@ class _Startup:
 
     @Slot(object)
     def recovery_failed(self, error: AppError) -> None:
+        if self.ended:
+            return
         self.window.hold_recording("")
         self.window.status.show_message(f"An unfinished session could not be recovered: {error.message}")
 
     @Slot(object)
     def devices_failed(self, error: AppError) -> None:
-        self.window.status.show_message(error.message)
+        if not self.ended:
+            self.window.status.show_message(error.message)
 
 
 class _SignalEnding:
@@ -234,6 +242,7 @@ def run_window(settings_overrides: Mapping[str, object], *, paths: Paths,
         # Delete the window now, on this thread, while the application is whole: left to Python's
         # garbage collector (closures hold it in cycles) it was freed at a random later moment,
         # and freeing Qt objects then crashed the process inside the collector.
+        startup.ended = True
         window.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         window = None

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from app.core.event_log import EventLog
-from app.core.settings import Settings
 from app.pipeline.caption_feed import CaptionFeed
 from app.pipeline.events import SessionListener
 from app.pipeline.fanout import FanOutListener
@@ -51,9 +51,10 @@ class TerminalCaptions:
         self.server = server
         self.event_log = event_log
 
-    def listener(self, printer: SessionListener, settings: Settings) -> SessionListener:
-        """The session's listener: the terminal's printer, and the feed into the page's log."""
-        return FanOutListener(printer, CaptionFeed(self.event_log, settings.targets, settings.source))
+    def listener(self, printer: SessionListener, targets: Sequence[str], source: str | None) -> SessionListener:
+        """The session's listener: the terminal's printer, and the feed into the page's log (``targets``: every
+        language a turn is translated into; ``source``: the spoken language, None when it varies by turn)."""
+        return FanOutListener(printer, CaptionFeed(self.event_log, targets, source))
 
     @property
     def on_network(self) -> bool:

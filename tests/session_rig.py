@@ -89,7 +89,7 @@ def make_session(tmp: Path, *, stt_url: str, llm_url: str, input_wav: Path | Non
                  source: AudioSource | None = None, targets: tuple[str, ...] = ("es",),
                  store: SessionStore | None = None, reconnect: ReconnectPolicy = FAST_RECONNECT,
                  format_turns: bool = True, key: str = KEY, spoken: str | None = None,
-                 **settings_changes: object) -> tuple[LiveSession, Recorder]:
+                 other_source: AudioSource | None = None, **settings_changes: object) -> tuple[LiveSession, Recorder]:
     """A session on the fakes. ``spoken`` is the spoken language (``Settings.source``); other
     ``settings_changes`` go into its ``Settings`` as they are (speech_model=..., mode=...)."""
     settings = Settings(targets=targets, streaming_url=stt_url, llm_url=llm_url, format_turns=format_turns,
@@ -99,7 +99,7 @@ def make_session(tmp: Path, *, stt_url: str, llm_url: str, input_wav: Path | Non
     recorder = Recorder()
     if source is None and input_wav is not None:
         source = WavFileSource(input_wav, realtime=True)
-    session = build_session(request, recorder, store=store, source=source)
+    session = build_session(request, recorder, store=store, source=source, other_source=other_source)
     return session, recorder
 
 

@@ -292,3 +292,25 @@ def test_a_turns_side_travels_through_the_folder_and_a_bundle(archive: Archive, 
         [landed] = Archive(store_c).import_path(bundle, into=tmp_path / "machine-c" / "sessions")
         turns = Archive(store_c).load(landed.session_id).transcript.turns()
     assert [(t.side, t.speaker, t.language_code) for t in turns] == [("microphone", None, None), ("system", "B", "es")]
+
+
+def test_a_two_way_sessions_second_recording_travels_in_its_bundle_and_goes_with_its_files(
+        archive: Archive, home: Path, tmp_path: Path) -> None:
+    from app.core.exports import write_session_exports
+    from app.core.transcript import Turn
+
+    folder = tmp_path / "two-way" / "2026-12-05_17-00-00"
+    folder.mkdir(parents=True)
+    (folder / "audio.wav").write_bytes(b"RIFF..mic..WAVEfmt ")
+    (folder / "audio-system.wav").write_bytes(b"RIFF..them..WAVEfmt ")
+    turn = Turn(index=0, segment=0, turn_order=0, text="Hello.", start_ms=0, end_ms=900, finalized_at=1.0)
+    write_session_exports(folder, [turn], ["de"], {"uid": "uid-two-way-2"})
+    sid = archive.import_folder(folder).session_id
+    bundle, _ = archive.bundle(sid, tmp_path / "call.zip")
+    with zipfile.ZipFile(bundle) as z:
+        assert "2026-12-05_17-00-00/audio-system.wav" in z.namelist()
+    with SessionStore(tmp_path / "machine-d" / "sessions.db") as store_d:
+        [landed] = Archive(store_d).import_path(bundle, into=tmp_path / "machine-d" / "sessions")
+    assert (landed.folder / "audio-system.wav").read_bytes() == b"RIFF..them..WAVEfmt "
+    plan = archive.deletion_plan(sid)
+    assert folder / "audio-system.wav" in plan.files and plan.folder_goes

@@ -94,7 +94,7 @@ def test_one_list_microphones_by_description_the_system_default_once_and_monitor
     microphones = [d.name for d in devices if d.kind is DeviceKind.MICROPHONE]
     assert microphones == ["Built-in Audio Analog Stereo", 'USB headset'], "no hw:0,0, no pulse, no default"
     assert [d.name for d in devices if d.kind is DeviceKind.SYSTEM] == ["sysdefault", "pulse", "default"]
-    assert [d.name for d in devices if d.kind is DeviceKind.MONITOR] == ["Monitor of Built-in Audio Analog Stereo"]
+    assert [d.name for d in devices if d.kind is DeviceKind.MONITOR] == ["Built-in Audio Analog Stereo — what you hear"]
     built_in = next(d for d in devices if d.name == "Built-in Audio Analog Stereo")
     assert built_in.index == 8 and built_in.server_name == "alsa_input.pci-0000_00_1f.3.analog-stereo"
     assert built_in.is_default and "HDA Intel PCH: ALC3246 Analog (hw:0,0)" in built_in.aliases
@@ -121,7 +121,9 @@ def test_the_picker_shows_system_default_once_and_migrates_a_saved_portaudio_nam
     controls = parts.window.controls
     controls.set_devices(merge(PORTAUDIO_DEVICES, listing()))
     labels = [controls.device.itemText(i) for i in range(controls.device.count())]
-    assert labels == ["System default", "Built-in Audio Analog Stereo", 'USB headset']
+    assert labels == ["System default", "Built-in Audio Analog Stereo", 'USB headset', "",
+                      "System audio — what the computer plays", "System audio (what the computer plays)",
+                      "Built-in Audio Analog Stereo — what you hear"], "system audio under its own heading"
     assert controls.device.currentText() == "Built-in Audio Analog Stereo"
     assert parts.window.settings.device == "Built-in Audio Analog Stereo", "saved by the new name"
     assert parts.settings_store.load().device == "Built-in Audio Analog Stereo"

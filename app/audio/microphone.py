@@ -1,4 +1,7 @@
-"""Microphone capture: a blocking 16 kHz mono source on a PortAudio input stream.
+"""Capture from an input device: a blocking 16 kHz mono source on a PortAudio input stream. The
+device is a microphone, or what the computer plays (a system-audio source: an output's monitor on
+Linux, a WASAPI loopback input on Windows, a loopback input such as BlackHole on macOS): they are
+opened and read the same way, through the one PortAudio owner.
 
 ``MicrophoneSource`` is opened, read and closed on the audio capture thread only: PortAudio must not
 close a stream while another thread is blocked reading it, so stopping is done by a flag the capture
@@ -14,12 +17,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from app.audio.format import Converter
-from app.audio.portaudio import NO_MICROPHONE_MESSAGE, PORTAUDIO, OpenedStream, PortAudio, reason
+from app.audio.portaudio import NO_MICROPHONE_MESSAGE, PORTAUDIO, OpenedStream, PortAudio, noun, reason
+from app.audio.sound_server import SourceWatch
 from app.audio.source import DEFAULT_BLOCK_MS
-from app.core.devices import InputDevice
+from app.core.devices import DeviceKind, InputDevice, means_system_audio
 from app.core.errors import DeviceError
 
 __all__ = ["NO_MICROPHONE_MESSAGE", "MicrophoneSource"]
@@ -72,7 +76,9 @@ class _OverflowDetector:
 
 
 class MicrophoneSource:
-    """Blocking reads from one input device, returned as 16 kHz mono s16le blocks.
+    """Blocking reads from one input device (a microphone or a system-audio source), returned as
+    16 kHz mono s16le blocks. ``device`` is a name, an index, None (the default microphone) or
+    ``app.core.devices.SYSTEM_AUDIO`` (the default output's monitor).
 
     Opens 16 kHz mono directly when the device offers it (PulseAudio and most drivers resample
     better than we do); otherwise records at the device's own rate and channel count and converts.
@@ -91,7 +97,9 @@ class MicrophoneSource:
     ) -> None:
         if block_ms <= 0:
             raise ValueError(f"block_ms must be positive, not {block_ms}")
-        self.description = "Microphone" if device is None else f"Microphone: {device}"
+        self.description = ("Microphone" if device is None else
+                            "System audio" if isinstance(device, str) and means_system_audio(device)
+                            else f"Microphone: {device}")
         self.overflows = 0
         self.device: InputDevice | None = None
         self.capture_rate = 0
@@ -103,6 +111,8 @@ class MicrophoneSource:
         self._converter: Converter | None = None
         self._clock = clock
         self._overflow_detector: _OverflowDetector | None = None
+        self._watch: SourceWatch | None = None
+        self._watch_sources = pyaudio_module is None and portaudio is None  # the real sound server
 
     def open(self) -> None:
         self.close()
@@ -110,32 +120,47 @@ class MicrophoneSource:
         self._opened = opened
         device = opened.device
         self.device = device
-        self.description = f"Microphone: {device.name}"
+        self.description = (f"System audio: {device.name}" if device.kind is DeviceKind.MONITOR
+                            else f"Microphone: {device.name}")
         self.capture_rate, self.capture_channels = opened.rate, opened.channels
         self._converter = Converter(sample_rate=opened.rate, channels=opened.channels, sample_width=2)
         self._overflow_detector = _OverflowDetector(opened.frames_per_block / opened.rate, opened.latency_s,
                                                     self._clock)
+        if device.server_name is not None and self._watch_sources:
+            self._watch = SourceWatch(device.server_name)
 
     def read(self) -> bytes | None:
         opened = self._opened
         if opened is None or self._converter is None or self._overflow_detector is None:
             raise RuntimeError("MicrophoneSource.read() called before open() or after close()")
         read_started = self._clock()
+        if self._watch is not None and self._watch.gone:
+            # The server moved the stream to another source: what follows is not this device.
+            self._fail(OSError(0, "it is no longer in the sound server's list"))
         try:
             # The one PortAudio call made outside the owner's lock: this stream has one reader.
             data = opened.stream.read(opened.frames_per_block, exception_on_overflow=False)
         except OSError as exc:
-            name = self.device.name if self.device is not None else str(self._spec)
-            raise DeviceError(
-                f'The microphone "{name}" disappeared or stopped working ({reason(exc)}). '
-                "Check that it is connected, then start a new session.",
-                detail=repr(exc),
-            ) from exc
+            self._fail(exc)
         self._overflow_detector.block_received(read_started)
         self.overflows = self._overflow_detector.count
         return self._converter.convert(bytes(data))
 
+    def _fail(self, exc: OSError) -> NoReturn:
+        name = self.device.name if self.device is not None else str(self._spec)
+        what = noun(self.device)
+        check = ("Check that the output is still there (sound settings)" if what != "microphone"
+                 else "Check that it is connected")
+        raise DeviceError(
+            f'The {what} "{name}" disappeared or stopped working ({reason(exc)}). '
+            f"{check}, then start a new session.",
+            detail=repr(exc),
+        ) from exc
+
     def close(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
         opened, self._opened = self._opened, None
         if opened is not None:
             self.portaudio.close_stream(opened)

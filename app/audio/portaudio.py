@@ -31,7 +31,7 @@ from typing import Any
 from app.audio.device_list import merge
 from app.audio.format import MAX_CHANNELS
 from app.audio.sound_server import ServerListing, list_sources
-from app.core.devices import DeviceKind, InputDevice, means_system_default
+from app.core.devices import DeviceKind, InputDevice, means_system_audio, means_system_default
 from app.core.errors import DeviceError
 from app.core.units import SAMPLE_RATE
 
@@ -40,6 +40,24 @@ log = logging.getLogger("app.audio")
 NO_MICROPHONE_MESSAGE = (
     "No microphone was found. Connect one, or use --input FILE.wav to transcribe a recording instead."
 )
+
+
+
+def no_system_audio_message() -> str:
+    """Why there is no system-audio source here, and how to get one, for this OS."""
+    if sys.platform.startswith("win"):
+        return ("No system-audio source was found. On Windows it needs the PyAudioWPatch build of PyAudio "
+                "(pip install PyAudioWPatch), which offers each output as a loopback input.")
+    if sys.platform == "darwin":
+        return ("No system-audio source was found. On macOS install a loopback device such as BlackHole, "
+                "send the output to it (Audio MIDI Setup: a multi-output device), then choose it here.")
+    return ("No system-audio source was found: recording what the computer plays needs PulseAudio or "
+            "PipeWire (with its PulseAudio service, pipewire-pulse). Check that one is running with: pactl info")
+
+
+# Input devices that carry what an output plays, by the name PortAudio gives them: loopback drivers
+# on macOS (BlackHole, Loopback, Soundflower) show up as ordinary inputs.
+LOOPBACK_NAMES = ("blackhole", "loopback", "soundflower")
 LOCK_TIMEOUT_S = 10.0
 PULSE_SOURCE = "PULSE_SOURCE"
 
@@ -108,34 +126,61 @@ def list_input_devices(pa: Any) -> list[InputDevice]:
         if channels <= 0:
             continue
         device_index = int(info.get("index", index))
+        name = str(info.get("name", f"Device {device_index}"))
+        # PyAudioWPatch (Windows) marks WASAPI loopback inputs; a loopback driver is one by its name.
+        loopback = bool(info.get("isLoopbackDevice")) or any(word in name.casefold() for word in LOOPBACK_NAMES)
         devices.append(InputDevice(
             index=device_index,
-            name=str(info.get("name", f"Device {device_index}")),
+            name=name,
             default_sample_rate=int(info.get("defaultSampleRate") or 0),
             max_input_channels=channels,
-            is_default=device_index == default_index,
+            is_default=device_index == default_index and not loopback,
+            kind=DeviceKind.MONITOR if loopback else DeviceKind.MICROPHONE,
         ))
     return devices
 
 
 def _describe(devices: Sequence[InputDevice]) -> str:
     shown = [d for d in devices if d.kind is not DeviceKind.SYSTEM] or list(devices)
-    return "\n".join(f"  {d.name}" if d.server_name else f"  {d.index}: {d.name}{' (default)' if d.is_default else ''}"
-                     for d in shown)
+
+    def line(d: InputDevice) -> str:
+        return f"  {d.name}" if d.server_name else f"  {d.index}: {d.name}{' (default)' if d.is_default else ''}"
+
+    microphones = [line(d) for d in shown if d.kind is not DeviceKind.MONITOR]
+    monitors = [line(d) for d in shown if d.kind is DeviceKind.MONITOR]
+    return "\n".join([*microphones, *(["System audio:", *monitors] if monitors else [])])
 
 
 def _default(devices: Sequence[InputDevice]) -> InputDevice:
-    """PortAudio's default first: it follows the sound settings even when they change later."""
-    system = [d for d in devices if d.kind is DeviceKind.SYSTEM]
-    for candidates in ([d for d in system if d.is_default], [d for d in devices if d.is_default], system):
+    """PortAudio's default first: it follows the sound settings even when they change later. Never
+    an output's monitor: "the default input" is a microphone."""
+    inputs = [d for d in devices if d.kind is not DeviceKind.MONITOR]
+    if not inputs:
+        raise DeviceError(NO_MICROPHONE_MESSAGE)
+    system = [d for d in inputs if d.kind is DeviceKind.SYSTEM]
+    for candidates in ([d for d in system if d.is_default], [d for d in inputs if d.is_default], system):
         if candidates:
             return candidates[0]
-    return devices[0]
+    return inputs[0]
+
+
+def default_monitor(devices: Sequence[InputDevice]) -> InputDevice:
+    """What ``--system-audio`` records: the default output's monitor, else the only (or first) one."""
+    monitors = [d for d in devices if d.kind is DeviceKind.MONITOR]
+    if not monitors:
+        raise DeviceError(no_system_audio_message())
+    return next((d for d in monitors if d.is_default), monitors[0])
+
+
+def noun(device: InputDevice | None) -> str:
+    """How messages call the device: "the microphone", or "the system-audio source"."""
+    return "system-audio source" if device is not None and device.kind is DeviceKind.MONITOR else "microphone"
 
 
 def find_device(spec: str | int | None, devices: Sequence[InputDevice]) -> InputDevice:
     """Pick a device: None -> the default input; a number -> that PortAudio index; text -> a name.
 
+    ``SYSTEM_AUDIO`` ("System audio") is the default output's monitor (``default_monitor``).
     Names match exactly first (the sound server's description, or PortAudio's name), then a name
     the device is also known by (an earlier version's saved PortAudio name, the server's id), then
     case-insensitively in full, then as a case-insensitive part of the name. "System default" (and
@@ -143,6 +188,8 @@ def find_device(spec: str | int | None, devices: Sequence[InputDevice]) -> Input
     are normal (Windows lists one microphone under each host API), so the default device wins among
     them, otherwise the first.
     """
+    if isinstance(spec, str) and means_system_audio(spec):
+        return default_monitor(devices)
     if not devices:
         raise DeviceError(NO_MICROPHONE_MESSAGE)
     if spec is None or (isinstance(spec, str) and not spec.strip()):
@@ -259,7 +306,7 @@ class PortAudio:
                                            input_device_index=device.index, frames_per_buffer=frames)
             except (OSError, ValueError) as exc:
                 raise DeviceError(
-                    f'The microphone "{device.name}" could not be opened ({reason(exc)}). It may be in use '
+                    f'The {noun(device)} "{device.name}" could not be opened ({reason(exc)}). It may be in use '
                     "by another program or blocked by the system's privacy settings; close other programs "
                     "using it, check it is plugged in, and try again.",
                     detail=repr(exc),
@@ -340,7 +387,7 @@ class PortAudio:
             except (ValueError, OSError):  # PyAudio raises ValueError for "not supported"
                 continue
         raise DeviceError(
-            f'The microphone "{device.name}" offers no 16-bit recording format this app can use '
+            f'The {noun(device)} "{device.name}" offers no 16-bit recording format this app can use '
             f"(tried {SAMPLE_RATE} Hz and {native_rate} Hz). Choose another microphone."
         )
 

@@ -8,8 +8,9 @@ own device names. The text output is parsed with ``LC_ALL=C``, which every versi
 writes the same way (``--format=json`` needs PulseAudio 16).
 
 Every source is listed, the monitors of outputs too ("Monitor of Built-in Audio": what the computer
-plays), marked ``monitor_of``: the microphone picker leaves them out, a system-audio source will
-offer them. How a chosen source is recorded: PortAudio opens its ALSA ``pulse`` device with
+plays), marked ``monitor_of``: the microphone picker lists them under their own heading, as system
+audio; the default output's monitor (``Default Sink`` + ``.monitor``) is what ``--system-audio``
+records. How a chosen source is recorded: PortAudio opens its ALSA ``pulse`` device with
 ``PULSE_SOURCE`` set to the source's name (``app.audio.portaudio``).
 """
 from __future__ import annotations
@@ -18,12 +19,14 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 log = logging.getLogger("app.audio")
 
-__all__ = ["ServerListing", "ServerSource", "list_sources", "parse_default_source", "parse_sources"]
+__all__ = ["ServerListing", "ServerSource", "SourceWatch", "list_sources", "parse_default_sink", "parse_default_source",
+           "parse_sources"]
 
 PACTL_TIMEOUT_S = 3.0
 
@@ -51,6 +54,7 @@ class ServerSource:
 class ServerListing:
     sources: tuple[ServerSource, ...]
     default_source: str | None  # the name of the source "System default" records from now
+    default_sink: str | None = None  # the output the computer plays through now (its monitor: "System audio")
 
 
 Runner = Callable[[list[str]], str | None]
@@ -78,7 +82,8 @@ def list_sources(run: Runner = _run_pactl) -> ServerListing | None:
     if text is None:
         return None
     info = run(["info"])
-    return ServerListing(tuple(parse_sources(text)), parse_default_source(info or ""))
+    return ServerListing(tuple(parse_sources(text)), parse_default_source(info or ""),
+                         parse_default_sink(info or ""))
 
 
 def _unquote(value: str) -> str:
@@ -125,9 +130,56 @@ def parse_sources(text: str) -> list[ServerSource]:
     return sources
 
 
-def parse_default_source(text: str) -> str | None:
+def _info_field(text: str, name: str) -> str | None:
     for line in text.splitlines():
         key, sep, value = line.partition(":")
-        if sep and key.strip() == "Default Source":
+        if sep and key.strip() == name:
             return value.strip() or None
     return None
+
+
+def parse_default_source(text: str) -> str | None:
+    """``Default Source`` from ``LC_ALL=C pactl info``."""
+    return _info_field(text, "Default Source")
+
+
+def parse_default_sink(text: str) -> str | None:
+    """``Default Sink`` from ``LC_ALL=C pactl info`` (what ``pactl get-default-sink`` prints)."""
+    return _info_field(text, "Default Sink")
+
+
+WATCH_INTERVAL_S = 1.0
+
+
+class SourceWatch:
+    """Notices that a source being recorded is gone (an output unplugged, a headset pulled out).
+
+    When a source disappears, PulseAudio (and PipeWire) move its recording streams to another
+    source, the default microphone usually, instead of ending them: the recording would go on,
+    silently hearing something else. So while a stream is open a daemon thread lists the sources
+    every ``interval_s`` (``pactl list short sources``, local, ~10 ms); ``gone`` turns true once the
+    name is missing from a listing that worked. Any thread reads ``gone``; ``stop`` ends the thread.
+    """
+
+    def __init__(self, name: str, *, interval_s: float = WATCH_INTERVAL_S, run: Runner = _run_pactl) -> None:
+        self.name = name
+        self.gone = False
+        self._interval_s = interval_s
+        self._run = run
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="source-watch", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(self._interval_s):
+            text = self._run(["list", "short", "sources"])
+            if text is None:
+                continue  # the server did not answer: say nothing rather than guess
+            names = {parts[1] for line in text.splitlines() if len(parts := line.split("\t")) > 1}
+            if self.name not in names:
+                log.warning("the source %s is gone", self.name)
+                self.gone = True
+                return
+
+    def stop(self) -> None:
+        self._stopped.set()

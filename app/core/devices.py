@@ -6,10 +6,12 @@ picker and the command line's ``--list-devices`` show them. Devices are remember
 (indices shift when devices are plugged in); ``aliases`` are other names of the same device (the
 PortAudio name earlier versions saved, the sound server's id), so a saved name is found again.
 
-The list is one list of every kind of input: the microphone picker shows ``MICROPHONE`` ones;
-``MONITOR`` ones carry what an output plays, for a system-audio source; ``SYSTEM`` ones are
-PortAudio's names for "the system's default" (``default``, ``pulse``...), which the picker shows
-once, as "System default".
+The list is one list of every kind of input: the picker shows ``MICROPHONE`` ones under
+Microphones, ``MONITOR`` ones (what an output plays: a PulseAudio/PipeWire monitor on Linux, a
+WASAPI loopback device on Windows with PyAudioWPatch, a loopback input such as BlackHole on macOS)
+under System audio; ``SYSTEM`` ones are PortAudio's names for "the system's default" (``default``,
+``pulse``...), which the picker shows once, as "System default". For a ``MONITOR``, ``is_default``
+means it carries the default output (what ``SYSTEM_AUDIO`` records).
 """
 from __future__ import annotations
 
@@ -17,6 +19,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 SYSTEM_DEFAULT = "System default"
+# What the computer plays through its default output (that output's monitor, on Linux): the
+# name ``--system-audio`` stands for, and what the window remembers when that entry is chosen.
+SYSTEM_AUDIO = "System audio"
+HEARD_SUFFIX = " — what you hear"  # after an output's name: "Built-in speakers — what you hear"
 # PortAudio (ALSA) devices that only mean "whatever the sound settings choose": one "System default".
 DEFAULT_DEVICE_NAMES = ("default", "sysdefault", "pulse", "pipewire")
 
@@ -40,6 +46,11 @@ class InputDevice:
     kind: DeviceKind = DeviceKind.MICROPHONE
     server_name: str | None = None  # the sound server's source, recorded through ``index``
     aliases: tuple[str, ...] = ()
+
+
+def means_system_audio(name: str | None) -> bool:
+    """A saved or typed name that stands for the default output's sound (``--system-audio``)."""
+    return name is not None and name.strip().casefold() == SYSTEM_AUDIO.casefold()
 
 
 def means_system_default(name: str | None) -> bool:

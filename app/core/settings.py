@@ -41,6 +41,9 @@ class Settings:
     frame_ms: int = 100
     speakers: bool = False  # label who said each turn (speaker_labels), on the models that can
     max_speakers: int | None = None  # a hint to the service (1-10); None = let it decide
+    two_way: bool = False  # a conversation: the microphone (you, ``source``) and system audio (them) at once
+    other_language: str | None = None  # two-way: the language the other side speaks
+    system_device: str | None = None  # two-way: the other side's system-audio source; None = the default output
     speech_backend: str = "assemblyai"  # ``app.core.backends.SPEECH_BACKENDS``
     translation_backend: str = "assemblyai"  # ``app.core.backends.TRANSLATION_BACKENDS``
 

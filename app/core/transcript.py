@@ -68,6 +68,9 @@ class Turn:
     words: list[Word] = field(default_factory=list)
     translations: dict[str, Translation] = field(default_factory=dict)
     side: str = MICROPHONE  # one of SIDES
+    # Two-way: the index of the other side's turn this one repeats (the microphone heard the
+    # speakers); an echo is not translated.
+    echo_of: int | None = None
 
     @property
     def key(self) -> str:
@@ -113,10 +116,11 @@ class Transcript:
             turn.speaker = speaker
             return copy.deepcopy(turn)
 
-    def find(self, segment: int, turn_order: int) -> Turn | None:
-        """A copy of the turn with this connection key, if there is one."""
+    def find(self, segment: int, turn_order: int, side: str = MICROPHONE) -> Turn | None:
+        """A copy of the turn with this connection key (of ``side``'s connections), if there is one."""
         with self._lock:
-            found = next((t for t in self._turns if t.segment == segment and t.turn_order == turn_order), None)
+            found = next((t for t in self._turns if t.segment == segment and t.turn_order == turn_order
+                          and t.side == side), None)
             return copy.deepcopy(found) if found is not None else None
 
     def add_gap(self, gap: Gap) -> None:

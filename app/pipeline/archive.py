@@ -29,7 +29,7 @@ from app.core.transcript_file import TranscriptFile, read_transcript_json
 from app.core.who import Names, names_of
 from app.pipeline.bundles import TRANSCRIPT_JSON, unpack_bundle, write_bundle
 from app.pipeline.export_files import ExportJob, run_export
-from app.pipeline.folders import AUDIO_NAME
+from app.pipeline.folders import AUDIO_NAME, SYSTEM_AUDIO_NAME
 from app.pipeline.kept_sessions import NOT_REACHED_TEXT as NOT_REACHED_TEXT
 from app.pipeline.kept_sessions import ArchivedSession as ArchivedSession
 from app.pipeline.kept_sessions import ArchiveError as ArchiveError
@@ -163,7 +163,7 @@ class Archive:
         kept: list[str] = []
         if folder.is_dir():
             for path in sorted(folder.iterdir()):
-                ours = path == record.audio_path or path.name == AUDIO_NAME or (
+                ours = path == record.audio_path or path.name in (AUDIO_NAME, SYSTEM_AUDIO_NAME) or (
                     path.name.startswith("transcript.") and path.is_file())
                 (files.append(path) if ours and path.is_file() else kept.append(path.name))
         audio = record.audio_path if record.audio_path in files else None
@@ -282,7 +282,8 @@ class Archive:
         try:
             target.mkdir(parents=True, exist_ok=True)
             for item in folder.iterdir():
-                if item.is_file() and (item.name == AUDIO_NAME or item.name.startswith("transcript.")):
+                if item.is_file() and (item.name in (AUDIO_NAME, SYSTEM_AUDIO_NAME)
+                                       or item.name.startswith("transcript.")):
                     shutil.copyfile(item, target / item.name)
         except OSError as exc:
             raise OutputError(f"Could not copy {folder} into {into} ({exc.strerror or exc}). Check the free "

@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from app.core.errors import InputFileError, OutputError
-from app.pipeline.folders import AUDIO_NAME
+from app.pipeline.folders import AUDIO_NAME, SYSTEM_AUDIO_NAME
 
 TRANSCRIPT_JSON = "transcript.json"  # what every session folder holds besides its WAV (app.core.exports)
 _COPY_CHUNK = 1 << 20
@@ -37,6 +37,9 @@ def write_bundle(path: Path, folder_name: str, transcript_json: str, audio: Path
                             compress_type=zipfile.ZIP_DEFLATED)
             if audio is not None:
                 bundle.write(audio, f"{folder_name}/{AUDIO_NAME}", compress_type=zipfile.ZIP_STORED)
+                other = audio.with_name(SYSTEM_AUDIO_NAME)  # a two-way session's other side
+                if other.is_file():
+                    bundle.write(other, f"{folder_name}/{SYSTEM_AUDIO_NAME}", compress_type=zipfile.ZIP_STORED)
         os.replace(partial, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -103,7 +106,7 @@ def _members(bundle: Path, archive: zipfile.ZipFile) -> tuple[str, dict[str, zip
             raise InputFileError(f"{bundle} holds {info.filename!r}, which is not where a bundle keeps its files; "
                                  "it is not a Live Translate bundle and nothing was unpacked.")
         folders.add(parts[0])
-        if parts[1] in (TRANSCRIPT_JSON, AUDIO_NAME):
+        if parts[1] in (TRANSCRIPT_JSON, AUDIO_NAME, SYSTEM_AUDIO_NAME):
             found[parts[1]] = info
     if len(folders) != 1 or TRANSCRIPT_JSON not in found:
         raise InputFileError(f"{bundle} is not a Live Translate bundle: it should hold one session folder with "

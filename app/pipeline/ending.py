@@ -13,9 +13,9 @@ from pathlib import Path
 
 from app.audio.wav_writer import WavWriter
 from app.core.errors import AppError, OutputError
-from app.core.transcript import Transcript, TranslationStatus
+from app.core.transcript import SAME_LANGUAGE, Transcript, TranslationStatus
 from app.pipeline.events import SessionSummary
-from app.pipeline.folders import AUDIO_NAME
+from app.pipeline.folders import AUDIO_NAME, SYSTEM_AUDIO_NAME
 
 log = logging.getLogger("app.pipeline")
 
@@ -26,7 +26,7 @@ RESCUE_DIR = "live-translate-rescued"  # under the temporary folder, when the se
 # A session with no turn and less audio than this held nothing (a key refused at once, a Record
 # pressed twice): it leaves no folder, no archive entry and no recovery offer behind.
 EMPTY_AUDIO_S = 1.0
-SESSION_FILES = (AUDIO_NAME, "transcript.*")  # what a session writes into its folder
+SESSION_FILES = (AUDIO_NAME, SYSTEM_AUDIO_NAME, "transcript.*")  # what a session writes into its folder
 
 
 def held_nothing(turns: int, audio_s: float) -> bool:
@@ -83,7 +83,8 @@ def summarize(transcript: Transcript, *, folder: Path, wav: WavWriter, exports: 
               reconnects: int, overflows: int, dropped_audio_ms: int, transcribed: bool,
               quit: bool, discarded: bool = False) -> SessionSummary:
     turns = transcript.turns()
-    cells = [tr.status for t in turns for tr in t.translations.values()]
+    # A cell copied from a turn already in its language is no translation (no request was made).
+    cells = [tr.status for t in turns for tr in t.translations.values() if tr.model != SAME_LANGUAGE]
     return SessionSummary(
         folder=folder,
         audio_path=folder / AUDIO_NAME,

@@ -21,7 +21,9 @@ from app.core.settings import ReconnectPolicy, Settings
 from app.core.validate import SessionPlan, validate
 from app.pipeline.events import SessionListener
 from app.pipeline.session import LiveSession, SessionConfig
+from app.pipeline.sides import SideSpec
 from app.pipeline.speech import SpeechService
+from app.pipeline.two_way import SIDE_NAMES, plan_two_way
 from app.store.db import SessionStore
 from app.stt.assemblyai import AssemblyAISpeech, streaming_params
 from app.translate.base import Translator
@@ -85,9 +87,12 @@ def build_source(request: SessionRequest) -> AudioSource:
 
 
 def build_session(request: SessionRequest, listener: SessionListener, *, store: SessionStore | None,
-                  source: AudioSource | None = None) -> LiveSession:
+                  source: AudioSource | None = None, other_source: AudioSource | None = None) -> LiveSession:
     """Validate everything that can be validated without I/O, then assemble the session.
-    Raises ``ConfigError`` with a clear message for a bad value."""
+    Raises ``ConfigError`` with a clear message for a bad value. ``Settings.two_way``: the
+    microphone and the system audio (``other_source`` replaces the latter), each its own lane."""
+    if request.settings.two_way:
+        return _build_two_way(request, listener, store=store, source=source, other_source=other_source)
     plan = validate(request.settings)
     request.key(plan.speech.secret)  # the first thing a person must fix, said before anything else
     for note in plan.unused:
@@ -105,3 +110,23 @@ def build_session(request: SessionRequest, listener: SessionListener, *, store: 
     )
     return LiveSession(config, source or build_source(request), speech, translator, listener, store=store,
                        pacer=pacer)
+
+
+def _build_two_way(request: SessionRequest, listener: SessionListener, *, store: SessionStore | None,
+                   source: AudioSource | None, other_source: AudioSource | None) -> LiveSession:
+    if request.input_file is not None:
+        raise ConfigError("A two-way conversation records the microphone and the system audio live; it cannot "
+                          "read a recording (leave out --input).")
+    two = plan_two_way(request.settings)
+    you, them = two.you, two.them
+    request.key(you.plan.speech.secret)
+    speech, other_speech = build_speech(you.plan, request), build_speech(them.plan, request)
+    pacer = RateLimitPacer()
+    translator = build_translator(you.plan, request, pacer)
+    config = SessionConfig(targets=two.targets, sessions_dir=request.sessions_dir, source_language=you.language,
+                           speech_model=you.plan.model.id, llm_model=you.plan.settings.llm_model,
+                           reconnect=request.reconnect, side_names=dict(SIDE_NAMES), other_language=them.language)
+    other = SideSpec(them.side, other_source or MicrophoneSource(them.device), other_speech, them.language,
+                     speech_model=them.plan.model.id)
+    return LiveSession(config, source or MicrophoneSource(you.device), speech, translator, listener, store=store,
+                       pacer=pacer, other=other)

@@ -13,6 +13,7 @@ from pathlib import Path
 from app.core.errors import OutputError
 
 AUDIO_NAME = "audio.wav"
+SYSTEM_AUDIO_NAME = "audio-system.wav"  # two-way: the system audio (the other side), same timeline as audio.wav
 MIN_FREE_BYTES = 50 * 1024 * 1024  # refuse to start below this: ~25 min of 16 kHz audio + margin
 
 

@@ -24,6 +24,7 @@ from app.core.transcript import Transcript
 from app.core.transcript_file import TranscriptFile, merge_transcripts, read_transcript_json
 from app.core.units import bytes_to_ms
 from app.pipeline.ending import discard_folder, held_nothing
+from app.pipeline.folders import SYSTEM_AUDIO_NAME
 from app.store.db import NewSession, SessionRecord, SessionStore
 
 log = logging.getLogger("app.pipeline")
@@ -70,6 +71,12 @@ def _recover(store: SessionStore, record: SessionRecord) -> RecoveredSession | N
             duration_ms = bytes_to_ms(repair_wav_header(audio))
         except (AppError, OSError) as exc:
             problems.append(f"the recording could not be repaired ({exc})")
+    other = folder / SYSTEM_AUDIO_NAME  # a two-way session's other side: repaired the same way
+    if other.is_file():
+        try:
+            repair_wav_header(other)
+        except (AppError, OSError) as exc:
+            problems.append(f"the system-audio recording could not be repaired ({exc})")
     journal = store.load_transcript(record.id)
     from_file = _read_folder_transcript(folder / "transcript.json", problems)
     turns, gaps, report = merge_transcripts(journal.turns(), journal.gaps(), from_file)

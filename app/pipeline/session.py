@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.audio.source import AudioSource
 from app.audio.wav_writer import WavWriter
@@ -42,15 +43,19 @@ from app.core.kept import short_id
 from app.core.languages import Language
 from app.core.level import rms_dbfs
 from app.core.settings import ReconnectPolicy
-from app.core.transcript import Gap, Transcript, Turn
-from app.core.turn_events import AssemblerEvent, InterimChanged, SpeakerRevised, TurnFinalized
+from app.core.transcript import MICROPHONE, Gap, Transcript, Turn
+from app.core.turn_events import AssemblerEvent, SpeakerRevised
 from app.core.units import BYTES_PER_MS
 from app.core.who import Names
+from app.pipeline.echo import EchoGuard
 from app.pipeline.ending import discard_folder, finishing_text, held_nothing, notice, rescue_deleted_folder, summarize
 from app.pipeline.events import SessionListener, SessionState, SessionSummary
-from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, check_writable, new_session_folder
+from app.pipeline.folders import AUDIO_NAME, MIN_FREE_BYTES, SYSTEM_AUDIO_NAME, check_writable, new_session_folder
+from app.pipeline.idle import IDLE_NOTICE_MS, IdleWatch
 from app.pipeline.journal import SessionJournal
 from app.pipeline.lane import StreamingLane
+from app.pipeline.session_sides import SideEvents
+from app.pipeline.sides import OtherSide, SideSpec
 from app.pipeline.speech import SpeechService
 from app.pipeline.translating import SessionTranslations
 from app.store.db import NewSession, SessionStore
@@ -63,6 +68,8 @@ __all__ = ["CAPTURE_STOP_TIMEOUT_S", "LiveSession", "SessionConfig"]
 
 CAPTURE_STOP_TIMEOUT_S = 5.0
 QUIT_CAPTURE_WAIT_S = 0.3  # after quit_now(): the capture loop notices the stop within one block
+ECHO_TEXT = ("The microphone hears the other side through the speakers (the same words on both sides). Those "
+             "turns are marked as echo and not translated twice; headphones avoid it.")
 
 
 @dataclass
@@ -77,9 +84,11 @@ class SessionConfig:
     title: str = ""
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
     min_free_bytes: int = MIN_FREE_BYTES
+    side_names: dict[str, str] = field(default_factory=dict)  # two-way: "microphone" -> "You", "system" -> "Them"
+    other_language: Language | None = None  # two-way: what the other side speaks
 
 
-class LiveSession:
+class LiveSession(SideEvents):
     def __init__(
         self,
         config: SessionConfig,
@@ -91,6 +100,7 @@ class LiveSession:
         store: SessionStore | None = None,
         rng: Callable[[], float] = random.random,
         pacer: RateLimitPacer | None = None,
+        other: SideSpec | None = None,
     ) -> None:
         self.config = config
         self.source = source
@@ -109,6 +119,14 @@ class LiveSession:
         self._names = Names()  # the user's names of the session's speakers and sides (set_names)
         self.lane = StreamingLane(speech, self, reconnect=config.reconnect, stop=self._stop,
                                   capture_done=self._capture_done, quitting=self._quitting, rng=rng)
+        # Two-way: the system audio, with its own device, WAV and lane (``app.pipeline.sides``).
+        self.other: OtherSide | None = None if other is None else OtherSide(
+            other.side, other.source, other.speech, other.language, self, reconnect=config.reconnect,
+            stop=self._stop, quitting=self._quitting, rng=rng)
+        self._other_model = other.speech_model if other is not None else ""
+        self._echo = EchoGuard()
+        self._idle = IdleWatch(two_way=other is not None, after_ms=IDLE_NOTICE_MS)
+        self._live_sides: set[str] = set()
         self.translations = SessionTranslations(translator, config.targets, source=config.source_language,
                                                 transcript=self.transcript, listener=listener,
                                                 journal=self._journal, after_the_end=self._late_batch_done,
@@ -135,8 +153,14 @@ class LiveSession:
             # another directory) recovers the session.
             self.folder = new_session_folder(self.config.sessions_dir).resolve()
             self.wav = WavWriter(self.folder / AUDIO_NAME)
+            if self.other is not None:
+                self.other.open(self.folder)
         except BaseException:
             self.source.close()
+            if self.wav is not None:
+                self.wav.close()
+                if self.folder is not None:
+                    discard_folder(self.folder)
             raise
         self.started_at = time.time()
         self.journal.open()
@@ -181,6 +205,8 @@ class LiveSession:
     def _hurry(self) -> None:
         """The ending may not wait any longer: stop waiting for the service and for translations."""
         self.lane.hurry()
+        if self.other is not None:
+            self.other.lane.hurry()
         self.translations.abandon()
 
     def retry_translation(self, index: int, language: str | None = None) -> None:
@@ -237,10 +263,18 @@ class LiveSession:
         finally:
             self.source.close()
             self._capture_done.set()
+            if self.other is not None and self._fatal is None:
+                self.lane.terminate()
+                # A recording that ended (tests hand in WAV files) waits for the other side's end;
+                # a stop, or a failure, ends both at once.
+                while not self._stop.is_set() and not self.other.capture_done.wait(0.1):
+                    pass
             self._stop.set()
             self.lane.terminate()
 
     def _capture(self, wav: WavWriter) -> None:
+        if self.other is not None:
+            self.other.start()
         while not self._stop.is_set():
             block = self.source.read()
             if block is None:
@@ -252,6 +286,7 @@ class LiveSession:
             self.lane.feed(block)
             self.listener.level_changed(rms_dbfs(block))
             self.lane.tick()
+            self._check_idle()
 
     # --- streaming thread ---------------------------------------------------------------------
 
@@ -260,24 +295,20 @@ class LiveSession:
             with catch_all(log, "The session stopped", self._fail):
                 self.lane.run()
         finally:
+            while self.other is not None and not self._stop.is_set() and not self.other.capture_done.wait(0.1):
+                pass  # the microphone's recording ended first (a WAV file): the other side's goes on
             self._finish()
 
     # --- what the lane says (``LaneEvents``; its threads) ---------------------------------------
 
     def lane_state(self, state: SessionState, detail: str) -> None:
-        self.listener.state_changed(state, detail)
+        self.side_state(MICROPHONE, state, detail)
 
     def lane_events(self, events: list[AssemblerEvent]) -> None:
-        for event in events:
-            if isinstance(event, InterimChanged):
-                self.listener.interim_changed(event.text)
-            elif isinstance(event, TurnFinalized):
-                self._on_turn(event.turn)
-            elif isinstance(event, SpeakerRevised):
-                self._on_speaker_revised(event)
+        self.side_events(MICROPHONE, events)
 
     def lane_gap(self, gap: Gap) -> None:
-        self._add_gap(gap)
+        self.side_gap(MICROPHONE, gap)
 
     def lane_error(self, error: AppError) -> None:
         self.listener.error_occurred(error)
@@ -289,22 +320,39 @@ class LiveSession:
         self.translations.retry_failed_automatically()  # the network is back
 
     def last_turn_end_ms(self, segment: int) -> int | None:
-        return max((t.end_ms for t in self.transcript.turns() if t.segment == segment), default=None)
+        return self.side_last_turn_end_ms(MICROPHONE, segment)
+
+    # --- what each side says (``app.pipeline.sides.SideSession``; its threads) -----------------
+
+    def _check_idle(self) -> None:
+        text = self._idle.check(self.lane.position_ms)
+        if text is not None:
+            self.listener.error_occurred(notice(text))
 
     # --- events -------------------------------------------------------------------------------
 
-    def _on_turn(self, turn: Turn) -> None:
+    def _on_turn(self, turn: Turn, side: str = MICROPHONE) -> None:
         finalized = time.monotonic()  # the queue measures latency on its monotonic clock
         with self._lock:
-            turn = dataclasses.replace(turn, index=self._next_index)
+            turn = dataclasses.replace(turn, index=self._next_index, side=side)
             self._next_index += 1
+        echo = self._echo.echo_of(turn) if self.other is not None else None
+        if echo is not None:
+            turn = dataclasses.replace(turn, echo_of=echo.index)
         self.transcript.add_turn(turn)
+        self._idle.heard(turn.end_ms)
         self._journal(lambda store, sid: store.add_turn(sid, turn))
         self.listener.turn_finalized(copy.deepcopy(turn))  # a copy: listeners never hold the live turn
-        self.translations.submit(turn.index, turn.text, finalized, spoken=turn.language_code)
+        if echo is not None:
+            if self._echo.heard == 1:
+                self.listener.error_occurred(notice(ECHO_TEXT))
+            return  # the same words are translated once, on the side that said them first
+        language = self.other.language if self.other is not None and side == self.other.side else None
+        self.translations.submit(turn.index, turn.text, finalized, spoken=turn.language_code,
+                                 language=language or self.config.source_language)
 
-    def _on_speaker_revised(self, event: SpeakerRevised) -> None:
-        found = self.transcript.find(event.segment, event.turn_order)
+    def _on_speaker_revised(self, event: SpeakerRevised, side: str = MICROPHONE) -> None:
+        found = self.transcript.find(event.segment, event.turn_order, side)
         if found is None or found.speaker == event.speaker:
             return
         turn = self.transcript.set_speaker(found.index, event.speaker)
@@ -340,7 +388,12 @@ class LiveSession:
             log.error("the audio capture did not stop within %s s; finishing without it", wait)
         gap = self.lane.finish()
         if gap is not None:
-            self._add_gap(gap)
+            self.side_gap(MICROPHONE, gap)
+        if self.other is not None:
+            self.other.join(wait)
+            other_gap = self.other.finish()
+            if other_gap is not None:
+                self.side_gap(self.other.side, other_gap)
         # Every open translation is finished (there is no time limit but a deadline given to
         # stop() or quit_now()); whatever is still open then is marked, never left "translating".
         self.translations.finish(on_progress=self._report_finishing)
@@ -353,10 +406,11 @@ class LiveSession:
             return
         if not self.folder.is_dir():
             self._rescue_deleted_folder()
-        try:
-            self.wav.close()
-        except AppError as exc:
-            self._fail(exc)
+        for close in (self.wav.close, *((self.other.close_wav,) if self.other is not None else ())):
+            try:
+                close()
+            except AppError as exc:
+                self._fail(exc)
         exports: list[Path] = []
         try:
             with self._exports_lock:
@@ -365,9 +419,7 @@ class LiveSession:
             self._fail(OutputError(f"Could not write the transcript files in {self.folder} ({exc}). "
                                    "The audio is saved; the session archive has the transcript."))
         summary = summarize(self.transcript, folder=self.folder, wav=self.wav, exports=exports, error=self._fatal,
-                            reconnects=self.lane.reconnects, overflows=self.source.overflows,
-                            dropped_audio_ms=self.lane.dropped_bytes // BYTES_PER_MS,
-                            transcribed=self.lane.connected_once, quit=self._quitting.is_set())
+                            quit=self._quitting.is_set(), **self._lane_counts())
         self.journal.finish(status="failed" if self._fatal else "finished",
                             duration_ms=int(self.wav.duration_s * 1000))
         self.summary = summary
@@ -375,21 +427,29 @@ class LiveSession:
         self.listener.session_ended(summary)
         self.ended.set()
 
+    def _lane_counts(self) -> dict[str, Any]:
+        """The summary's counts over every side's lane and source."""
+        lanes = [self.lane, *((self.other.lane,) if self.other is not None else ())]
+        sources = [self.source, *((self.other.source,) if self.other is not None else ())]
+        return {"reconnects": sum(lane.reconnects for lane in lanes),
+                "overflows": sum(source.overflows for source in sources),
+                "dropped_audio_ms": sum(lane.dropped_bytes for lane in lanes) // BYTES_PER_MS,
+                "transcribed": any(lane.connected_once for lane in lanes)}
+
     def _discard(self) -> None:
         """No turn and under a second of audio (a key refused at once, an immediate Stop): nothing
         to keep, so no folder of empty files, no archive entry and no recovery offer later."""
         assert self.wav is not None and self.folder is not None
-        try:
-            self.wav.close()
-        except AppError as exc:
-            log.info("closing the empty recording: %s", exc.message)
+        for close in (self.wav.close, *((self.other.close_wav,) if self.other is not None else ())):
+            try:
+                close()
+            except AppError as exc:
+                log.info("closing the empty recording: %s", exc.message)
         discard_folder(self.folder)
         self.journal.discard()
         log.info("session %s held nothing (%.2f s of audio); not kept", self.folder.name, self.wav.duration_s)
         summary = summarize(self.transcript, folder=self.folder, wav=self.wav, exports=[], error=self._fatal,
-                            reconnects=self.lane.reconnects, overflows=self.source.overflows,
-                            dropped_audio_ms=self.lane.dropped_bytes // BYTES_PER_MS,
-                            transcribed=self.lane.connected_once, quit=self._quitting.is_set(), discarded=True)
+                            quit=self._quitting.is_set(), discarded=True, **self._lane_counts())
         self.summary = summary
         self.listener.state_changed(SessionState.FAILED if self._fatal else SessionState.ENDED, "")
         self.listener.session_ended(summary)
@@ -432,6 +492,9 @@ class LiveSession:
             "started_at": self.started_at,
             "source_code": self.config.source_language.code if self.config.source_language else "",
             **({"names": self._names.to_json()} if self._names else {}),
+            **({"two_way": True, "sides": dict(self.config.side_names),
+                "other_language": self.other.language.code, "other_speech_model": self._other_model,
+                "system_audio": SYSTEM_AUDIO_NAME} if self.other is not None else {}),
         }
 
     # --- convenience for the headless CLI and tests -------------------------------------------

@@ -57,11 +57,14 @@ class SessionTranslations:
 
     # --- during the session -------------------------------------------------------------------
 
-    def submit(self, index: int, text: str, finalized: float, spoken: str | None = None) -> None:
+    def submit(self, index: int, text: str, finalized: float, spoken: str | None = None,
+               language: Language | None = None) -> None:
         """A final turn; ``finalized`` is ``time.monotonic()`` when it became final (the queue
-        measures latency on that clock); ``spoken`` the language the service heard, if it said."""
+        measures latency on that clock); ``spoken`` the language the service heard, if it said;
+        ``language`` what the turn's side speaks (two-way: each side its own), else the session's
+        spoken language. A target in the turn's own language is its text, copied, not requested."""
         self._finalized_mono[index] = finalized
-        self.queue.submit(index, text, finalized, spoken=spoken_language(spoken, self._source))
+        self.queue.submit(index, text, finalized, spoken=spoken_language(spoken, language or self._source))
 
     def set_targets(self, targets: tuple[Language, ...]) -> None:
         """Later turns go into these. A language added is part of the session from then on."""

@@ -40,6 +40,9 @@ class SettingsKey(str, Enum):
     KEYTERMS = "session/keyterms"  # JSON list
     SPEAKERS = "session/speakers"
     MAX_SPEAKERS = "session/max_speakers"  # 0 = let the service decide
+    TWO_WAY = "session/two_way"  # the microphone and the system audio at once
+    OTHER_LANGUAGE = "session/other_language"  # "" = not chosen yet
+    SYSTEM_DEVICE = "session/system_device"  # "" = what the default output plays
     REGION = "service/region"
     STREAMING_URL = "service/streaming_url"
     LLM_URL = "service/llm_url"
@@ -114,6 +117,10 @@ class QtSettingsStore:
         values["speakers"] = self._bool(SettingsKey.SPEAKERS, defaults.speakers)
         count = self._int(SettingsKey.MAX_SPEAKERS, 0)
         values["max_speakers"] = count if 1 <= count <= MAX_SPEAKERS else None
+        values["two_way"] = self._bool(SettingsKey.TWO_WAY, defaults.two_way)
+        other = text(SettingsKey.OTHER_LANGUAGE, "")
+        values["other_language"] = other if other and find_language(other) is not None else None
+        values["system_device"] = text(SettingsKey.SYSTEM_DEVICE, "") or None
         region = text(SettingsKey.REGION, defaults.region)
         values["region"] = region if region in REGION_IDS else defaults.region
         values["streaming_url"] = text(SettingsKey.STREAMING_URL, "") or None
@@ -143,6 +150,9 @@ class QtSettingsStore:
             SettingsKey.KEYTERMS: json.dumps(list(settings.keyterms), ensure_ascii=False) if settings.keyterms else "",
             SettingsKey.SPEAKERS: settings.speakers,
             SettingsKey.MAX_SPEAKERS: settings.max_speakers or 0,
+            SettingsKey.TWO_WAY: settings.two_way,
+            SettingsKey.OTHER_LANGUAGE: settings.other_language or "",
+            SettingsKey.SYSTEM_DEVICE: settings.system_device or "",
             SettingsKey.REGION: settings.region,
             SettingsKey.STREAMING_URL: settings.streaming_url or "",
             SettingsKey.LLM_URL: settings.llm_url or "",

@@ -1,6 +1,8 @@
-"""SessionControls: the strip above the transcript (Record + level, microphone, languages, model).
+"""SessionControls: the strip above the transcript (Record + level, audio source, languages, model).
 
-GUI thread; widgets only. The microphone is chosen and remembered by NAME (indices shift when
+GUI thread; widgets only. The audio source is a microphone or, under the System audio heading,
+what the computer plays (an output's monitor: "Built-in speakers — what you hear"; "System audio"
+follows the default output). It is chosen and remembered by NAME (indices shift when
 devices are plugged in), the sound server's name for it ("Built-in Audio Analog Stereo"); a name
 an earlier version saved (PortAudio's) is found again through the device's aliases and replaced; a
 remembered device that is not connected stays in the list, marked, so the choice is not silently
@@ -13,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QPaintEvent, QPalette, QResizeEvent
+from PySide6.QtGui import QPaintEvent, QPalette, QResizeEvent, QStandardItemModel
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
@@ -30,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.catalog import DEFAULT_SPEECH_MODEL, model_for_source
-from app.core.devices import SYSTEM_DEFAULT, DeviceKind, InputDevice, means_system_default
+from app.core.devices import SYSTEM_AUDIO, SYSTEM_DEFAULT, DeviceKind, InputDevice, means_system_default
 from app.ui.choices import add_model_tooltips, fill_combo, source_choices, speech_model_choices
 from app.ui.language_picker import TargetLanguageButton
 from app.ui.level_meter import LevelMeter
@@ -74,6 +77,10 @@ class Field(QWidget):
 
 
 MARGIN_X, SPACING = 12, 12
+SYSTEM_AUDIO_HEADING = "System audio — what the computer plays"
+HEADING = "\x00heading"  # the data of a heading item: never a device name
+TWO_WAY_COST = ("Two-way streams two sessions at once (your microphone and the system audio), so the streaming "
+                "time costs twice as much.")
 PICKER_MIN_W = 130  # in one row, each picker gets at least this much; below it the strip takes two rows
 
 
@@ -88,6 +95,8 @@ class SessionControls(QWidget):
     speech_model_changed = Signal(str)
     targets_changed = Signal(tuple)  # tuple[str, ...]
     devices_listed = Signal()  # the device list was filled again (a device came or went)
+    two_way_changed = Signal(bool)  # a conversation: the microphone and the system audio at once
+    other_language_changed = Signal(object)  # str | None: what the other side speaks
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,7 +110,8 @@ class SessionControls(QWidget):
         self.meter.setFixedSize(120, 8)
         self.device = ElidingComboBox()
         self.device.addItem(SYSTEM_DEFAULT, None)
-        self.device.setToolTip("The microphone to record from (remembered by name)")
+        self.device.setToolTip("What to record: a microphone, or what the computer plays (system audio); "
+                               "remembered by name")
         self.source = ElidingComboBox()
         fill_combo(self.source, source_choices(), None)
         self.source.setToolTip("The language being spoken")
@@ -119,6 +129,21 @@ class SessionControls(QWidget):
             widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             widget.setMinimumWidth(90)
             widget.setMaximumWidth(320)
+        # Two-way: a switch, the other side's language, and what it costs (shown where it is switched on).
+        self.two_way = QCheckBox("Two-way")
+        self.two_way.setToolTip("A conversation: your microphone and the system audio (the other side of a call) "
+                                "at once, each translated into the other's language. " + TWO_WAY_COST)
+        self.other_language = ElidingComboBox()
+        fill_combo(self.other_language, [c for c in source_choices() if c[1] is not None], None)
+        self.other_language.insertItem(0, "They speak…", None)
+        self.other_language.setCurrentIndex(0)
+        self.other_language.setToolTip("The language the other side speaks")
+        self.two_way_cost = QLabel("Costs twice")
+        self.two_way_cost.setToolTip(TWO_WAY_COST)
+        self.two_way_cost.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.other_language.setFixedWidth(120)
+        self.other_language.setVisible(False)
+        self.two_way_cost.setVisible(False)
         self.export_button = QToolButton()
         self.export_button.setText("Export…")
         self.settings_button = QToolButton()
@@ -133,8 +158,12 @@ class SessionControls(QWidget):
         record_layout.setSpacing(5)
         record_layout.addWidget(self.record_button)
         record_layout.addWidget(self.meter)
+        # Under Record: the two-way switch, and when it is on, the other side's language and the cost.
+        record_layout.addWidget(self.two_way)
+        record_layout.addWidget(self.other_language)
+        record_layout.addWidget(self.two_way_cost)
         self.record_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.fields = [Field("Microphone", self.device), Field("Spoken language", self.source),
+        self.fields = [Field("Audio from", self.device), Field("Spoken language", self.source),
                        Field("Speech model", self.model), Field("Translate to", self.targets)]
         self.actions_box = QWidget()
         actions = QHBoxLayout(self.actions_box)
@@ -154,6 +183,8 @@ class SessionControls(QWidget):
         self.source.currentIndexChanged.connect(self._on_source)
         self.model.currentIndexChanged.connect(self._on_model)
         self.targets.picker.selection_changed.connect(self.targets_changed)
+        self.two_way.toggled.connect(self._on_two_way)
+        self.other_language.currentIndexChanged.connect(self._on_other_language)
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -258,18 +289,52 @@ class SessionControls(QWidget):
             if device.kind is DeviceKind.MICROPHONE and self.device.findData(device.name) < 0:
                 self.device.addItem(device.name, device.name)
                 self.device.setItemData(self.device.count() - 1, device.name, Qt.ItemDataRole.ToolTipRole)
+        monitors = [d for d in devices if d.kind is DeviceKind.MONITOR]
+        if monitors:
+            self._add_heading(SYSTEM_AUDIO_HEADING)
+            playing = next((d.name for d in monitors if d.is_default), monitors[0].name)
+            self.device.addItem(f"{SYSTEM_AUDIO} (what the computer plays)", SYSTEM_AUDIO)
+            self.device.setItemData(self.device.count() - 1, f"Follows the default output; now: {playing}",
+                                    Qt.ItemDataRole.ToolTipRole)
+            for device in monitors:
+                if self.device.findData(device.name) < 0:
+                    self.device.addItem(device.name, device.name)
+                    self.device.setItemData(self.device.count() - 1, f"{device.name}: what this output plays",
+                                            Qt.ItemDataRole.ToolTipRole)
         self.device.blockSignals(False)
         self._select_device(chosen)
         self.devices_listed.emit()
 
+    def _add_heading(self, text: str) -> None:
+        """A section title in the list: shown, never chosen (no data, not enabled)."""
+        self.device.insertSeparator(self.device.count())
+        self.device.addItem(text, HEADING)
+        model = self.device.model()
+        if isinstance(model, QStandardItemModel):
+            item = model.item(self.device.count() - 1)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled & ~Qt.ItemFlag.ItemIsSelectable)
+
+    def _names(self, kind: DeviceKind) -> list[str]:
+        known = {d.name for d in self._devices if d.kind is kind}
+        return [str(data) for i in range(1, self.device.count())
+                if isinstance(data := self.device.itemData(i), str) and data in known]
+
     def device_names(self) -> list[str]:
-        return [str(self.device.itemData(i)) for i in range(1, self.device.count())]
+        """The microphones offered (not the system-audio sources)."""
+        known = {d.name for d in self._devices if d.kind is DeviceKind.MONITOR}
+        return [str(data) for i in range(1, self.device.count())
+                if isinstance(data := self.device.itemData(i), str) and data not in known
+                and data not in (HEADING, SYSTEM_AUDIO)]
+
+    def system_audio_names(self) -> list[str]:
+        """The system-audio sources offered, under their heading (after "System audio")."""
+        return self._names(DeviceKind.MONITOR)
 
     def _select_device(self, name: str | None) -> None:
         if means_system_default(name):
             name = None
         renamed = next((d.name for d in self._devices if name is not None and name in d.aliases
-                        and d.kind is DeviceKind.MICROPHONE), None)
+                        and d.kind in (DeviceKind.MICROPHONE, DeviceKind.MONITOR)), None)
         self.device.blockSignals(True)
         if renamed is not None and self.device.findData(name) < 0:
             # A name an earlier version saved (PortAudio's): the device, under the name people see.
@@ -288,7 +353,34 @@ class SessionControls(QWidget):
 
     @Slot(int)
     def _on_device(self, _index: int) -> None:
+        if self.device.currentData() == HEADING:
+            return  # a heading is never a choice (Qt does not offer it; a script might)
         self.device_changed.emit(self.device.currentData())
+
+    def set_two_way(self, on: bool, other_language: str | None) -> None:
+        """The saved choice (no signals)."""
+        for widget in (self.two_way, self.other_language):
+            widget.blockSignals(True)
+        self.two_way.setChecked(on)
+        index = self.other_language.findData(other_language) if other_language else 0
+        self.other_language.setCurrentIndex(max(0, index))
+        for widget in (self.two_way, self.other_language):
+            widget.blockSignals(False)
+        self._show_two_way(on)
+
+    def _show_two_way(self, on: bool) -> None:
+        self.other_language.setVisible(on)
+        self.two_way_cost.setVisible(on)
+        self.fields[0].caption.setText("Your microphone" if on else "Audio from")
+
+    @Slot(bool)
+    def _on_two_way(self, on: bool) -> None:
+        self._show_two_way(on)
+        self.two_way_changed.emit(on)
+
+    @Slot(int)
+    def _on_other_language(self, _index: int) -> None:
+        self.other_language_changed.emit(self.other_language.currentData())
 
     @Slot(int)
     def _on_source(self, _index: int) -> None:

@@ -23,12 +23,13 @@ from app.core.validate import effective_targets, resolve_targets, validate
 from app.core.who import Shown
 from app.pipeline.archive import Archive
 from app.pipeline.events import SessionState, SessionSummary, nothing_kept_text
+from app.pipeline.two_way import plan_two_way
 from app.settings.keystore import KeyStatus, KeyStore
 from app.settings.qt_store import QtSettingsStore, SettingsKey
 from app.ui.about_dialog import AboutDialog
 from app.ui.banner import Banner
 from app.ui.caption_views import CaptionViews
-from app.ui.controls import SessionControls
+from app.ui.controls import TWO_WAY_COST, SessionControls
 from app.ui.errors import SessionErrorDialogs
 from app.ui.export_dialog import ExportDialog
 from app.ui.help import WIDGET_KEYS, HelpMenu, Place, shortcut_rows
@@ -85,7 +86,7 @@ class MainWindow(QMainWindow):
         self._key_store = key_store
 
         self.controls = SessionControls()
-        self.model = TranscriptModel(effective_targets(settings.targets, settings.source))
+        self.model = TranscriptModel(columns_for(settings))
         self.view = TranscriptView(self.model)
         self.view.set_text_size(settings.font_size)
         self.session_names = SessionNames(self)  # renamed speakers and sides, kept with their session
@@ -126,6 +127,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.controls.set_choices(device=settings.device, source=settings.source,
                                   speech_model=settings.speech_model, targets=settings.targets)
+        self.controls.set_two_way(settings.two_way, settings.other_language)
         self.refresh()
         self._restore_geometry()
 
@@ -186,6 +188,8 @@ class MainWindow(QMainWindow):
         controls.source_changed.connect(self._on_source_changed)
         controls.speech_model_changed.connect(self._on_speech_model_changed)
         controls.targets_changed.connect(self._on_targets_changed)
+        controls.two_way_changed.connect(self._on_two_way_changed)
+        controls.other_language_changed.connect(self._on_other_language_changed)
         c.running_changed.connect(self._on_running_changed)
         c.session_started.connect(self._on_session_started)
         c.start_failed.connect(self._on_start_failed)
@@ -230,14 +234,16 @@ class MainWindow(QMainWindow):
             return
         try:
             # The same rules, in the same words, as the command line's (app.core.validate).
-            settings = validate(self.settings).settings
+            settings, columns = self._session_settings()
         except ConfigError as exc:
             self._on_start_failed(exc)
             return
-        self.model.set_languages(settings.targets)
+        self.model.set_languages(columns)
         model = speech_model(settings.speech_model) if settings.speech_model in SPEECH_MODEL_IDS else None
-        self.model.start_session(shown=Shown(speakers=bool(settings.speakers and model and model.speaker_labels)),
-                                 language_tags=bool(model and model.multilingual))
+        # Two-way: the side of every turn from the start; its languages are the sides', not tags.
+        self.model.start_session(shown=Shown(sides=settings.two_way,
+                                             speakers=bool(settings.speakers and model and model.speaker_labels)),
+                                 language_tags=bool(model and model.multilingual and not settings.two_way))
         self.session_names.follow(None)
         self.recovery.withdraw()  # a new recording: the offer of an old one is no longer the news
         self.error_dialogs.new_session()
@@ -375,10 +381,35 @@ class MainWindow(QMainWindow):
         if not self.has_key:
             return "no API key (Settings, Ctrl+,)"
         try:
-            validate(self.settings)
+            self._session_settings()
         except ConfigError as exc:
             return exc.message
         return ""
+
+    def _session_settings(self) -> tuple[Settings, tuple[str, ...]]:
+        """The settings a session starts with and its columns, or the ``ConfigError`` that stops
+        it. Two-way: your language, theirs, then the ticked extras (``app.pipeline.two_way``)."""
+        if not self.settings.two_way:
+            settings = validate(self.settings).settings
+            return settings, settings.targets
+        two = plan_two_way(self.settings)
+        return self.settings, tuple(t.code for t in two.targets)
+
+    @Slot(bool)
+    def _on_two_way_changed(self, on: bool) -> None:
+        self._change_settings(two_way=on)
+        if not self.controller.running:
+            self.model.set_languages(columns_for(self.settings))
+        if on:
+            self.status.show_message(TWO_WAY_COST)
+        self.refresh()
+
+    @Slot(object)
+    def _on_other_language_changed(self, code: str | None) -> None:
+        self._change_settings(other_language=code)
+        if not self.controller.running:
+            self.model.set_languages(columns_for(self.settings))
+        self.refresh()
 
     def refresh(self) -> None:
         """Bring buttons, actions, banners and the state in line with the key and the session."""
@@ -438,7 +469,7 @@ class MainWindow(QMainWindow):
     def _on_source_changed(self, code: str | None) -> None:
         self._change_settings(source=code)
         if not self.controller.running:  # the spoken language is never a column of its own
-            self.model.set_languages(effective_targets(self.settings.targets, code))
+            self.model.set_languages(columns_for(self.settings))
 
     @Slot(str)
     def _on_speech_model_changed(self, model: str) -> None:
@@ -447,7 +478,7 @@ class MainWindow(QMainWindow):
     @Slot(tuple)
     def _on_targets_changed(self, ticked: tuple[str, ...]) -> None:
         self._change_settings(targets=ticked)
-        codes = effective_targets(ticked, self.settings.source)
+        codes = columns_for(self.settings)  # two-way: your language and theirs stay, with the extras
         added = [c for c in codes if c not in self.model.languages]
         self.model.set_languages(codes)
         if self.controller.running:
@@ -654,3 +685,14 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.history_flow.close_windows()  # a window of its own: left open, it would keep the app running
         event.accept()
+
+
+def columns_for(settings: Settings) -> tuple[str, ...]:
+    """The transcript's columns: the targets without the spoken language; two-way, your language
+    and the other side's first, then the extras (while the two-way choice is incomplete, the targets)."""
+    if settings.two_way:
+        try:
+            return tuple(t.code for t in plan_two_way(settings).targets)
+        except ConfigError:
+            pass
+    return effective_targets(settings.targets, settings.source)

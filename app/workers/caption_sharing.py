@@ -22,6 +22,7 @@ from app.pipeline.caption_feed import CaptionFeed
 from app.pipeline.events import SessionListener
 from app.pipeline.factory import SessionRequest
 from app.pipeline.fanout import FanOutListener
+from app.pipeline.two_way import plan_two_way
 from app.web.addresses import DEFAULT_PORT, Scope
 from app.web.server import CaptionServer, SharingInfo, sharing_info
 from app.workers.controller import ControlledSession, SessionFactory
@@ -39,7 +40,10 @@ def feeding_captions(factory: SessionFactory, event_log: EventLog) -> SessionFac
 
     def build(request: SessionRequest, listener: SessionListener) -> ControlledSession:
         settings = request.settings
-        feed = CaptionFeed(event_log, settings.targets, settings.source)
+        languages, source = settings.targets, settings.source
+        if settings.two_way:  # both sides' languages and the extras; each turn is in its side's language
+            languages, source = tuple(t.code for t in plan_two_way(settings).targets), None
+        feed = CaptionFeed(event_log, languages, source)
         return factory(request, FanOutListener(listener, feed))
 
     return build

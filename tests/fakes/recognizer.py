@@ -191,7 +191,7 @@ class Recognizer:
             if not speech:
                 return self._quiet(ms)
             self.quiet_ms = 0.0
-            index, line = self.server._peek_line()
+            index, line = self.server._peek_line(self.model)
             pairs = None
             if line is not None:
                 tags = line.tags
@@ -279,7 +279,7 @@ class Recognizer:
                 k = len(seg.words)
                 start = int(begin + j * span)
                 seg.words.append((*self._pair(seg, k), start, int(start + span * 0.9)))
-        self.server._line_done(seg.line_index)
+        self.server._line_done(seg.line_index, self.model)
         if seg.tags is not None and self.family != "whisper":
             return []  # only whisper-rt turns music into a final
         self.turn_order += 1

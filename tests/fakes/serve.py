@@ -37,6 +37,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--key", default="demo-key", help="the API key the fakes accept")
     p.add_argument("--script", nargs="*", default=["Hello and welcome.", "This is a local test of Live Translate."])
+    p.add_argument("--other-script", nargs="*", default=None, metavar="SENTENCE",
+                   help="two-way: what the other side says (the multilingual model's connections get these, "
+                        "the English model's get --script)")
     p.add_argument("--formatting", choices=("two_message", "inline"), default="two_message")
     p.add_argument("--llm-delay", type=float, default=0.3, help="seconds each translation takes")
     p.add_argument("--relay", action="store_true", help="put a TCP relay in front of the streaming fake")
@@ -52,7 +55,9 @@ def main() -> int:
     args = p.parse_args()
     faults = [Fault(reject=1008, reject_reason=INCORRECT_PADDING)] if args.transient_1008 else []
     with FakeStreamingServer(api_key=args.key, script=args.script, formatting=args.formatting,
-                             begin_delay_s=args.begin_delay, faults=faults) as stt, \
+                             begin_delay_s=args.begin_delay, faults=faults,
+                             model_scripts={"universal-streaming-multilingual": args.other_script}
+                             if args.other_script else None) as stt, \
             FakeLlmGateway(api_key=args.key, delay_s=args.llm_delay, region=args.llm_region, rate_limit=args.rate_limit,
                            rate_window_s=args.rate_window, free_tier=args.free_tier) as llm, \
             contextlib.ExitStack() as stack:

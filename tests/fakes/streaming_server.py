@@ -214,6 +214,7 @@ class FakeStreamingServer:
         applied_model: str | None = None,
         applied_mode: str | None = None,
         handshake_delay_s: float = 0.0,
+        model_scripts: Mapping[str, Sequence[str]] | None = None,
         port: int = 0,
     ) -> None:
         if any(not word_pairs(s.replace("[", " ").replace("]", " ")) for s in script):
@@ -227,6 +228,11 @@ class FakeStreamingServer:
         self.lines = [ScriptLine(text, script_languages[i] if i < len(script_languages) else "en",
                                  script_speakers[i] if i < len(script_speakers) else "A")
                       for i, text in enumerate(script)]
+        # A script of its own for the connections of a speech model (a two-way session's two sides
+        # use two models: the microphone's English one, the other side's multilingual one), with
+        # its own place: each side hears its own sentences.
+        self.model_lines = {model: [ScriptLine(text) for text in lines] for model, lines in (model_scripts or {}).items()}
+        self._model_next = dict.fromkeys(self.model_lines, 0)
         self.late_formatted_copy = late_formatted_copy  # hold each formatted copy until the next turn speaks
         self.begin_delay_s = begin_delay_s  # the real service took ~1 s [protocol §9.8]; audio is read meanwhile
         self.whisper_silence_ms = whisper_silence_ms  # whisper-rt: a "[ Silence]" final per this much silence
@@ -370,15 +376,21 @@ class FakeStreamingServer:
 
     # --- script ---
 
-    def _peek_line(self) -> tuple[int, ScriptLine | None]:
+    def _peek_line(self, model: str | None = None) -> tuple[int, ScriptLine | None]:
         with self._cond:
+            if model in self.model_lines:
+                i, lines = self._model_next[model], self.model_lines[model]
+                return i, lines[i] if i < len(lines) else None
             i = self._next_sentence
             return i, self.lines[i] if i < len(self.lines) else None
 
-    def _line_done(self, index: int) -> None:
+    def _line_done(self, index: int, model: str | None = None) -> None:
         if index < 0:
             return  # a turn that used no script line (whisper-rt's silence)
         with self._cond:
+            if model in self._model_next:
+                self._model_next[model] = max(self._model_next[model], index + 1)
+                return
             self._next_sentence = max(self._next_sentence, index + 1)
 
     # --- handshake (server threads) ---

@@ -1,9 +1,14 @@
-"""A private PulseAudio daemon that gives tests a virtual microphone (test support, main test thread).
+"""A private PulseAudio daemon that gives tests a virtual microphone and virtual speakers (test
+support, main test thread).
 
-There is no sound card in CI, so the tests make one: a PulseAudio daemon with a null sink called
-``virtual_speaker``; whatever ``paplay`` plays into it comes out of ``virtual_speaker.monitor``, and
-out of ``virtual_mic`` ("Virtual Microphone"), a source remapped from that monitor, which is the
-default source: the sound server lists it as a microphone, as it would a real one. PortAudio reaches that source through ALSA's ``pulse`` plugin (libasound2-plugins:
+There is no sound card in CI, so the tests make one: a PulseAudio daemon with two null sinks.
+``virtual_speaker`` ("Virtual Speakers") is the default output, the computer's speakers: whatever
+``play_system`` plays into it comes out of its monitor, ``virtual_speaker.monitor``, the system audio
+("Virtual Speakers — what you hear" in the app). ``mic_feed`` is a hidden wire: whatever ``play``
+plays into it comes out of ``virtual_mic`` ("Virtual Microphone"), a source remapped from
+``mic_feed.monitor``, which is the default source: the sound server lists it as a microphone, as it
+would a real one. So a test can speak into the microphone and play the other side of a call on the
+speakers at once, and tell which words came from where. PortAudio reaches that source through ALSA's ``pulse`` plugin (libasound2-plugins:
 ``/usr/share/alsa/alsa.conf.d/50-pulseaudio.conf`` defines the ``pulse`` PCM and ``99-pulse.conf``
 points ``default`` at it while a server is reachable), so no ALSA config file has to be written.
 
@@ -29,9 +34,12 @@ from pathlib import Path
 
 import pytest
 
-SINK_NAME = "virtual_speaker"
-MONITOR_NAME = f"{SINK_NAME}.monitor"
-SOURCE_NAME = "virtual_mic"  # a source of its own over the monitor: a microphone, as the sound server lists it
+SINK_NAME = "virtual_speaker"  # the speakers: the default output
+SPEAKERS_DESCRIPTION = "Virtual Speakers"
+MONITOR_NAME = f"{SINK_NAME}.monitor"  # the system audio
+SYSTEM_AUDIO_LABEL = f"{SPEAKERS_DESCRIPTION} — what you hear"  # the monitor's name in the app
+MIC_FEED = "mic_feed"  # a null sink whose monitor the virtual microphone is remapped from
+SOURCE_NAME = "virtual_mic"  # a source of its own over mic_feed's monitor: a microphone, as the server lists it
 MICROPHONE_DESCRIPTION = "Virtual Microphone"
 ALSA_DEVICE_NAME = "pulse"  # the PortAudio (ALSA) device that reads the default source
 _START_TIMEOUT_S = 15.0
@@ -67,17 +75,22 @@ class VirtualMicrophone:
     def client_env(self) -> dict[str, str]:
         return {**os.environ, **self.env}
 
-    def play(self, wav_path: Path, *, timeout_s: float = 60.0) -> None:
-        """Play a WAV into the virtual speaker (heard by the virtual microphone); return when done."""
+    def play(self, wav_path: Path, *, timeout_s: float = 60.0, into: str = MIC_FEED) -> None:
+        """Play a WAV into the virtual microphone (``into=SINK_NAME``: the speakers); return when done."""
         subprocess.run(
-            ["paplay", f"--device={SINK_NAME}", str(wav_path)],
+            ["paplay", f"--device={into}", str(wav_path)],
             env=self.client_env(), check=True, timeout=timeout_s, capture_output=True,
         )
 
-    def start_playing(self, wav_path: Path) -> subprocess.Popen[bytes]:
-        """Start playing and return at once; the caller waits on the returned process."""
+    def play_system(self, wav_path: Path, *, timeout_s: float = 60.0) -> None:
+        """Play a WAV on the virtual speakers (what the computer plays: the system audio)."""
+        self.play(wav_path, timeout_s=timeout_s, into=SINK_NAME)
+
+    def start_playing(self, wav_path: Path, *, into: str = MIC_FEED) -> subprocess.Popen[bytes]:
+        """Start playing (into the microphone, or ``into=SINK_NAME`` the speakers) and return at
+        once; the caller waits on the returned process."""
         player = subprocess.Popen(
-            ["paplay", f"--device={SINK_NAME}", str(wav_path)],
+            ["paplay", f"--device={into}", str(wav_path)],
             env=self.client_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         self._players.append(player)
@@ -94,8 +107,16 @@ class VirtualMicrophone:
         text = log.read_text(errors="replace") if log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def unplug_speakers(self) -> None:
+        """Remove the virtual speakers (and so the system audio), as when a USB headset or an HDMI
+        screen is unplugged; the microphone stays."""
+        for line in self.pactl("list", "short", "modules").splitlines():
+            index, name, *rest = line.split("\t")
+            if name == "module-null-sink" and f"sink_name={SINK_NAME}" in " ".join(rest):
+                self.pactl("unload-module", index)
+
     def unplug(self) -> None:
-        """Remove the virtual speaker and its monitor, as when a USB microphone is pulled out."""
+        """Remove the virtual microphone (and the speakers), as when a USB headset is pulled out."""
         modules = self.pactl("list", "short", "modules").splitlines()
         for line in reversed(modules):  # the remapped source first: it goes with its master
             index, name = line.split("\t")[:2]
@@ -130,8 +151,11 @@ def _write_config(folder: Path) -> dict[str, Path]:
     # auth-anonymous: the socket sits in a private 0700 folder, so anyone who can reach it is us.
     script.write_text(
         f"load-module module-native-protocol-unix socket={socket} auth-anonymous=1 auth-cookie={cookie}\n"
-        f"load-module module-null-sink sink_name={SINK_NAME} rate=48000 channels=2\n"
-        f"load-module module-remap-source master={MONITOR_NAME} source_name={SOURCE_NAME} "
+        f"load-module module-null-sink sink_name={SINK_NAME} rate=48000 channels=2 "
+        f"sink_properties=\"device.description='{SPEAKERS_DESCRIPTION}'\"\n"
+        f"load-module module-null-sink sink_name={MIC_FEED} rate=48000 channels=2 "
+        f"sink_properties=\"device.description='Microphone feed'\"\n"
+        f"load-module module-remap-source master={MIC_FEED}.monitor source_name={SOURCE_NAME} "
         f"source_properties=\"device.description='{MICROPHONE_DESCRIPTION}'\"\n"
         f"set-default-sink {SINK_NAME}\n"
         f"set-default-source {SOURCE_NAME}\n"
