@@ -200,8 +200,9 @@ class TerminalListener:
             who = f"{turn.speaker}: " if turn.speaker else ""
             self.out.write(f"[{stamp}] {side}{heard}{who}{turn.text}\n")
             if echo:
-                self.out.write(f"      (echo of turn {turn.echo_of}: the microphone heard the speakers; "
-                               "not translated again)\n")
+                heard_first = self._turns.get(turn.echo_of or 0)
+                when = f"[{clock(heard_first.start_ms, sep='')}]" if heard_first is not None else "a turn"
+                self.out.write(f"      (an echo of {when}: the microphone heard the speakers; not translated again)\n")
             for lang in () if echo else self.targets:
                 tr = turn.translations[lang]
                 if self.sides and tr.model == ORIGINAL_MODEL:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from fakes.llm_server import FakeLlmGateway
 from fakes.streaming_server import FakeStreamingServer, Fault
+from PySide6.QtCore import Qt
 from session_rig import KEY as RIG_KEY
 from session_rig import cli_env, make_session, run_to_end
 from support.pulse import SINK_NAME, VirtualMicrophone
@@ -106,7 +107,23 @@ def test_the_terminal_names_each_side_and_prints_an_echo_without_translations() 
     assert out.getvalue().splitlines() == [
         "[00:00:00] Them: Hallo zusammen.", "      en: Hello everyone.",
         "[00:00:00] You: Hallo zusammen.",
-        "      (echo of turn 0: the microphone heard the speakers; not translated again)"]
+        "      (an echo of [00:00:00]: the microphone heard the speakers; not translated again)"]
+
+
+def test_the_window_shows_an_echo_as_such_never_as_translating(qapp) -> None:  # type: ignore[no-untyped-def]
+    from app.core.who import Shown
+    from app.ui.transcript_model import CellState, TranscriptModel
+    from app.ui.transcript_model import Role as CellRole
+
+    model = TranscriptModel(("en", "de"))
+    model.start_session(shown=Shown(sides=True))
+    model.add_turn(Turn(0, 0, 0, "Hallo zusammen.", 6000, 7500, 0.0, side=SYSTEM_AUDIO))
+    model.add_turn(Turn(1, 0, 0, "Hallo zusammen.", 6300, 7800, 0.0, side=MICROPHONE, echo_of=0))
+    column = model.language_column("en")
+    first, echo = model.index(0, column), model.index(1, column)
+    assert first.data(CellRole.CELL_STATE) == CellState.TRANSLATING, "the turn heard first is translated"
+    assert echo.data() == "echo" and echo.data(CellRole.CELL_STATE) == CellState.SECONDARY
+    assert "at 00:06" in echo.data(Qt.ItemDataRole.ToolTipRole) and "headphones" in echo.data(Qt.ItemDataRole.ToolTipRole)
 
 
 # --- in process, on the fakes: both sides from recordings ------------------------------------------

@@ -235,6 +235,10 @@ class TranscriptModel(QAbstractTableModel):
             return "\n".join([*said, RENAME_HINT]) if said else None
         return None
 
+    def _turn_at(self, index: int) -> Turn | None:
+        row = self._by_index.get(index)
+        return self._rows[row].turn if row is not None and row < len(self._rows) else None
+
     def _translation_data(self, row: _Row, code: str, role: int) -> object:
         turn = row.turn
         assert turn is not None
@@ -249,6 +253,12 @@ class TranscriptModel(QAbstractTableModel):
         elif tr is not None and tr.status is TranslationStatus.FAILED:
             state, text = CellState.FAILED, NOT_TRANSLATED
             tip = f"{tr.error or 'The translation failed.'}\nClick to try again."
+        elif tr is None and turn.echo_of is not None:
+            state, text = CellState.SECONDARY, "echo"
+            first = self._turn_at(turn.echo_of)
+            said = f" at {time_label(first.start_ms)}" if first is not None else ""
+            tip = (f"An echo of what was said{said}: the microphone heard the speakers, so it is not translated "
+                   "again (headphones avoid it)")
         elif tr is not None or code in row.requested:
             state, text = CellState.TRANSLATING, TRANSLATING
             tip = f"Waiting for the {self._cols.names[code]} translation"
@@ -373,7 +383,9 @@ class TranscriptModel(QAbstractTableModel):
         if turn.index in self._by_index:
             return  # exactly one row per turn, whatever arrives twice
         self._show_who_of(turn)
-        self._insert(_Row(turn=copy.deepcopy(turn), requested=self._cols.languages))
+        # An echo (two-way: the microphone heard the speakers) is not translated again.
+        requested = () if turn.echo_of is not None else self._cols.languages
+        self._insert(_Row(turn=copy.deepcopy(turn), requested=requested))
 
     @Slot(object)
     def add_gap(self, gap: Gap) -> None:
