@@ -99,6 +99,7 @@ class TerminalListener:
         self.tty = self.out.tty and not jsonl
         self._lock = threading.Lock()
         self._turns: dict[int, Turn] = {}
+        self._last_state_line = ""
         self._next_to_print = 0
         self._interim_shown = False
         self._finishing_said_at = 0.0
@@ -135,8 +136,12 @@ class TerminalListener:
                 self._finishing_said_at = now
             if state in (SessionState.CONNECTING, SessionState.OFFLINE, SessionState.RECONNECTING,
                          SessionState.LIVE, SessionState.FINISHING):
+                line = f"[{detail or state.value}]"
+                if line == self._last_state_line:
+                    return  # "finishing" once more, with nothing new to say
+                self._last_state_line = line
                 self._clear_interim()
-                self.err.write(f"[{detail or state.value}]\n")
+                self.err.write(line + "\n")
 
     def interim_changed(self, text: str) -> None:
         with self._lock:

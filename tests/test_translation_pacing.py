@@ -198,3 +198,17 @@ def test_a_session_with_three_targets_under_a_tight_limit_translates_every_turn_
     for code in ("es", "de", "fr"):
         assert [i for i, tr in rec.translations if tr.language == code] == [0, 1, 2, 3]
     assert rec.rate_limits and rec.rate_limits[0][0] > 0 and rec.rate_limits[-1] == (0, 0.0)
+
+
+def test_the_terminal_says_a_state_once_until_it_changes() -> None:
+    import io
+
+    from app.pipeline.events import SessionState
+    from app.terminal import TerminalListener
+
+    err = io.StringIO()
+    listener = TerminalListener(["es"], jsonl=False, out=io.StringIO(), err=err)
+    for state in (SessionState.LIVE, SessionState.RECONNECTING, SessionState.LIVE, SessionState.FINISHING,
+                  SessionState.FINISHING):
+        listener.state_changed(state, "")
+    assert err.getvalue().splitlines() == ["[live]", "[reconnecting]", "[live]", "[finishing]"]
