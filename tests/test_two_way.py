@@ -340,7 +340,12 @@ def test_the_windows_two_way_switch_says_the_cost_asks_for_their_language_and_is
     controls.two_way.setChecked(True)
     assert not controls.other_language.isHidden() and not controls.two_way_cost.isHidden()
     assert "twice" in controls.two_way_cost.toolTip() and "twice" in window.status.message_label.text()
-    assert controls.fields[0].caption.text() == "Your microphone"
+    assert controls.fields[0].caption.text() == "Your microphone" and controls.fields[1].caption.text() == "You speak"
+    assert controls.two_way.text() == "Two-way; they speak:", "the language under the switch is theirs"
+    controls.set_recording(True)
+    assert not controls.two_way.isEnabled() and not controls.other_language.isEnabled(), "fixed while recording"
+    controls.set_recording(False)
+    assert controls.two_way.isEnabled() and controls.other_language.isEnabled()
     assert "needs both languages" in window.not_ready_reason()
     controls.other_language.setCurrentIndex(controls.other_language.findData("en"))
     assert "both speak English" in window.not_ready_reason()

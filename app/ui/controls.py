@@ -250,7 +250,8 @@ class SessionControls(QWidget):
         tip = ("Stop: the last turn is still transcribed and translated, then everything is saved (Ctrl+R)"
                if running else "Start recording (Ctrl+R)" if can_record else why_not)
         self.record_button.setToolTip(tip)
-        for widget in (self.device, self.source, self.model):
+        # A session's sources and languages are fixed while it runs (its streams were opened with them).
+        for widget in (self.device, self.source, self.model, self.two_way, self.other_language):
             widget.setEnabled(not running)
         self.meter.setEnabled(running)
         self._paint_record_button(running)
@@ -372,6 +373,8 @@ class SessionControls(QWidget):
         self.other_language.setVisible(on)
         self.two_way_cost.setVisible(on)
         self.fields[0].caption.setText("Your microphone" if on else "Audio from")
+        self.fields[1].caption.setText("You speak" if on else "Spoken language")
+        self.two_way.setText("Two-way; they speak:" if on else "Two-way")  # the language under it is theirs
 
     @Slot(bool)
     def _on_two_way(self, on: bool) -> None:
