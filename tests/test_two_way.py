@@ -418,8 +418,9 @@ def test_the_window_picks_system_audio_and_runs_a_two_way_session_on_the_real_pi
         monitor.wait(5000)
     summary = ended.args[0]
     assert summary.error is None and summary.turns == 2
-    assert cells(w, 1) == [MINE[0], THEIRS[0]]
-    assert cells(w, 3) == [f"[German] {MINE[0]}", THEIRS[0]]
+    assert cells(w, 1) == ["You", "Them"], "the side of each turn, from the session's start"
+    assert cells(w, w.model.original_column) == [MINE[0], THEIRS[0]]
+    assert cells(w, w.model.language_column("de")) == [f"[German] {MINE[0]}", THEIRS[0]]
     assert (summary.folder / "audio-system.wav").is_file()
 
 
