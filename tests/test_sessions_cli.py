@@ -147,11 +147,12 @@ def test_translate_refuses_what_a_session_would_refuse(home: Path) -> None:
 
 def test_a_locked_archive_names_the_program_holding_it(home: Path) -> None:
     db = home / "data" / "live-translate" / "sessions.db"
-    with subprocess.Popen([sys.executable, "-c", ("import sqlite3, time\n"
+    # The holder keeps its transaction open until the test lets go (its standard input closes, or it is killed).
+    with subprocess.Popen([sys.executable, "-c", ("import sqlite3, sys\n"
                                                   f"c = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
                                                   "c.execute('BEGIN IMMEDIATE'); print('held', flush=True); "
-                                                  "time.sleep(60)")],
-                          stdout=subprocess.PIPE, text=True) as holder:
+                                                  "sys.stdin.read()")],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as holder:
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
             assert run(home, "list").returncode == 0  # reading goes on
