@@ -450,3 +450,13 @@ def test_kill_9_mid_two_way_session_is_recovered_with_each_turns_side_and_both_r
     for name in ("audio.wav", "audio-system.wav"):  # both headers repaired: playable
         with wave.open(str(folder / name)) as w:
             assert w.getnframes() / w.getframerate() > 2.0, name
+
+
+def test_a_two_way_sessions_exports_name_both_sides_languages_and_models() -> None:
+    from app.pipeline.two_way import both_sides
+
+    names = {MICROPHONE: "You", SYSTEM_AUDIO: "Them"}
+    assert both_sides(names, ("English", "universal-streaming-english"), ("German", "universal-streaming-multilingual")) \
+        == ("English (You), German (Them)", "universal-streaming-english (You), universal-streaming-multilingual (Them)")
+    assert both_sides(names, ("Spanish", "universal-streaming-multilingual"),
+                      ("German", "universal-streaming-multilingual"))[1] == "universal-streaming-multilingual"

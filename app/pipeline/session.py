@@ -33,7 +33,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from app.audio.source import AudioSource
 from app.audio.wav_writer import WavWriter
@@ -45,7 +44,6 @@ from app.core.level import rms_dbfs
 from app.core.settings import ReconnectPolicy
 from app.core.transcript import MICROPHONE, Gap, Transcript, Turn
 from app.core.turn_events import AssemblerEvent, SpeakerRevised
-from app.core.units import BYTES_PER_MS
 from app.core.who import Names
 from app.pipeline.echo import EchoGuard
 from app.pipeline.ending import discard_folder, finishing_text, held_nothing, notice, rescue_deleted_folder, summarize
@@ -58,6 +56,7 @@ from app.pipeline.session_sides import SideEvents
 from app.pipeline.sides import OtherSide, SideSpec
 from app.pipeline.speech import SpeechService
 from app.pipeline.translating import SessionTranslations
+from app.pipeline.two_way import both_sides
 from app.store.db import NewSession, SessionStore
 from app.translate.base import Translator
 from app.translate.pacing import RateLimitPacer
@@ -406,11 +405,7 @@ class LiveSession(SideEvents):
             return
         if not self.folder.is_dir():
             self._rescue_deleted_folder()
-        for close in (self.wav.close, *((self.other.close_wav,) if self.other is not None else ())):
-            try:
-                close()
-            except AppError as exc:
-                self._fail(exc)
+        self._close_wavs(self._fail)
         exports: list[Path] = []
         try:
             with self._exports_lock:
@@ -422,38 +417,25 @@ class LiveSession(SideEvents):
                             quit=self._quitting.is_set(), **self._lane_counts())
         self.journal.finish(status="failed" if self._fatal else "finished",
                             duration_ms=int(self.wav.duration_s * 1000))
+        self._announce_end(summary)
+
+    def _announce_end(self, summary: SessionSummary) -> None:
         self.summary = summary
         self.listener.state_changed(SessionState.FAILED if self._fatal else SessionState.ENDED, "")
         self.listener.session_ended(summary)
         self.ended.set()
-
-    def _lane_counts(self) -> dict[str, Any]:
-        """The summary's counts over every side's lane and source."""
-        lanes = [self.lane, *((self.other.lane,) if self.other is not None else ())]
-        sources = [self.source, *((self.other.source,) if self.other is not None else ())]
-        return {"reconnects": sum(lane.reconnects for lane in lanes),
-                "overflows": sum(source.overflows for source in sources),
-                "dropped_audio_ms": sum(lane.dropped_bytes for lane in lanes) // BYTES_PER_MS,
-                "transcribed": any(lane.connected_once for lane in lanes)}
 
     def _discard(self) -> None:
         """No turn and under a second of audio (a key refused at once, an immediate Stop): nothing
         to keep, so no folder of empty files, no archive entry and no recovery offer later."""
         assert self.wav is not None and self.folder is not None
-        for close in (self.wav.close, *((self.other.close_wav,) if self.other is not None else ())):
-            try:
-                close()
-            except AppError as exc:
-                log.info("closing the empty recording: %s", exc.message)
+        self._close_wavs(lambda exc: log.info("closing the empty recording: %s", exc.message))
         discard_folder(self.folder)
         self.journal.discard()
         log.info("session %s held nothing (%.2f s of audio); not kept", self.folder.name, self.wav.duration_s)
         summary = summarize(self.transcript, folder=self.folder, wav=self.wav, exports=[], error=self._fatal,
                             quit=self._quitting.is_set(), discarded=True, **self._lane_counts())
-        self.summary = summary
-        self.listener.state_changed(SessionState.FAILED if self._fatal else SessionState.ENDED, "")
-        self.listener.session_ended(summary)
-        self.ended.set()
+        self._announce_end(summary)
 
     def _rescue_deleted_folder(self) -> None:
         assert self.wav is not None and self.folder is not None
@@ -479,11 +461,14 @@ class LiveSession(SideEvents):
         self.listener.state_changed(SessionState.FINISHING, finishing_text(open_cells))
 
     def metadata(self) -> dict[str, object]:
+        source = self.config.source_language.name if self.config.source_language else ""
+        source, speech_model = (source, self.config.speech_model) if self.other is None else both_sides(
+            self.config.side_names, (source, self.config.speech_model), (self.other.language.name, self._other_model))
         return {
             "title": self.config.title or (self.folder.name if self.folder else "Transcript"),
             "started": self.folder.name if self.folder else "",
-            "source": self.config.source_language.name if self.config.source_language else "",
-            "speech_model": self.config.speech_model,
+            "source": source,
+            "speech_model": speech_model,
             "llm_model": self.config.llm_model,
             "targets": [t.code for t in self.targets],
             "audio": AUDIO_NAME,

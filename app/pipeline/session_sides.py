@@ -1,21 +1,27 @@
 """What a session does with what each of its sides says (the ``SideSession`` of
 ``app.pipeline.sides``), for ``LiveSession``: a one-sided session passes everything on; a two-way
 one says "live" once both sides are, names a side in its trouble and its interim text ("Them:
-reconnecting (2)"), and keeps each side's turns and gaps apart. Called from the sides' threads.
+reconnecting (2)"), and keeps each side's turns and gaps apart. Called from the sides' threads; at
+the end (the streaming thread), every side's recording is closed and counted.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from app.core.errors import AppError
 from app.core.transcript import MICROPHONE, Gap, Turn
 from app.core.turn_events import AssemblerEvent, InterimChanged, SpeakerRevised, TurnFinalized
+from app.core.units import BYTES_PER_MS
 from app.pipeline.ending import notice
 from app.pipeline.events import SessionListener, SessionState
 
 if TYPE_CHECKING:
+    from app.audio.source import AudioSource
+    from app.audio.wav_writer import WavWriter
     from app.core.transcript import Transcript
+    from app.pipeline.lane import StreamingLane
     from app.pipeline.session import SessionConfig
     from app.pipeline.sides import OtherSide
 
@@ -24,6 +30,9 @@ class SideEvents:
     """A mixin of ``LiveSession``; the attributes and methods below are the session's."""
 
     config: SessionConfig
+    lane: StreamingLane
+    source: AudioSource
+    wav: WavWriter | None
     listener: SessionListener
     transcript: Transcript
     other: OtherSide | None
@@ -91,3 +100,22 @@ class SideEvents:
     def side_last_turn_end_ms(self, side: str, segment: int) -> int | None:
         return max((t.end_ms for t in self.transcript.turns() if t.segment == segment and t.side == side),
                    default=None)
+
+    # --- every side's parts, at the end -------------------------------------------------------
+
+    def _close_wavs(self, on_error: Callable[[AppError], object]) -> None:
+        assert self.wav is not None
+        for close in (self.wav.close, *((self.other.close_wav,) if self.other is not None else ())):
+            try:
+                close()
+            except AppError as exc:
+                on_error(exc)
+
+    def _lane_counts(self) -> dict[str, Any]:
+        """The summary's counts over every side's lane and source."""
+        lanes = [self.lane, *((self.other.lane,) if self.other is not None else ())]
+        sources = [self.source, *((self.other.source,) if self.other is not None else ())]
+        return {"reconnects": sum(lane.reconnects for lane in lanes),
+                "overflows": sum(source.overflows for source in sources),
+                "dropped_audio_ms": sum(lane.dropped_bytes for lane in lanes) // BYTES_PER_MS,
+                "transcribed": any(lane.connected_once for lane in lanes)}

@@ -15,6 +15,7 @@ ends its own file, and the other side's recording is never touched.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.core.devices import SYSTEM_AUDIO
@@ -73,3 +74,13 @@ def plan_two_way(settings: Settings) -> TwoWayPlan:
     return TwoWayPlan(you=Side(MICROPHONE, you, mine, settings.device),
                       them=Side(SYSTEM_SIDE, them, theirs, settings.system_device or SYSTEM_AUDIO),
                       targets=(mine, theirs, *extras))
+
+
+def both_sides(names: Mapping[str, str], you: tuple[str, str], them: tuple[str, str]) -> tuple[str, str]:
+    """The exports' header for a two-way session: each side's (language, speech model) named, as
+    ("English (You), German (Them)", "universal-streaming-english (You), universal-streaming-multilingual (Them)");
+    one model named once when both sides use it."""
+    mine, theirs = names.get(MICROPHONE, "You"), names.get(SYSTEM_SIDE, "Them")
+    languages = f"{you[0]} ({mine}), {them[0]} ({theirs})"
+    models = you[1] if not them[1] or them[1] == you[1] else f"{you[1]} ({mine}), {them[1]} ({theirs})"
+    return languages, models
