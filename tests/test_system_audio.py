@@ -4,9 +4,7 @@ owner, and a whole session captured from it with no microphone involved."""
 from __future__ import annotations
 
 import json
-import math
 import os
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +16,7 @@ from PySide6.QtCore import Qt
 from session_rig import cli_env
 from support.pulse import MICROPHONE_DESCRIPTION, SYSTEM_AUDIO_LABEL, VirtualMicrophone
 from support.speech import make_speech_wav
-from test_devices import PACTL_INFO, PACTL_SOURCES, PORTAUDIO_DEVICES, tone_wav
+from test_devices import PACTL_INFO, PACTL_SOURCES, PORTAUDIO_DEVICES, loudness, tone_wav
 from ui_support import build_window, qt_hygiene  # noqa: F401 - autouse fixture
 
 from app.audio.device_list import merge
@@ -106,16 +104,6 @@ def test_the_picker_offers_system_audio_under_its_own_heading_and_remembers_it_b
     again = build_window(qtbot, tmp_path, settings=parts.settings_store.load())
     again.window.controls.set_devices(merge(PORTAUDIO_DEVICES, listing()))
     assert again.window.controls.device.currentText() == BUILT_IN_OUT
-
-
-def loudness(source: MicrophoneSource, blocks: int = 8) -> float:
-    source.open()
-    try:
-        data = b"".join(source.read() or b"" for _ in range(blocks))
-    finally:
-        source.close()
-    samples = struct.unpack(f"<{len(data) // 2}h", data)
-    return math.sqrt(sum(s * s for s in samples) / max(1, len(samples)))
 
 
 @pytest.mark.microphone

@@ -25,10 +25,10 @@ from app.core.settings import Settings
 from app.core.transcript import MICROPHONE
 from app.core.transcript import SYSTEM_AUDIO as SYSTEM_SIDE
 from app.core.validate import SessionPlan, resolve_targets, validate
+from app.core.who import SIDE_NAMES  # the default names (the window lets people rename them)
 
 __all__ = ["COST_TEXT", "SIDE_NAMES", "Side", "TwoWayPlan", "plan_two_way"]
 
-SIDE_NAMES = {MICROPHONE: "You", SYSTEM_SIDE: "Them"}  # the default names (the window lets people rename them)
 COST_TEXT = ("Two-way streams two sessions at once (your microphone and the system audio), so the streaming "
              "time costs twice as much as a one-sided session.")
 
@@ -80,7 +80,7 @@ def both_sides(names: Mapping[str, str], you: tuple[str, str], them: tuple[str, 
     """The exports' header for a two-way session: each side's (language, speech model) named, as
     ("English (You), German (Them)", "universal-streaming-english (You), universal-streaming-multilingual (Them)");
     one model named once when both sides use it."""
-    mine, theirs = names.get(MICROPHONE, "You"), names.get(SYSTEM_SIDE, "Them")
+    mine, theirs = (names.get(side) or SIDE_NAMES[side] for side in (MICROPHONE, SYSTEM_SIDE))
     languages = f"{you[0]} ({mine}), {them[0]} ({theirs})"
     models = you[1] if not them[1] or them[1] == you[1] else f"{you[1]} ({mine}), {them[1]} ({theirs})"
     return languages, models
